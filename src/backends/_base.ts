@@ -1,0 +1,174 @@
+import type { Backend, BackendName, KernelArgs, KernelName } from "../backend.ts";
+import { type DType, type HostArray, shapeSize, Tensor } from "../tensor.ts";
+
+/** One function per kernel, as a backend implements them. */
+export type KernelTable = { [K in KernelName]: (args: KernelArgs[K]) => void };
+
+/** Expected element count of each tensor argument, per kernel. */
+const ARG_SIZES: { [K in KernelName]: (a: KernelArgs[K]) => Record<string, number> } = {
+  count_active: (a) => ({ x: a.rows * a.cols, counts: a.rows }),
+  jumpout_params: (a) => ({
+    counts: a.rows,
+    rate: a.rows,
+    keep: a.rows,
+    scale: a.rows,
+  }),
+  mask_scale: (a) => ({
+    x: a.rows * a.cols,
+    y: a.rows * a.cols,
+    keep: a.rows,
+    scale: a.rows,
+  }),
+};
+
+/**
+ * The checks every backend shares (ownership, release, sizes, types), so a
+ * backend only writes storage and kernels.
+ */
+export abstract class BaseBackend implements Backend {
+  abstract readonly name: BackendName;
+  /** The kernels, by name. */
+  protected abstract readonly kernels: KernelTable;
+  /** Makes zero-filled storage for `size` elements. */
+  protected abstract createStorage(size: number, dtype: DType): unknown;
+  /** Copies `data` (already checked) into the tensor. */
+  protected abstract writeStorage(tensor: Tensor, data: HostArray<DType>): void;
+  /** Copies the tensor out to a fresh array. */
+  protected abstract readStorage(tensor: Tensor): Promise<HostArray<DType>>;
+  /** Frees the tensor's storage. */
+  protected abstract freeStorage(tensor: Tensor): void;
+  abstract dispose(): void;
+
+  allocate<D extends DType = "float32">(
+    shape: readonly number[],
+    dtype: D = "float32" as D,
+  ): Tensor<D> {
+    if (dtype !== "float32" && dtype !== "uint32") {
+      throw new TypeError(
+        `Cannot allocate a tensor: dtype must be "float32" or "uint32", got ${
+          String(dtype)
+        }`,
+      );
+    }
+    const size = shapeSize(shape, "allocate a tensor");
+    return new Tensor(this, shape, dtype, this.createStorage(size, dtype));
+  }
+
+  upload<D extends DType>(tensor: Tensor<D>, data: HostArray<D>): void {
+    this.checkTensor(tensor, "upload to a tensor", "tensor");
+    const type = tensor.dtype === "float32" ? Float32Array : Uint32Array;
+    if (!(data instanceof type)) {
+      throw new TypeError(
+        `Cannot upload to a tensor: data must be a ${type.name} for a ${tensor.dtype} tensor, got ${
+          describe(data)
+        }`,
+      );
+    }
+    if (data.length !== tensor.size) {
+      throw new RangeError(
+        `Cannot upload to a tensor: data length must be ${tensor.size}, got ${data.length}`,
+      );
+    }
+    this.writeStorage(tensor, data);
+  }
+
+  read<D extends DType>(tensor: Tensor<D>): Promise<HostArray<D>> {
+    try {
+      this.checkTensor(tensor, "read a tensor", "tensor");
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.readStorage(tensor) as Promise<HostArray<D>>;
+  }
+
+  run<K extends KernelName>(kernel: K, args: KernelArgs[K]): void {
+    const impl = Object.hasOwn(this.kernels, kernel)
+      ? this.kernels[kernel]
+      : undefined;
+    if (impl === undefined) {
+      throw new TypeError(
+        `Cannot run a kernel: kernel must be one of ${
+          Object.keys(this.kernels).join(", ")
+        }, got ${String(kernel)}`,
+      );
+    }
+    const what = `run ${kernel}`;
+    for (const key of ["rows", "cols"] as const) {
+      const v = (args as { rows: number; cols?: number })[key];
+      if (key === "cols" && v === undefined) continue;
+      if (!Number.isSafeInteger(v) || v! < 0) {
+        throw new RangeError(
+          `Cannot ${what}: ${key} must be a non-negative integer, got ${v}`,
+        );
+      }
+    }
+    const sizes = ARG_SIZES[kernel](args);
+    for (const [name, size] of Object.entries(sizes)) {
+      const t = (args as unknown as Record<string, Tensor>)[name];
+      this.checkTensor(t, what, name);
+      if (t.size !== size) {
+        throw new RangeError(
+          `Cannot ${what}: ${name} must have ${size} elements, got ${t.size}`,
+        );
+      }
+    }
+    impl(args);
+  }
+
+  release(tensor: Tensor): void {
+    this.checkTensor(tensor, "release a tensor", "tensor");
+    this.freeStorage(tensor);
+    tensor.markReleased();
+  }
+
+  tensor(data: Float32Array, shape: readonly number[]): Tensor<"float32"> {
+    if (!(data instanceof Float32Array)) {
+      throw new TypeError(
+        `Cannot create a tensor: data must be a Float32Array, got ${
+          describe(data)
+        }`,
+      );
+    }
+    const size = shapeSize(shape, "create a tensor");
+    if (size !== data.length) {
+      throw new RangeError(
+        `Cannot create a tensor: data length must match shape [${
+          shape.join(", ")
+        }] (${size} elements), got ${data.length}`,
+      );
+    }
+    const t = this.allocate(shape, "float32");
+    this.writeStorage(t, data);
+    return t;
+  }
+
+  /** Throws unless `t` is a live tensor of this backend. */
+  protected checkTensor(t: unknown, what: string, name: string): void {
+    if (!(t instanceof Tensor)) {
+      throw new TypeError(
+        `Cannot ${what}: ${name} must be a Tensor, got ${describe(t)}`,
+      );
+    }
+    if (t.backend !== this) {
+      throw new TypeError(
+        `Cannot ${what}: ${name} must belong to the ${this.name} backend, got a tensor of the ${t.backend.name} backend`,
+      );
+    }
+    if (t.released) {
+      throw new TypeError(
+        `Cannot ${what}: ${name} was released, got a released tensor of shape [${
+          t.shape.join(", ")
+        }]`,
+      );
+    }
+  }
+}
+
+/** A short description of a value for error messages. */
+export function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "object") {
+    return (value as object).constructor?.name ?? "object";
+  }
+  return `${typeof value} ${String(value)}`;
+}

@@ -84,13 +84,13 @@ export type KernelName = keyof KernelArgs;
  * @example Run a kernel on the reference backend
  * ```ts
  * import { createBackend } from "../mod.ts";
- * import { assertEquals } from "node:assert/strict";
+ * import { deepEqual } from "node:assert/strict";
  *
  * const backend = await createBackend("reference");
  * const x = backend.tensor(new Float32Array([1, 0, -1, 2]), [4]);
  * const counts = backend.allocate([1], "uint32");
  * backend.run("count_active", { x, counts, rows: 1, cols: 4 });
- * assertEquals([...(await backend.read(counts))], [2]);
+ * deepEqual([...(await backend.read(counts))], [2]);
  * ```
  */
 export interface Backend {

@@ -19,10 +19,10 @@ export type BackendChoice = BackendName | "auto";
  * @example Make the reference backend
  * ```ts
  * import { createBackend } from "../mod.ts";
- * import { assertEquals } from "node:assert/strict";
+ * import { deepEqual } from "node:assert/strict";
  *
  * const backend = await createBackend("reference");
- * assertEquals(backend.name, "reference");
+ * deepEqual(backend.name, "reference");
  * ```
  */
 export async function createBackend(

@@ -16,7 +16,7 @@
  * @example Hash an index
  * ```ts
  * import { hash32 } from "./random.ts";
- * import { assert } from "node:assert/strict";
+ * import { ok as assert } from "node:assert/strict";
  *
  * const h = hash32(12345);
  * assert(h >= 0 && h < 2 ** 32 && h !== hash32(12346));
@@ -44,7 +44,7 @@ const RATE_DOMAIN = 0x72617465; // "rate"
  * @example Keys differ between steps
  * ```ts
  * import { maskKey } from "./random.ts";
- * import { assert } from "node:assert/strict";
+ * import { ok as assert } from "node:assert/strict";
  *
  * assert(maskKey(7, 0) !== maskKey(7, 1));
  * ```
@@ -65,7 +65,7 @@ export function maskKey(seed: number, step: number): number {
  * @example Uniform draws stay inside (0, 1)
  * ```ts
  * import { uniform } from "./random.ts";
- * import { assert } from "node:assert/strict";
+ * import { ok as assert } from "node:assert/strict";
  *
  * const u = uniform(1, 2, 3, 0);
  * assert(u > 0 && u < 1);
@@ -94,9 +94,9 @@ export function uniform(
  * @example Same inputs, same draw
  * ```ts
  * import { normal } from "./random.ts";
- * import { assertEquals } from "node:assert/strict";
+ * import { deepEqual } from "node:assert/strict";
  *
- * assertEquals(normal(3, 4, 0), normal(3, 4, 0));
+ * deepEqual(normal(3, 4, 0), normal(3, 4, 0));
  * ```
  */
 export function normal(seed: number, step: number, unit: number): number {
@@ -113,7 +113,7 @@ export function normal(seed: number, step: number, unit: number): number {
  * @example Draw a seed
  * ```ts
  * import { randomSeed } from "./random.ts";
- * import { assert } from "node:assert/strict";
+ * import { ok as assert } from "node:assert/strict";
  *
  * assert(Number.isInteger(randomSeed()));
  * ```

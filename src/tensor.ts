@@ -22,12 +22,12 @@ export type HostArray<D extends DType> = D extends "float32" ? Float32Array
  * @example Make, read and release a tensor
  * ```ts
  * import { createBackend } from "../mod.ts";
- * import { assertEquals } from "node:assert/strict";
+ * import { deepEqual } from "node:assert/strict";
  *
  * const backend = await createBackend("reference");
  * const x = backend.tensor(new Float32Array([1, -2, 3, 4]), [2, 2]);
- * assertEquals(x.size, 4);
- * assertEquals([...(await backend.read(x))], [1, -2, 3, 4]);
+ * deepEqual(x.size, 4);
+ * deepEqual([...(await backend.read(x))], [1, -2, 3, 4]);
  * backend.release(x);
  * ```
  */
@@ -87,9 +87,9 @@ export class Tensor<D extends DType = DType> {
  * @example Count the elements of an NCHW shape
  * ```ts
  * import { shapeSize } from "./tensor.ts";
- * import { assertEquals } from "node:assert/strict";
+ * import { deepEqual } from "node:assert/strict";
  *
- * assertEquals(shapeSize([2, 3, 4, 4], "example"), 96);
+ * deepEqual(shapeSize([2, 3, 4, 4], "example"), 96);
  * ```
  */
 export function shapeSize(shape: readonly number[], what: string): number {

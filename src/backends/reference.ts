@@ -87,7 +87,7 @@ function saturatingProduct(x: number, s: number): number {
  * @example Mask a tensor by hand
  * ```ts
  * import { ReferenceBackend } from "./reference.ts";
- * import { assertEquals } from "node:assert/strict";
+ * import { deepEqual } from "node:assert/strict";
  *
  * const backend = new ReferenceBackend();
  * const x = backend.tensor(new Float32Array([1, 2, 3]), [3]);
@@ -97,7 +97,7 @@ function saturatingProduct(x: number, s: number): number {
  * backend.upload(keep, new Uint32Array([2 ** 24])); // keep everything
  * backend.upload(scale, new Float32Array([2]));
  * backend.run("mask_scale", { x, keep, scale, y, rows: 1, cols: 3, key: 9 });
- * assertEquals([...backend.readSync(y)], [2, 4, 6]);
+ * deepEqual([...backend.readSync(y)], [2, 4, 6]);
  * ```
  */
 export class ReferenceBackend extends BaseBackend {

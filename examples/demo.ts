@@ -22,7 +22,9 @@ const sigma = Number(values.sigma);
 
 // ReLU-like activations: about 40% of units active, as after a ReLU layer.
 const data = new Float32Array(n);
-for (let i = 0; i < n; i++) data[i] = Math.max(0, Math.sin(i * 12.9898) * 43758.5453 % 1 - 0.2);
+for (let i = 0; i < n; i++) {
+  data[i] = Math.max(0, Math.sin(i * 12.9898) * 43758.5453 % 1 - 0.2);
+}
 const shape = [n / 1024, 1024];
 
 for (const name of ["reference", "wasm", "webgpu"] as BackendName[]) {
@@ -43,14 +45,18 @@ for (const name of ["reference", "wasm", "webgpu"] as BackendName[]) {
     const dx = layer.backward(dy);
     const [s] = (await layer.readStats())!;
     console.log(
-      `  step ${step}: p ${s.p.toFixed(4)}  q+ ${s.qPlus.toFixed(4)}  p' ${s.rate.toFixed(4)}  s ${s.scale.toFixed(4)}`,
+      `  step ${step}: p ${s.p.toFixed(4)}  q+ ${s.qPlus.toFixed(4)}  p' ${
+        s.rate.toFixed(4)
+      }  s ${s.scale.toFixed(4)}`,
     );
     backend.release(y);
     backend.release(dx);
   }
   const seconds = (performance.now() - start) / 1000;
   console.log(
-    `  ${((steps * n) / seconds / 1e6).toFixed(1)} M elements/s forward + backward (${steps} steps, stats read each step)`,
+    `  ${
+      ((steps * n) / seconds / 1e6).toFixed(1)
+    } M elements/s forward + backward (${steps} steps, stats read each step)`,
   );
   layer.dispose();
   backend.dispose();

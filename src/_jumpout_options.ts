@@ -73,13 +73,22 @@ export function resolveJumpoutOptions(
     fail(RangeError, `pMax must be in [0, 1), got ${o.pMax}`);
   }
   if (o.pMin > o.pMax) {
-    fail(RangeError, `pMin must not exceed pMax, got pMin ${o.pMin} > pMax ${o.pMax}`);
+    fail(
+      RangeError,
+      `pMin must not exceed pMax, got pMin ${o.pMin} > pMax ${o.pMax}`,
+    );
   }
   if (!finite(o.rescalePower) || o.rescalePower < 0) {
-    fail(RangeError, `rescalePower must be a finite number >= 0, got ${o.rescalePower}`);
+    fail(
+      RangeError,
+      `rescalePower must be a finite number >= 0, got ${o.rescalePower}`,
+    );
   }
   if (o.scope !== "batch" && o.scope !== "sample") {
-    fail(TypeError, `scope must be "batch" or "sample", got ${JSON.stringify(o.scope)}`);
+    fail(
+      TypeError,
+      `scope must be "batch" or "sample", got ${JSON.stringify(o.scope)}`,
+    );
   }
   for (const flag of ["monotone", "normalize"] as const) {
     if (typeof o[flag] !== "boolean") {
@@ -87,7 +96,10 @@ export function resolveJumpoutOptions(
     }
   }
   if (o.monotone && o.rate !== undefined) {
-    fail(TypeError, `rate needs monotone: false, got rate ${o.rate} with monotone: true`);
+    fail(
+      TypeError,
+      `rate needs monotone: false, got rate ${o.rate} with monotone: true`,
+    );
   }
   if (!o.monotone && !unitInterval(o.rate)) {
     fail(RangeError, `rate must be in [0, 1), got ${o.rate}`);

@@ -8,8 +8,8 @@
 import { type Backend, RATE_ONE } from "./backend.ts";
 import {
   type JumpoutOptions,
-  resolveJumpoutOptions,
   type ResolvedJumpoutOptions,
+  resolveJumpoutOptions,
 } from "./_jumpout_options.ts";
 import { maskKey, normal } from "./random.ts";
 import { Tensor } from "./tensor.ts";
@@ -108,7 +108,9 @@ export class Jumpout {
    * @throws {RangeError | TypeError} When an option is out of range or of the wrong type.
    */
   constructor(options: JumpoutOptions = {}) {
-    this.options = Object.freeze(resolveJumpoutOptions(options, this.layerName));
+    this.options = Object.freeze(
+      resolveJumpoutOptions(options, this.layerName),
+    );
   }
 
   /** The name used in error messages. */
@@ -331,7 +333,9 @@ export class Jumpout {
 /** Throws unless `t` is a live float32 tensor. */
 function checkInput(t: unknown, what: string, name: string): void {
   if (!(t instanceof Tensor)) {
-    throw new TypeError(`Cannot ${what}: ${name} must be a Tensor, got ${typeof t}`);
+    throw new TypeError(
+      `Cannot ${what}: ${name} must be a Tensor, got ${typeof t}`,
+    );
   }
   if (t.released) {
     throw new TypeError(
@@ -341,7 +345,9 @@ function checkInput(t: unknown, what: string, name: string): void {
     );
   }
   if (t.dtype !== "float32") {
-    throw new TypeError(`Cannot ${what}: ${name} must be float32, got ${t.dtype}`);
+    throw new TypeError(
+      `Cannot ${what}: ${name} must be float32, got ${t.dtype}`,
+    );
   }
 }
 

@@ -4,7 +4,13 @@
  * within 1e-6 relative (the rescale factor's pow may differ by an ulp).
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { type Backend, createBackend, Dropout, Jumpout, type Tensor } from "../mod.ts";
+import {
+  type Backend,
+  createBackend,
+  Dropout,
+  Jumpout,
+  type Tensor,
+} from "../mod.ts";
 import { ACCELERATED, pattern, withBackend } from "./_helpers/backends.ts";
 
 const SIZES = [0, 1, 3, 4, 5, 1023, 2 ** 20 + 3];
@@ -14,7 +20,9 @@ const reference = await createBackend("reference");
 function inputData(n: number): Float32Array {
   const data = pattern(n, n + 1);
   const special = [NaN, Infinity, -Infinity, 3.3e38, -3.3e38, -0, 0, 1e-45];
-  for (let i = 0; i < Math.min(n, 64); i += 7) data[i] = special[(i / 7) % special.length];
+  for (let i = 0; i < Math.min(n, 64); i += 7) {
+    data[i] = special[(i / 7) % special.length];
+  }
   return data;
 }
 
@@ -27,7 +35,11 @@ function shapes(n: number): number[][] {
   return [[f, n / f], [n / f, 1, f, 1]];
 }
 
-function closeRelative(actual: Float32Array, expected: Float32Array, what: string): void {
+function closeRelative(
+  actual: Float32Array,
+  expected: Float32Array,
+  what: string,
+): void {
   equal(actual.length, expected.length);
   for (let i = 0; i < expected.length; i++) {
     const a = actual[i], e = expected[i];
@@ -44,14 +56,22 @@ function zeroPattern(values: Float32Array): Uint8Array {
 }
 
 /** Forward, stats, backward with dy = 1 (the mask) and with a real dy. */
-async function runLayer(backend: Backend, make: () => Jumpout, data: Float32Array, dyData: Float32Array, shape: number[]) {
+async function runLayer(
+  backend: Backend,
+  make: () => Jumpout,
+  data: Float32Array,
+  dyData: Float32Array,
+  shape: number[],
+) {
   const layer = make();
   const out = [];
   for (let step = 0; step < 2; step++) {
     const x = backend.tensor(data, shape);
     const y = layer.forward(x, { training: true });
     const stats = await layer.readStats();
-    const mask = layer.backward(backend.tensor(new Float32Array(data.length).fill(1), shape));
+    const mask = layer.backward(
+      backend.tensor(new Float32Array(data.length).fill(1), shape),
+    );
     const dx = layer.backward(backend.tensor(dyData, shape));
     out.push({
       y: await backend.read(y),
@@ -80,20 +100,44 @@ for (const name of ACCELERATED) {
           for (const scope of ["batch", "sample"] as const) {
             for (const [kind, make] of layers) {
               const what = `${kind} n=${n} shape=[${shape}] scope=${scope}`;
-              const expected = await runLayer(reference, () => make(scope), data, dyData, shape);
-              const actual = await runLayer(backend, () => make(scope), data, dyData, shape);
+              const expected = await runLayer(
+                reference,
+                () => make(scope),
+                data,
+                dyData,
+                shape,
+              );
+              const actual = await runLayer(
+                backend,
+                () => make(scope),
+                data,
+                dyData,
+                shape,
+              );
               for (let step = 0; step < expected.length; step++) {
                 const e = expected[step], a = actual[step];
                 const at = `${what} step ${step}`;
-                deepEqual(zeroPattern(a.mask), zeroPattern(e.mask), `${at}: masks differ`);
+                deepEqual(
+                  zeroPattern(a.mask),
+                  zeroPattern(e.mask),
+                  `${at}: masks differ`,
+                );
                 closeRelative(a.y, e.y, `${at} y`);
                 closeRelative(a.dx, e.dx, `${at} dx`);
                 equal(a.stats.length, e.stats.length);
                 a.stats.forEach((s, u) => {
                   equal(s.p, e.stats[u].p, `${at} p`);
-                  ok(Object.is(s.qPlus, e.stats[u].qPlus) || s.qPlus === e.stats[u].qPlus, `${at} qPlus`);
+                  ok(
+                    Object.is(s.qPlus, e.stats[u].qPlus) ||
+                      s.qPlus === e.stats[u].qPlus,
+                    `${at} qPlus`,
+                  );
                   equal(s.rate, e.stats[u].rate, `${at} rate`);
-                  closeRelative(new Float32Array([s.scale]), new Float32Array([e.stats[u].scale]), `${at} scale`);
+                  closeRelative(
+                    new Float32Array([s.scale]),
+                    new Float32Array([e.stats[u].scale]),
+                    `${at} scale`,
+                  );
                 });
               }
             }
@@ -106,7 +150,11 @@ for (const name of ACCELERATED) {
   Deno.test(`${name}: count_active, jumpout_params and mask_scale kernels match the reference`, async () => {
     await withBackend(name, async (backend) => {
       for (const n of SIZES) {
-        for (const [rows, cols] of shapes(n).map((s) => [s[0], n === 0 ? s[1] : n / s[0]])) {
+        for (
+          const [rows, cols] of shapes(n).map((
+            s,
+          ) => [s[0], n === 0 ? s[1] : n / s[0]])
+        ) {
           const data = inputData(rows * cols);
           const run = async (b: Backend) => {
             const x = b.tensor(data, [rows * cols]);
@@ -115,12 +163,43 @@ for (const name of ACCELERATED) {
             const keep = b.allocate([rows], "uint32");
             const scale = b.allocate([rows], "float32");
             const y = b.allocate([rows * cols]);
-            b.upload(rate, Uint32Array.from({ length: rows }, (_, r) => (r * 2654435761) % (1 << 23)));
+            b.upload(
+              rate,
+              Uint32Array.from(
+                { length: rows },
+                (_, r) => (r * 2654435761) % (1 << 23),
+              ),
+            );
             b.run("count_active", { x, counts, rows, cols });
-            b.run("jumpout_params", { counts, rate, keep, scale, rows, cols, maxDrop: 10066330, normalize: true, power: 0.75 });
-            b.run("mask_scale", { x, keep, scale, y, rows, cols, key: 0xdeadbeef });
-            const out = { counts: await b.read(counts), keep: await b.read(keep), scale: await b.read(scale), y: await b.read(y) };
-            for (const t of [x, counts, rate, keep, scale, y] as Tensor[]) b.release(t);
+            b.run("jumpout_params", {
+              counts,
+              rate,
+              keep,
+              scale,
+              rows,
+              cols,
+              maxDrop: 10066330,
+              normalize: true,
+              power: 0.75,
+            });
+            b.run("mask_scale", {
+              x,
+              keep,
+              scale,
+              y,
+              rows,
+              cols,
+              key: 0xdeadbeef,
+            });
+            const out = {
+              counts: await b.read(counts),
+              keep: await b.read(keep),
+              scale: await b.read(scale),
+              y: await b.read(y),
+            };
+            for (const t of [x, counts, rate, keep, scale, y] as Tensor[]) {
+              b.release(t);
+            }
             return out;
           };
           const e = await run(reference), a = await run(backend);
@@ -128,7 +207,11 @@ for (const name of ACCELERATED) {
           deepEqual(a.counts, e.counts, `${what}: counts`);
           deepEqual(a.keep, e.keep, `${what}: keep thresholds`);
           closeRelative(a.scale, e.scale, `${what} scale`);
-          deepEqual(zeroPattern(a.y), zeroPattern(e.y), `${what}: masks differ`);
+          deepEqual(
+            zeroPattern(a.y),
+            zeroPattern(e.y),
+            `${what}: masks differ`,
+          );
           closeRelative(a.y, e.y, `${what} y`);
         }
       }

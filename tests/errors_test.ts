@@ -1,22 +1,42 @@
 /** Bad input: a RangeError or TypeError that names the parameter and the value. */
 import { equal, throws } from "node:assert/strict";
-import { createBackend, Dropout, Jumpout, type JumpoutOptions } from "../mod.ts";
+import {
+  createBackend,
+  Dropout,
+  Jumpout,
+  type JumpoutOptions,
+} from "../mod.ts";
 
 const backend = await createBackend("reference");
 const other = await createBackend("reference");
 
-function badOption(options: JumpoutOptions, type: typeof Error, pattern: RegExp) {
-  throws(() => new Jumpout(options), (e: Error) => e instanceof type && pattern.test(e.message));
+function badOption(
+  options: JumpoutOptions,
+  type: typeof Error,
+  pattern: RegExp,
+) {
+  throws(
+    () => new Jumpout(options),
+    (e: Error) => e instanceof type && pattern.test(e.message),
+  );
 }
 
 Deno.test("sigma below 0 or not finite", () => {
-  badOption({ sigma: -0.1 }, RangeError, /^Cannot create Jumpout: sigma must be .*, got -0\.1$/);
+  badOption(
+    { sigma: -0.1 },
+    RangeError,
+    /^Cannot create Jumpout: sigma must be .*, got -0\.1$/,
+  );
   badOption({ sigma: NaN }, RangeError, /sigma .*got NaN/);
   badOption({ sigma: Infinity }, RangeError, /sigma .*got Infinity/);
 });
 
 Deno.test("pMin outside [0, 1)", () => {
-  badOption({ pMin: -0.01 }, RangeError, /pMin must be in \[0, 1\), got -0\.01/);
+  badOption(
+    { pMin: -0.01 },
+    RangeError,
+    /pMin must be in \[0, 1\), got -0\.01/,
+  );
   badOption({ pMin: 1 }, RangeError, /pMin must be in \[0, 1\), got 1/);
 });
 
@@ -25,60 +45,114 @@ Deno.test("pMax outside [0, 1)", () => {
 });
 
 Deno.test("pMin above pMax", () => {
-  badOption({ pMin: 0.5, pMax: 0.2 }, RangeError, /pMin must not exceed pMax, got pMin 0\.5 > pMax 0\.2/);
+  badOption(
+    { pMin: 0.5, pMax: 0.2 },
+    RangeError,
+    /pMin must not exceed pMax, got pMin 0\.5 > pMax 0\.2/,
+  );
 });
 
 Deno.test("rate outside [0, 1)", () => {
-  throws(() => new Dropout({ rate: 1 }), /^RangeError: Cannot create Dropout: rate must be in \[0, 1\), got 1$/);
-  throws(() => new Dropout({ rate: -0.2 }), /rate must be in \[0, 1\), got -0\.2/);
-  throws(() => new Dropout({} as { rate: number }), /rate must be in \[0, 1\), got undefined/);
-  badOption({ monotone: false, rate: 2 }, RangeError, /rate must be in \[0, 1\), got 2/);
-  badOption({ rate: 0.3 }, TypeError, /rate needs monotone: false, got rate 0\.3/);
+  throws(
+    () => new Dropout({ rate: 1 }),
+    /^RangeError: Cannot create Dropout: rate must be in \[0, 1\), got 1$/,
+  );
+  throws(
+    () => new Dropout({ rate: -0.2 }),
+    /rate must be in \[0, 1\), got -0\.2/,
+  );
+  throws(
+    () => new Dropout({} as { rate: number }),
+    /rate must be in \[0, 1\), got undefined/,
+  );
+  badOption(
+    { monotone: false, rate: 2 },
+    RangeError,
+    /rate must be in \[0, 1\), got 2/,
+  );
+  badOption(
+    { rate: 0.3 },
+    TypeError,
+    /rate needs monotone: false, got rate 0\.3/,
+  );
 });
 
 Deno.test("rescalePower below 0", () => {
-  badOption({ rescalePower: -1 }, RangeError, /rescalePower must be .*, got -1/);
+  badOption(
+    { rescalePower: -1 },
+    RangeError,
+    /rescalePower must be .*, got -1/,
+  );
 });
 
 Deno.test("scope not one of the two", () => {
-  badOption({ scope: "row" as "batch" }, TypeError, /scope must be "batch" or "sample", got "row"/);
+  badOption(
+    { scope: "row" as "batch" },
+    TypeError,
+    /scope must be "batch" or "sample", got "row"/,
+  );
 });
 
 Deno.test("seed not a 32-bit unsigned integer", () => {
-  badOption({ seed: 1.5 }, RangeError, /seed must be an integer in \[0, 2\^32\), got 1\.5/);
+  badOption(
+    { seed: 1.5 },
+    RangeError,
+    /seed must be an integer in \[0, 2\^32\), got 1\.5/,
+  );
   badOption({ seed: -1 }, RangeError, /seed .*got -1/);
 });
 
 Deno.test("data that is not a Float32Array", () => {
   throws(
     () => backend.tensor([1, 2, 3] as unknown as Float32Array, [3]),
-    (e: Error) => e instanceof TypeError && /data must be a Float32Array, got Array/.test(e.message),
+    (e: Error) =>
+      e instanceof TypeError &&
+      /data must be a Float32Array, got Array/.test(e.message),
   );
-  throws(() => backend.tensor(new Float64Array(3) as unknown as Float32Array, [3]), /got Float64Array/);
+  throws(
+    () => backend.tensor(new Float64Array(3) as unknown as Float32Array, [3]),
+    /got Float64Array/,
+  );
 });
 
 Deno.test("data whose length does not match the shape", () => {
   throws(
     () => backend.tensor(new Float32Array(5), [2, 3]),
-    (e: Error) => e instanceof RangeError && /data length must match shape \[2, 3\] \(6 elements\), got 5/.test(e.message),
+    (e: Error) =>
+      e instanceof RangeError &&
+      /data length must match shape \[2, 3\] \(6 elements\), got 5/.test(
+        e.message,
+      ),
   );
-  throws(() => backend.tensor(new Float32Array(0), [-1]), /shape must hold non-negative integers, got \[-1\]/);
+  throws(
+    () => backend.tensor(new Float32Array(0), [-1]),
+    /shape must hold non-negative integers, got \[-1\]/,
+  );
 });
 
 Deno.test("backward before a training forward", () => {
   const layer = new Jumpout({ seed: 1 });
   const dy = backend.tensor(new Float32Array(4), [4]);
-  throws(() => layer.backward(dy), (e: Error) => e instanceof TypeError && /Jumpout backward: dy needs a training forward first/.test(e.message));
+  throws(
+    () => layer.backward(dy),
+    (e: Error) =>
+      e instanceof TypeError &&
+      /Jumpout backward: dy needs a training forward first/.test(e.message),
+  );
   layer.forward(dy); // inference does not count
   throws(() => layer.backward(dy), /needs a training forward/);
 });
 
 Deno.test("dy of another shape", () => {
   const layer = new Jumpout({ seed: 1 });
-  layer.forward(backend.tensor(new Float32Array(6), [2, 3]), { training: true });
+  layer.forward(backend.tensor(new Float32Array(6), [2, 3]), {
+    training: true,
+  });
   throws(
     () => layer.backward(backend.tensor(new Float32Array(6), [3, 2])),
-    (e: Error) => e instanceof RangeError && /dy must have the forward's shape \[2, 3\], got \[3, 2\]/.test(e.message),
+    (e: Error) =>
+      e instanceof RangeError &&
+      /dy must have the forward's shape \[2, 3\], got \[3, 2\]/.test(e.message),
   );
 });
 
@@ -87,7 +161,9 @@ Deno.test("dy of another backend", () => {
   layer.forward(backend.tensor(new Float32Array(6), [6]), { training: true });
   throws(
     () => layer.backward(other.tensor(new Float32Array(6), [6])),
-    (e: Error) => e instanceof TypeError && /dy must be on the reference backend of the forward/.test(e.message),
+    (e: Error) =>
+      e instanceof TypeError &&
+      /dy must be on the reference backend of the forward/.test(e.message),
   );
 });
 
@@ -95,17 +171,29 @@ Deno.test("a tensor used after release", async () => {
   const x = backend.tensor(new Float32Array([1, 2]), [2]);
   backend.release(x);
   const layer = new Jumpout({ seed: 1 });
-  throws(() => layer.forward(x, { training: true }), (e: Error) => e instanceof TypeError && /x was released/.test(e.message));
+  throws(
+    () => layer.forward(x, { training: true }),
+    (e: Error) => e instanceof TypeError && /x was released/.test(e.message),
+  );
   equal(layer.step, 0); // nothing half-done
-  await backend.read(x).then(() => Promise.reject(new Error("read succeeded")), (e: Error) => {
-    if (!/tensor was released/.test(e.message)) throw e;
-  });
+  await backend.read(x).then(
+    () => Promise.reject(new Error("read succeeded")),
+    (e: Error) => {
+      if (!/tensor was released/.test(e.message)) throw e;
+    },
+  );
   throws(() => backend.release(x), /tensor was released/);
 });
 
 Deno.test("createBackend with an unknown name", async () => {
   const { createBackend } = await import("../mod.ts");
-  await createBackend("cuda" as "wasm").then(() => Promise.reject(new Error("accepted")), (e: Error) => {
-    if (!(e instanceof TypeError) || !/choice must be .*, got cuda/.test(e.message)) throw e;
-  });
+  await createBackend("cuda" as "wasm").then(
+    () => Promise.reject(new Error("accepted")),
+    (e: Error) => {
+      if (
+        !(e instanceof TypeError) ||
+        !/choice must be .*, got cuda/.test(e.message)
+      ) throw e;
+    },
+  );
 });

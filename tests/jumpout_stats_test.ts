@@ -21,10 +21,14 @@ Deno.test("the drawn p follows the truncated half-normal (Kolmogorov–Smirnov)"
       layer.forward(x, { training: true });
       for (const s of layer.lastStats!) ps.push(s.p);
     }
-    const cdf = (p: number) => p < pMin ? 0 : erf((p - pMin) / (sigma * Math.SQRT2));
+    const cdf = (p: number) =>
+      p < pMin ? 0 : erf((p - pMin) / (sigma * Math.SQRT2));
     const d = ksDistance(ps, cdf, pMax);
     // Critical value at alpha = 0.001 is 1.95 / sqrt(n).
-    ok(d < 1.95 / Math.sqrt(ps.length), `${scope}: KS distance ${d} for n = ${ps.length}`);
+    ok(
+      d < 1.95 / Math.sqrt(ps.length),
+      `${scope}: KS distance ${d} for n = ${ps.length}`,
+    );
     // Rates are quantised to 2^-24, monotonically, so the bounds are too.
     const q = (p: number) => Math.round(p * RATE_ONE) / RATE_ONE;
     ok(ps.every((p) => p >= q(pMin) && p <= q(pMax)));
@@ -32,7 +36,10 @@ Deno.test("the drawn p follows the truncated half-normal (Kolmogorov–Smirnov)"
     const tail = 1 - erf((pMax - pMin) / (sigma * Math.SQRT2));
     const atAtom = ps.filter((p) => p === q(pMax)).length;
     const sd = Math.sqrt(ps.length * tail * (1 - tail));
-    ok(Math.abs(atAtom - ps.length * tail) < 5 * sd, `${atAtom} draws at pMax, expected ${ps.length * tail}`);
+    ok(
+      Math.abs(atAtom - ps.length * tail) < 5 * sd,
+      `${atAtom} draws at pMax, expected ${ps.length * tail}`,
+    );
   }
 });
 
@@ -41,7 +48,10 @@ Deno.test("the share of dropped units matches p' within a binomial bound", () =>
     const rows = 8, cols = 2048;
     const data = pattern(rows * cols, 77);
     const x = backend.tensor(data, [rows, cols]);
-    const ones = backend.tensor(new Float32Array(rows * cols).fill(1), [rows, cols]);
+    const ones = backend.tensor(new Float32Array(rows * cols).fill(1), [
+      rows,
+      cols,
+    ]);
     const layer = new Jumpout({ sigma: 0.2, seed: 99, scope });
     let zSum = 0, units = 0;
     for (let step = 0; step < 50; step++) {
@@ -51,16 +61,24 @@ Deno.test("the share of dropped units matches p' within a binomial bound", () =>
       const perUnit = scope === "batch" ? rows * cols : cols;
       stats.forEach((s, u) => {
         let dropped = 0;
-        for (let i = u * perUnit; i < (u + 1) * perUnit; i++) if (kept[i] === 0) dropped++;
+        for (let i = u * perUnit; i < (u + 1) * perUnit; i++) {
+          if (kept[i] === 0) dropped++;
+        }
         const sd = Math.sqrt(perUnit * s.rate * (1 - s.rate));
         const z = sd === 0 ? 0 : (dropped - perUnit * s.rate) / sd;
-        ok(Math.abs(z) < 5, `${scope} step ${step} unit ${u}: ${dropped} dropped of ${perUnit}, p' = ${s.rate}`);
+        ok(
+          Math.abs(z) < 5,
+          `${scope} step ${step} unit ${u}: ${dropped} dropped of ${perUnit}, p' = ${s.rate}`,
+        );
         zSum += z;
         units++;
       });
     }
     // The standardised counts summed over all steps and units are N(0, units).
-    ok(Math.abs(zSum / Math.sqrt(units)) < 4, `${scope}: aggregate z ${zSum / Math.sqrt(units)}`);
+    ok(
+      Math.abs(zSum / Math.sqrt(units)) < 4,
+      `${scope}: aggregate z ${zSum / Math.sqrt(units)}`,
+    );
   }
 });
 
@@ -68,7 +86,12 @@ Deno.test("masks differ between steps and are independent of each other", () => 
   const n = 1 << 16;
   const x = backend.tensor(new Float32Array(n).fill(1), [n]);
   const ones = backend.tensor(new Float32Array(n).fill(1), [n]);
-  const layer = new Jumpout({ monotone: false, rate: 0.5, normalize: false, seed: 5 });
+  const layer = new Jumpout({
+    monotone: false,
+    rate: 0.5,
+    normalize: false,
+    seed: 5,
+  });
   const masks: Float32Array[] = [];
   for (let step = 0; step < 4; step++) {
     layer.forward(x, { training: true });
@@ -79,9 +102,14 @@ Deno.test("masks differ between steps and are independent of each other", () => 
       notDeepEqual(masks[a], masks[b]);
       // Both dropped: Binomial(n, 1/4) if the masks are independent.
       let both = 0;
-      for (let i = 0; i < n; i++) if (masks[a][i] === 0 && masks[b][i] === 0) both++;
+      for (let i = 0; i < n; i++) {
+        if (masks[a][i] === 0 && masks[b][i] === 0) both++;
+      }
       const sd = Math.sqrt(n * 0.25 * 0.75);
-      ok(Math.abs(both - n / 4) < 5 * sd, `steps ${a}, ${b}: ${both} dropped in both`);
+      ok(
+        Math.abs(both - n / 4) < 5 * sd,
+        `steps ${a}, ${b}: ${both} dropped in both`,
+      );
     }
   }
 });

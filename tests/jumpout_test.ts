@@ -8,7 +8,9 @@ const backend = await createBackend("reference");
 /** The kept mask of the last training forward: dx != 0 for dy = 1. */
 function keptMask(layer: Jumpout, shape: number[]): Float32Array {
   const size = shape.reduce((a, b) => a * b, 1);
-  const dx = layer.backward(backend.tensor(new Float32Array(size).fill(1), shape));
+  const dx = layer.backward(
+    backend.tensor(new Float32Array(size).fill(1), shape),
+  );
   return backend.readSync!(dx);
 }
 
@@ -21,7 +23,10 @@ Deno.test("Jumpout follows Algorithm 1 step by step", () => {
   const active = data.filter((v) => v > 0).length;
   deepEqual(s.qPlus, active / data.length);
   const pFix = Math.round(s.p * RATE_ONE);
-  const drop = Math.min(Math.floor(pFix * data.length / active), Math.round(0.6 * RATE_ONE));
+  const drop = Math.min(
+    Math.floor(pFix * data.length / active),
+    Math.round(0.6 * RATE_ONE),
+  );
   deepEqual(s.rate, 1 - (RATE_ONE - drop) / RATE_ONE);
   assert(Math.abs(s.scale - (1 - s.rate) ** -0.75) < 1e-6 * s.scale);
   const key = maskKey(11, 0);
@@ -37,7 +42,9 @@ Deno.test("p' is capped at pMax and is 0 when no unit is active", () => {
   const layer = new Jumpout({ sigma: 0.1, seed: 3, pMax: 0.5 });
   layer.forward(backend.tensor(sparse, [1000]), { training: true });
   deepEqual(layer.lastStats![0].rate, 0.5);
-  layer.forward(backend.tensor(new Float32Array(1000).fill(-1), [1000]), { training: true });
+  layer.forward(backend.tensor(new Float32Array(1000).fill(-1), [1000]), {
+    training: true,
+  });
   deepEqual(layer.lastStats![0].qPlus, 0);
   deepEqual(layer.lastStats![0].rate, 0);
   deepEqual(layer.lastStats![0].scale, 1);
@@ -59,9 +66,19 @@ Deno.test("Dropout is exactly Jumpout with monotone, normalize off and power 1",
   const x = backend.tensor(pattern(5000), [50, 100]);
   for (const scope of ["batch", "sample"] as const) {
     const d = new Dropout({ rate: 0.3, seed: 9, scope });
-    const j = new Jumpout({ monotone: false, normalize: false, rescalePower: 1, rate: 0.3, seed: 9, scope });
+    const j = new Jumpout({
+      monotone: false,
+      normalize: false,
+      rescalePower: 1,
+      rate: 0.3,
+      seed: 9,
+      scope,
+    });
     for (let step = 0; step < 3; step++) {
-      deepEqual(backend.readSync!(d.forward(x, { training: true })), backend.readSync!(j.forward(x, { training: true })));
+      deepEqual(
+        backend.readSync!(d.forward(x, { training: true })),
+        backend.readSync!(j.forward(x, { training: true })),
+      );
       deepEqual(keptMask(d, [50, 100]), keptMask(j, [50, 100]));
     }
     deepEqual(d.lastStats![0].scale, Math.fround(1 / 0.7));
@@ -71,7 +88,9 @@ Deno.test("Dropout is exactly Jumpout with monotone, normalize off and power 1",
 Deno.test("Dropout({ rate: 0.8 }) drops 80%: no normalisation, no cap", () => {
   const n = 100000;
   const layer = new Dropout({ rate: 0.8, seed: 1 });
-  layer.forward(backend.tensor(new Float32Array(n).fill(1), [n]), { training: true });
+  layer.forward(backend.tensor(new Float32Array(n).fill(1), [n]), {
+    training: true,
+  });
   const kept = keptMask(layer, [n]).filter((v) => v !== 0).length;
   // Binomial(n, 0.2): sd = 126; allow 5 sd.
   assert(Math.abs(kept - 0.2 * n) < 5 * Math.sqrt(n * 0.16), `kept ${kept}`);
@@ -85,7 +104,9 @@ Deno.test("backward is dy · mask · s with the forward's mask", () => {
     const layer = new Jumpout({ sigma: 0.3, seed: 21, scope });
     const y = backend.readSync!(layer.forward(x, { training: true }));
     const mask = keptMask(layer, [3, 100]);
-    const dx = backend.readSync!(layer.backward(backend.tensor(dyData, [3, 100])));
+    const dx = backend.readSync!(
+      layer.backward(backend.tensor(dyData, [3, 100])),
+    );
     const stats = layer.lastStats!;
     for (let i = 0; i < 300; i++) {
       const s = stats[scope === "sample" ? Math.floor(i / 100) : 0].scale;
@@ -116,7 +137,10 @@ Deno.test("two layers with the same options give the same masks; seeds differ", 
   const c = new Jumpout({ seed: 101 });
   const ya = backend.readSync!(a.forward(x, { training: true }));
   deepEqual(ya, backend.readSync!(b.forward(x, { training: true })));
-  notDeepEqual(keptMask(a, [20, 100]), keptMask(c.forward(x, { training: true }) && c, [20, 100]));
+  notDeepEqual(
+    keptMask(a, [20, 100]),
+    keptMask(c.forward(x, { training: true }) && c, [20, 100]),
+  );
 });
 
 Deno.test("a layer without a seed draws one", () => {
@@ -127,7 +151,16 @@ Deno.test("a layer without a seed draws one", () => {
 });
 
 Deno.test("NaN is inactive, kept NaN and Inf pass, finite values never overflow", () => {
-  const data = new Float32Array([NaN, Infinity, -Infinity, 3e38, -3e38, 1, -1, 0]);
+  const data = new Float32Array([
+    NaN,
+    Infinity,
+    -Infinity,
+    3e38,
+    -3e38,
+    1,
+    -1,
+    0,
+  ]);
   const layer = new Dropout({ rate: 0.5, seed: 4 });
   const x = backend.tensor(data, [8]);
   let seenKeptHuge = false;
@@ -154,7 +187,9 @@ Deno.test("empty tensors work in forward, backward and stats", () => {
   for (const shape of [[0], [0, 5], [3, 0]]) {
     for (const scope of ["batch", "sample"] as const) {
       const layer = new Jumpout({ seed: 1, scope });
-      const y = layer.forward(backend.tensor(new Float32Array(0), shape), { training: true });
+      const y = layer.forward(backend.tensor(new Float32Array(0), shape), {
+        training: true,
+      });
       deepEqual(y.shape, shape);
       const dx = layer.backward(backend.tensor(new Float32Array(0), shape));
       deepEqual(dx.size, 0);

@@ -16,7 +16,8 @@ const N = 1 << 20;
 function inputs(): { x: Float32Array; w: Float64Array } {
   const x = new Float32Array(N), w = new Float64Array(N);
   let s = 12345;
-  const u = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 0.5) / 2 ** 32;
+  const u = () =>
+    ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 0.5) / 2 ** 32;
   for (let i = 0; i < N; i++) {
     const r = Math.sqrt(-2 * Math.log(u()));
     const t = 2 * Math.PI * u();
@@ -34,16 +35,32 @@ Deno.test("E[y] and Var[y] ratios follow (1 - p)^(1 - power) and equation 4", ()
   const xt = backend.tensor(x, [N]);
   for (const p of [0.1, 0.2, 0.4]) {
     for (const power of [1, 0.5, 0.75]) {
-      const layer = new Jumpout({ monotone: false, normalize: false, rate: p, rescalePower: power, seed: 3 });
+      const layer = new Jumpout({
+        monotone: false,
+        normalize: false,
+        rate: p,
+        rescalePower: power,
+        seed: 3,
+      });
       const dropped = backend.readSync!(layer.forward(xt, { training: true }));
       const m = moments(Float64Array.from(dropped, (v, i) => v * w[i]));
       const s = (1 - p) ** -power;
       const meanRatio = (1 - p) ** (1 - power);
-      const varRatio = (s * s * (1 - p) * second - (s * (1 - p) * base.mean) ** 2) / base.variance;
+      const varRatio =
+        (s * s * (1 - p) * second - (s * (1 - p) * base.mean) ** 2) /
+        base.variance;
       // Standard errors at N = 2^20 are about 0.2% (mean) and 0.4% (variance); allow ~5 of them.
       const label = `p ${p}, power ${power}`;
-      ok(Math.abs(m.mean / base.mean / meanRatio - 1) < 0.012, `${label}: mean ratio ${m.mean / base.mean}, expected ${meanRatio}`);
-      ok(Math.abs(m.variance / base.variance / varRatio - 1) < 0.02, `${label}: variance ratio ${m.variance / base.variance}, expected ${varRatio}`);
+      ok(
+        Math.abs(m.mean / base.mean / meanRatio - 1) < 0.012,
+        `${label}: mean ratio ${m.mean / base.mean}, expected ${meanRatio}`,
+      );
+      ok(
+        Math.abs(m.variance / base.variance / varRatio - 1) < 0.02,
+        `${label}: variance ratio ${
+          m.variance / base.variance
+        }, expected ${varRatio}`,
+      );
     }
   }
 });
@@ -53,12 +70,21 @@ Deno.test("power 1 keeps the mean, and 0.75 sits between 1 and 0.5 for the varia
   const base = moments(Float64Array.from(x, (v, i) => v * w[i]));
   const xt = backend.tensor(x, [N]);
   const ratios = [1, 0.75, 0.5].map((power) => {
-    const layer = new Jumpout({ monotone: false, normalize: false, rate: 0.2, rescalePower: power, seed: 8 });
+    const layer = new Jumpout({
+      monotone: false,
+      normalize: false,
+      rate: 0.2,
+      rescalePower: power,
+      seed: 8,
+    });
     const y = backend.readSync!(layer.forward(xt, { training: true }));
     const m = moments(Float64Array.from(y, (v, i) => v * w[i]));
     return { mean: m.mean / base.mean, variance: m.variance / base.variance };
   });
   ok(Math.abs(ratios[0].mean - 1) < 0.012);
-  ok(ratios[0].variance > ratios[1].variance && ratios[1].variance > ratios[2].variance);
+  ok(
+    ratios[0].variance > ratios[1].variance &&
+      ratios[1].variance > ratios[2].variance,
+  );
   ok(ratios[0].mean > ratios[1].mean && ratios[1].mean > ratios[2].mean);
 });

@@ -12,5 +12,7 @@ import { writeShaders } from "./embed_shaders.ts";
 if (import.meta.main) {
   await writeWasm();
   await writeShaders();
-  console.log("Built asm/build/kernels.wasm, src/backends/_wasm_bytes.ts and src/backends/_shaders.ts");
+  console.log(
+    "Built asm/build/kernels.wasm, src/backends/_wasm_bytes.ts and src/backends/_shaders.ts",
+  );
 }

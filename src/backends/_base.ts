@@ -1,11 +1,18 @@
-import type { Backend, BackendName, KernelArgs, KernelName } from "../backend.ts";
+import type {
+  Backend,
+  BackendName,
+  KernelArgs,
+  KernelName,
+} from "../backend.ts";
 import { type DType, type HostArray, shapeSize, Tensor } from "../tensor.ts";
 
 /** One function per kernel, as a backend implements them. */
 export type KernelTable = { [K in KernelName]: (args: KernelArgs[K]) => void };
 
 /** Expected element count of each tensor argument, per kernel. */
-const ARG_SIZES: { [K in KernelName]: (a: KernelArgs[K]) => Record<string, number> } = {
+const ARG_SIZES: {
+  [K in KernelName]: (a: KernelArgs[K]) => Record<string, number>;
+} = {
   count_active: (a) => ({ x: a.rows * a.cols, counts: a.rows }),
   jumpout_params: (a) => ({
     counts: a.rows,

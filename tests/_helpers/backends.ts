@@ -18,7 +18,9 @@ export function hasGpu(): Promise<boolean> {
       if (GPU_REQUIRED) {
         throw new Error("CI=true but no WebGPU adapter was found");
       }
-      console.warn("No WebGPU adapter: webgpu tests are ignored (CI=true makes this a failure)");
+      console.warn(
+        "No WebGPU adapter: webgpu tests are ignored (CI=true makes this a failure)",
+      );
       return false;
     }
     return true;

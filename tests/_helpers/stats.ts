@@ -7,7 +7,9 @@ export function erf(x: number): number {
   const t = 1 / (1 + 0.3275911 * a);
   const poly = t *
     (0.254829592 +
-      t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+      t *
+        (-0.284496736 +
+          t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
   return sign * (1 - poly * Math.exp(-a * a));
 }
 
@@ -32,7 +34,9 @@ export function ksDistance(
 }
 
 /** Mean and variance of an array of numbers (float64). */
-export function moments(values: ArrayLike<number>): { mean: number; variance: number } {
+export function moments(
+  values: ArrayLike<number>,
+): { mean: number; variance: number } {
   let s = 0;
   for (let i = 0; i < values.length; i++) s += values[i];
   const mean = s / values.length;

@@ -6,13 +6,18 @@
  * @example Jumpout forward and backward
  * ```ts
  * import { createBackend, Jumpout } from "./mod.ts";
+ * import { ok } from "node:assert/strict";
  *
  * const backend = await createBackend("wasm");
  * const x = backend.tensor(new Float32Array([0.5, -1, 2, 0, 1.5, 3]), [2, 3]);
  * const layer = new Jumpout({ sigma: 0.1, seed: 7 });
  * const y = layer.forward(x, { training: true });
  * const dx = layer.backward(backend.tensor(new Float32Array(6).fill(1), [2, 3]));
- * console.log(await backend.read(y), await backend.read(dx), layer.lastStats);
+ * const [{ p, qPlus, rate, scale }] = layer.lastStats!;
+ * ok(p >= 0.01 && p <= 0.6 && qPlus === 4 / 6 && rate >= p && scale >= 1);
+ * const values = await backend.read(y);
+ * const grads = await backend.read(dx);
+ * ok(values.every((v, i) => (v === 0) === (grads[i] === 0) || v === 0));
  * ```
  *
  * @module

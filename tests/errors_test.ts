@@ -197,3 +197,59 @@ Deno.test("createBackend with an unknown name", async () => {
     },
   );
 });
+
+Deno.test("kernel arguments of the wrong type or range", () => {
+  const x = backend.tensor(new Float32Array(4), [4]);
+  const counts = backend.allocate([1], "uint32");
+  const scale = backend.allocate([1]);
+  throws(
+    () =>
+      backend.run("count_active", {
+        x,
+        counts: scale as never,
+        rows: 1,
+        cols: 4,
+      }),
+    (e: Error) =>
+      e instanceof TypeError &&
+      /count_active: counts must be a uint32 tensor, got float32/.test(
+        e.message,
+      ),
+  );
+  throws(
+    () => backend.run("count_active", { x, counts, rows: 2, cols: 2 }),
+    /counts must have 2 elements, got 1/,
+  );
+  throws(
+    () =>
+      backend.run("mask_scale", {
+        x,
+        keep: counts,
+        scale,
+        y: x,
+        rows: 1,
+        cols: 4,
+        key: -1,
+      }),
+    (e: Error) =>
+      e instanceof RangeError &&
+      /mask_scale: key must be an integer in \[0, 2\^32\), got -1/.test(
+        e.message,
+      ),
+  );
+  throws(
+    () =>
+      backend.run("jumpout_params", {
+        counts,
+        rate: counts,
+        keep: counts,
+        scale,
+        rows: 1,
+        cols: 4,
+        maxDrop: 0.5,
+        normalize: true,
+        power: 0.75,
+      }),
+    /maxDrop must be an integer in \[0, 2\^32\), got 0\.5/,
+  );
+});

@@ -9,24 +9,50 @@ import { type DType, type HostArray, shapeSize, Tensor } from "../tensor.ts";
 /** One function per kernel, as a backend implements them. */
 export type KernelTable = { [K in KernelName]: (args: KernelArgs[K]) => void };
 
-/** Expected element count of each tensor argument, per kernel. */
-const ARG_SIZES: {
-  [K in KernelName]: (a: KernelArgs[K]) => Record<string, number>;
+/** Expected element count and type of each tensor argument, per kernel. */
+const ARG_TENSORS: {
+  [K in KernelName]: (a: KernelArgs[K]) => Record<string, [number, DType]>;
 } = {
-  count_active: (a) => ({ x: a.rows * a.cols, counts: a.rows }),
+  count_active: (a) => ({
+    x: [a.rows * a.cols, "float32"],
+    counts: [a.rows, "uint32"],
+  }),
   jumpout_params: (a) => ({
-    counts: a.rows,
-    rate: a.rows,
-    keep: a.rows,
-    scale: a.rows,
+    counts: [a.rows, "uint32"],
+    rate: [a.rows, "uint32"],
+    keep: [a.rows, "uint32"],
+    scale: [a.rows, "float32"],
   }),
   mask_scale: (a) => ({
-    x: a.rows * a.cols,
-    y: a.rows * a.cols,
-    keep: a.rows,
-    scale: a.rows,
+    x: [a.rows * a.cols, "float32"],
+    y: [a.rows * a.cols, "float32"],
+    keep: [a.rows, "uint32"],
+    scale: [a.rows, "float32"],
   }),
 };
+
+/** Checks of each kernel's scalar arguments: a message when one is bad. */
+const ARG_SCALARS: {
+  [K in KernelName]: (a: KernelArgs[K]) => string | undefined;
+} = {
+  count_active: () => undefined,
+  jumpout_params: (a) =>
+    !isUint32(a.maxDrop)
+      ? `maxDrop must be an integer in [0, 2^32), got ${a.maxDrop}`
+      : typeof a.normalize !== "boolean"
+      ? `normalize must be a boolean, got ${a.normalize}`
+      : !(Number.isFinite(a.power) && a.power >= 0)
+      ? `power must be a finite number >= 0, got ${a.power}`
+      : undefined,
+  mask_scale: (a) =>
+    isUint32(a.key)
+      ? undefined
+      : `key must be an integer in [0, 2^32), got ${a.key}`,
+};
+
+function isUint32(v: unknown): boolean {
+  return Number.isInteger(v) && (v as number) >= 0 && (v as number) < 2 ** 32;
+}
 
 /**
  * The checks every backend shares (ownership, release, sizes, types), so a
@@ -109,10 +135,17 @@ export abstract class BaseBackend implements Backend {
         );
       }
     }
-    const sizes = ARG_SIZES[kernel](args);
-    for (const [name, size] of Object.entries(sizes)) {
+    const scalarError = ARG_SCALARS[kernel](args);
+    if (scalarError) throw new RangeError(`Cannot ${what}: ${scalarError}`);
+    const tensors = ARG_TENSORS[kernel](args);
+    for (const [name, [size, dtype]] of Object.entries(tensors)) {
       const t = (args as unknown as Record<string, Tensor>)[name];
       this.checkTensor(t, what, name);
+      if (t.dtype !== dtype) {
+        throw new TypeError(
+          `Cannot ${what}: ${name} must be a ${dtype} tensor, got ${t.dtype}`,
+        );
+      }
       if (t.size !== size) {
         throw new RangeError(
           `Cannot ${what}: ${name} must have ${size} elements, got ${t.size}`,

@@ -120,13 +120,6 @@ export class WebGpuBackend extends BaseBackend {
       );
     },
     jumpout_params: (a) => {
-      if (
-        !Number.isInteger(a.maxDrop) || a.maxDrop < 0 || a.maxDrop >= 2 ** 32
-      ) {
-        throw new RangeError(
-          `Cannot run jumpout_params: maxDrop must be an integer in [0, 2^32), got ${a.maxDrop}`,
-        );
-      }
       this.#u32.set([a.rows, a.cols, a.maxDrop, a.normalize ? 1 : 0]);
       // The float64 power as a float plus its remainder: the exponent of the
       // power reaches 24 * power, where a float's rounding of power shows.
@@ -136,8 +129,7 @@ export class WebGpuBackend extends BaseBackend {
     },
     mask_scale: (a) => {
       const n = a.rows * a.cols;
-      // `>>> 0` gives the bits that the reference's `i ^ key` uses.
-      this.#u32.set([n, a.cols, a.key >>> 0, 0]);
+      this.#u32.set([n, a.cols, a.key, 0]);
       this.#dispatch("mask_scale", a, n / (4 * WORKGROUP_SIZE));
     },
   };

@@ -97,15 +97,19 @@ export interface Backend {
   /** Which implementation this is. */
   readonly name: BackendName;
   /**
-   * Makes a zero-filled tensor.
+   * Makes a tensor, zero-filled unless `init` is `"uninitialized"` (for a
+   * kernel output that is about to be overwritten whole: it skips a pass over
+   * memory on backends that reuse storage).
    *
    * @param shape Dimensions, outermost first.
    * @param dtype Element type, `float32` unless given.
+   * @param init `"zeros"` (default) or `"uninitialized"`.
    * @returns The new tensor.
    */
   allocate<D extends DType = "float32">(
     shape: readonly number[],
     dtype?: D,
+    init?: "zeros" | "uninitialized",
   ): Tensor<D>;
   /**
    * Copies host values into a tensor of the same size and type.

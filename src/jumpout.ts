@@ -172,7 +172,7 @@ export class Jumpout {
       normalize: o.normalize,
       power: o.rescalePower,
     });
-    const y = backend.allocate(x.shape);
+    const y = backend.allocate(x.shape, "float32", "uninitialized");
     backend.run("mask_scale", {
       x: input,
       keep: state.keep,
@@ -215,7 +215,7 @@ export class Jumpout {
         }], got [${dy.shape.join(", ")}]`,
       );
     }
-    const dx = s.backend.allocate(dy.shape);
+    const dx = s.backend.allocate(dy.shape, "float32", "uninitialized");
     s.backend.run("mask_scale", {
       x: dy as Tensor<"float32">,
       keep: s.keep,

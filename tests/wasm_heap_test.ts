@@ -45,6 +45,18 @@ Deno.test("WasmHeap.allocate() zero-fills reused blocks", () => {
   ok(new Uint8Array(h.memory.buffer, b, 200).every((v) => v === 0));
 });
 
+Deno.test("WasmHeap.allocate(bytes, false) skips the fill of reused blocks", () => {
+  const h = heap();
+  const a = h.allocate(256);
+  new Uint8Array(h.memory.buffer, a, 256).fill(0xab);
+  h.free(a);
+  equal(h.allocate(256, false), a);
+  ok(new Uint8Array(h.memory.buffer, a, 256).every((v) => v === 0xab));
+  h.free(a);
+  equal(h.allocate(256), a); // the next zeroed block is zero again
+  ok(new Uint8Array(h.memory.buffer, a, 256).every((v) => v === 0));
+});
+
 Deno.test("WasmHeap.free() lets the lowest fitting block be reused", () => {
   const h = heap();
   const a = h.allocate(128);

@@ -63,7 +63,11 @@ export abstract class BaseBackend implements Backend {
   /** The kernels, by name. */
   protected abstract readonly kernels: KernelTable;
   /** Makes zero-filled storage for `size` elements. */
-  protected abstract createStorage(size: number, dtype: DType): unknown;
+  protected abstract createStorage(
+    size: number,
+    dtype: DType,
+    zeroed: boolean,
+  ): unknown;
   /** Copies `data` (already checked) into the tensor. */
   protected abstract writeStorage(tensor: Tensor, data: HostArray<DType>): void;
   /** Copies the tensor out to a fresh array. */
@@ -75,6 +79,7 @@ export abstract class BaseBackend implements Backend {
   allocate<D extends DType = "float32">(
     shape: readonly number[],
     dtype: D = "float32" as D,
+    init: "zeros" | "uninitialized" = "zeros",
   ): Tensor<D> {
     if (dtype !== "float32" && dtype !== "uint32") {
       throw new TypeError(
@@ -83,8 +88,16 @@ export abstract class BaseBackend implements Backend {
         }`,
       );
     }
+    if (init !== "zeros" && init !== "uninitialized") {
+      throw new TypeError(
+        `Cannot allocate a tensor: init must be "zeros" or "uninitialized", got ${
+          String(init)
+        }`,
+      );
+    }
     const size = shapeSize(shape, "allocate a tensor");
-    return new Tensor(this, shape, dtype, this.createStorage(size, dtype));
+    const storage = this.createStorage(size, dtype, init === "zeros");
+    return new Tensor(this, shape, dtype, storage);
   }
 
   upload<D extends DType>(tensor: Tensor<D>, data: HostArray<D>): void {
@@ -177,7 +190,7 @@ export abstract class BaseBackend implements Backend {
         }] (${size} elements), got ${data.length}`,
       );
     }
-    const t = this.allocate(shape, "float32");
+    const t = this.allocate(shape, "float32", "uninitialized");
     this.writeStorage(t, data);
     return t;
   }

@@ -81,14 +81,15 @@ export class WasmHeap {
   }
 
   /**
-   * Reserves a zero-filled block.
+   * Reserves a block, zero-filled unless `zeroed` is false.
    *
    * @param bytes How many bytes; 0 gives a block of its own too.
+   * @param zeroed Whether the block must read as zeros.
    * @returns The block's byte offset, a multiple of {@linkcode BLOCK_ALIGN}.
    * @throws {RangeError} When `bytes` is not a non-negative integer, or the
    *   memory cannot grow enough.
    */
-  allocate(bytes: number): number {
+  allocate(bytes: number, zeroed = true): number {
     if (!Number.isSafeInteger(bytes) || bytes < 0) {
       throw new RangeError(
         `Cannot allocate a tensor: size must be a non-negative integer number of bytes, got ${bytes}`,
@@ -97,7 +98,7 @@ export class WasmHeap {
     const size = Math.max(BLOCK_ALIGN, roundUp(bytes));
     const offset = this.#takeFree(size) ?? this.#takeEnd(size, bytes);
     const dirtyEnd = Math.min(offset + bytes, this.#clean);
-    if (offset < dirtyEnd) {
+    if (zeroed && offset < dirtyEnd) {
       new Uint8Array(this.memory.buffer, offset, dirtyEnd - offset).fill(0);
     }
     this.#clean = Math.max(this.#clean, offset + size);

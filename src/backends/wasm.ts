@@ -174,9 +174,13 @@ export class WasmBackend extends BaseBackend {
     this.#heap = new WasmHeap(memory, this.#exports.heap_base());
   }
 
-  protected createStorage(size: number, _dtype: DType): number {
+  protected createStorage(
+    size: number,
+    _dtype: DType,
+    zeroed: boolean,
+  ): number {
     this.#checkLive("allocate a tensor");
-    return this.#heap.allocate(size * 4);
+    return this.#heap.allocate(size * 4, zeroed);
   }
 
   protected writeStorage(tensor: Tensor, data: HostArray<DType>): void {

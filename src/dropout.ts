@@ -48,6 +48,7 @@ export class Dropout extends Jumpout {
     });
   }
 
+  /** The name used in error messages. */
   protected override get layerName(): string {
     return "Dropout";
   }

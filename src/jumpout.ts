@@ -14,7 +14,11 @@ import {
 import { maskKey, normal } from "./random.ts";
 import { Tensor } from "./tensor.ts";
 
-export type { JumpoutOptions, JumpoutScope } from "./_jumpout_options.ts";
+export type {
+  JumpoutOptions,
+  JumpoutScope,
+  ResolvedJumpoutOptions,
+} from "./_jumpout_options.ts";
 
 /** What one scope unit (the batch, or one sample) got in a training forward. */
 export interface JumpoutStats {

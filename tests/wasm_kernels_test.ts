@@ -3,6 +3,7 @@ import type { Backend } from "../src/backend.ts";
 import { hash32 } from "../src/random.ts";
 import { ReferenceBackend } from "../src/backends/reference.ts";
 import { createWasmBackend, WasmBackend } from "../src/backends/wasm.ts";
+import { assertSameBits } from "./_helpers/assert.ts";
 
 const reference = new ReferenceBackend();
 const wasm = await createWasmBackend();
@@ -19,28 +20,6 @@ function values(n: number, seed: number): Float32Array {
     else x[i] = (u - 0.4) * 4;
   }
   return x;
-}
-
-/** Same bits, or both NaN. */
-function assertSameFloats(
-  actual: Float32Array,
-  expected: Float32Array,
-  what: string,
-) {
-  equal(actual.length, expected.length);
-  const a = new Uint32Array(actual.buffer, actual.byteOffset, actual.length);
-  const e = new Uint32Array(
-    expected.buffer,
-    expected.byteOffset,
-    expected.length,
-  );
-  for (let i = 0; i < a.length; i++) {
-    if (
-      a[i] !== e[i] && !(Number.isNaN(actual[i]) && Number.isNaN(expected[i]))
-    ) {
-      fail(`${what}: element ${i} is ${actual[i]}, expected ${expected[i]}`);
-    }
-  }
 }
 
 /** Runs count_active then mask_scale on a backend; returns counts and y. */
@@ -102,7 +81,7 @@ Deno.test("wasm count_active and mask_scale match the reference", () => {
         const got = forward(wasm, x, keep, scale, rows, key);
         const what = `n=${n} rows=${rows} key=${key}`;
         deepEqual([...got.counts], [...want.counts], what);
-        assertSameFloats(got.y, want.y, what);
+        assertSameBits(got.y, want.y, what);
       }
     }
   }
@@ -122,7 +101,7 @@ Deno.test("wasm mask_scale matches across 2^16 index blocks and unaligned rows",
     for (const key of [0x0000ffff, 0x12345678]) {
       const want = forward(reference, x, keep, scale, rows, key);
       const got = forward(wasm, x, keep, scale, rows, key);
-      assertSameFloats(got.y, want.y, `rows=${rows} cols=${cols} key=${key}`);
+      assertSameBits(got.y, want.y, `rows=${rows} cols=${cols} key=${key}`);
     }
   }
 });
@@ -173,7 +152,7 @@ Deno.test("wasm mask_scale works in place", () => {
     cols: 500,
     key: 77,
   });
-  assertSameFloats(wasm.readSync(xt), want, "in place");
+  assertSameBits(wasm.readSync(xt), want, "in place");
   for (const t of [xt, keepT, scaleT]) wasm.release(t);
 });
 
@@ -217,7 +196,7 @@ Deno.test("wasm jumpout_params matches the reference bit for bit", () => {
           const got = params(wasm, rates, counts, args);
           const what = JSON.stringify(args);
           deepEqual([...got.keep], [...want.keep], what);
-          assertSameFloats(got.scale, want.scale, what);
+          assertSameBits(got.scale, want.scale, what);
         }
       }
     }

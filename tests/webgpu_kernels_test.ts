@@ -16,6 +16,7 @@ import { createWebGpuBackend, WebGpuBackend } from "../src/backends/webgpu.ts";
 import { hash32 } from "../src/random.ts";
 import type { Tensor } from "../src/tensor.ts";
 import { GPU_REQUIRED, hasGpu } from "./_helpers/backends.ts";
+import { assertSameBits } from "./_helpers/assert.ts";
 
 // Without an adapter these tests are ignored (hasGpu says so) unless CI=true,
 // where they run and fail.
@@ -103,26 +104,6 @@ function mixed(n: number, seed: number, subnormals = false): Float32Array {
   return out;
 }
 
-/** Throws at the first element whose bits differ (NaNs match any NaN). */
-function sameBits(
-  actual: Float32Array | Uint32Array,
-  expected: Float32Array | Uint32Array,
-  what: string,
-): void {
-  equal(actual.length, expected.length, `${what}: length`);
-  const a = new Uint32Array(actual.buffer, actual.byteOffset, actual.length);
-  const e = new Uint32Array(
-    expected.buffer,
-    expected.byteOffset,
-    expected.length,
-  );
-  for (let i = 0; i < e.length; i++) {
-    if (a[i] === e[i]) continue;
-    if (Number.isNaN(actual[i]) && Number.isNaN(expected[i])) continue;
-    ok(false, `${what}[${i}]: got ${actual[i]}, expected ${expected[i]}`);
-  }
-}
-
 /** Throws at the first value more than 1e-6 relative off (NaN matches NaN). */
 function closeRelative(
   actual: Float32Array,
@@ -192,7 +173,11 @@ gpuTest(
         return result;
       };
       const expected = await run(reference);
-      sameBits(await run(gpu), expected, `rows=${rows} cols=${cols}: counts`);
+      assertSameBits(
+        await run(gpu),
+        expected,
+        `rows=${rows} cols=${cols}: counts`,
+      );
     }
   },
 );
@@ -242,7 +227,7 @@ async function checkParams(
   const [keep, scale] = await run(reference);
   const [gpuKeep, gpuScale] = await run(gpu);
   const what = `rows=${rows} ${JSON.stringify(options)}`;
-  sameBits(gpuKeep, keep, `${what}: keep`);
+  assertSameBits(gpuKeep, keep, `${what}: keep`);
   closeRelative(
     gpuScale as Float32Array,
     scale as Float32Array,
@@ -374,7 +359,7 @@ gpuTest(
           const [result] = await readAll(b, [y], [x, k, s]);
           return result;
         };
-        sameBits(
+        assertSameBits(
           await run(gpu),
           await run(reference),
           `rows=${rows} cols=${cols} key=${key}: y`,
@@ -447,7 +432,7 @@ gpuTest("mask_scale runs in place when y is x", async (gpu) => {
     const [result] = await readAll(b, [x], [k, s]);
     return result;
   };
-  sameBits(await run(gpu), await run(reference), "in-place y");
+  assertSameBits(await run(gpu), await run(reference), "in-place y");
 });
 
 gpuTest(
@@ -482,7 +467,7 @@ gpuTest(
       const [y, keep] = await run(reference);
       const [gpuY, gpuKeep] = await run(gpu);
       const what = `rows=${rows} cols=${cols}`;
-      sameBits(gpuKeep, keep, `${what}: keep`);
+      assertSameBits(gpuKeep, keep, `${what}: keep`);
       sameMask(gpuY as Float32Array, y as Float32Array, `${what}: y`);
       closeRelative(gpuY as Float32Array, y as Float32Array, `${what}: y`);
     }

@@ -1,4 +1,8 @@
+import { RATE_ONE } from "./backend.ts";
 import { randomSeed } from "./random.ts";
+
+/** The largest finite float32. */
+const FLOAT32_MAX = 3.4028234663852886e38;
 
 /** Whether one rate and one q+ serve the whole forward call, or one per sample. */
 export type JumpoutScope = "batch" | "sample";
@@ -103,6 +107,17 @@ export function resolveJumpoutOptions(
   }
   if (!o.monotone && !unitInterval(o.rate)) {
     fail(RangeError, `rate must be in [0, 1), got ${o.rate}`);
+  }
+  // The largest factor, at the highest rate short of dropping every unit,
+  // must stay a finite float32, or a kept 0 would become 0 × ∞ = NaN.
+  const maxRate = o.normalize || o.monotone ? o.pMax : o.rate!;
+  const minKeep = Math.max(1, RATE_ONE - Math.round(maxRate * RATE_ONE));
+  const maxScale = (minKeep / RATE_ONE) ** -o.rescalePower;
+  if (Math.fround(maxScale) > FLOAT32_MAX) {
+    fail(
+      RangeError,
+      `rescalePower must keep (1 - p')^-rescalePower finite in float32 for p' up to ${maxRate}, got ${o.rescalePower}`,
+    );
   }
   const seed = o.seed ?? randomSeed();
   if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) {

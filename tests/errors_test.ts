@@ -85,6 +85,15 @@ Deno.test("rescalePower below 0", () => {
   );
 });
 
+Deno.test("rescalePower so large that the factor would overflow float32", () => {
+  badOption(
+    { rescalePower: 200, pMax: 0.9 },
+    RangeError,
+    /rescalePower must keep .* finite in float32 for p' up to 0\.9, got 200/,
+  );
+  new Jumpout({ rescalePower: 5, pMax: 0.9 }); // 10^5: fine
+});
+
 Deno.test("scope not one of the two", () => {
   badOption(
     { scope: "row" as "batch" },

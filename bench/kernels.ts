@@ -6,8 +6,9 @@
  *
  * With `--json`, one JSON object per line: rows
  * `{"kernel", "backend", "n", "medianMs"}`, then ratios `{"ratio", "n", "value"}`.
- * Backends: `reference`, `wasm`, `webgpu` (a software adapter such as llvmpipe
- * only when named), `tfjs-wasm`; all by default. Sizes are powers of two.
+ * Backends: `reference`, `wasm`, `webgpu` (rows name the adapter, and say
+ * `"fallback": true` on a software one such as llvmpipe, whose times say
+ * nothing about a GPU), `tfjs-wasm`; all by default. Sizes are powers of two.
  * A backend that fails is reported on stderr and skipped.
  *
  * @module
@@ -32,6 +33,10 @@ interface Row {
   backend: string;
   n: number;
   medianMs: number;
+  /** The GPU adapter, on webgpu rows. */
+  adapter?: string;
+  /** Whether that adapter is a software fallback. */
+  fallback?: boolean;
 }
 
 /** A ratio of two rows at the same size. */
@@ -117,7 +122,6 @@ function parseOptions(args: string[]) {
   return {
     json: values.json,
     backends,
-    explicit: values.backend !== undefined,
     sizes: sizes.map((e) => 2 ** e),
     samples,
     yardstick: values.yardstick,
@@ -138,6 +142,7 @@ async function timeKernels(
   backend: string,
   kernels: readonly KernelId[],
   prepare: (kernel: KernelId, n: number) => KernelCase | Promise<KernelCase>,
+  extra: Partial<Row> = {},
 ): Promise<void> {
   for (const n of opts.sizes) {
     // The plain-TypeScript reference is slow: fewer samples at large sizes.
@@ -151,7 +156,7 @@ async function timeKernels(
         warmup: slow ? 1 : 2,
       });
       kernels.forEach((kernel, i) =>
-        emit({ kernel, backend, n, medianMs: ms[i] })
+        emit({ kernel, backend, n, medianMs: ms[i], ...extra })
       );
     } finally {
       for (const c of cases) c.dispose();
@@ -159,10 +164,15 @@ async function timeKernels(
   }
 }
 
-/** Whether the only adapter is a software one (llvmpipe, SwiftShader). */
-async function softwareGpu(): Promise<boolean> {
+/** The adapter's description and whether it is a software one, for webgpu rows. */
+async function adapterInfo(): Promise<Partial<Row>> {
   const adapter = await navigator.gpu?.requestAdapter().catch(() => null);
-  return adapter?.info.isFallbackAdapter ?? false;
+  if (!adapter) return {};
+  const { description, vendor, isFallbackAdapter } = adapter.info;
+  return {
+    adapter: description || vendor || "unknown",
+    fallback: isFallbackAdapter,
+  };
 }
 
 for (const name of opts.backends) {
@@ -176,18 +186,13 @@ for (const name of opts.backends) {
       );
       continue;
     }
-    if (name === "webgpu" && !opts.explicit && await softwareGpu()) {
-      console.error(
-        "webgpu: skipped, the adapter is a software fallback (name it with --backend webgpu to run it anyway)",
-      );
-      continue;
-    }
     const backend = await createBackend(name as BackendName);
     try {
       await timeKernels(
         name,
         KERNELS,
         (kernel, n) => prepareKernel(backend, kernel, n),
+        name === "webgpu" ? await adapterInfo() : {},
       );
     } finally {
       backend.dispose();

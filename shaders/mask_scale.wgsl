@@ -26,7 +26,6 @@ struct Params {
 }
 
 override WORKGROUP_SIZE: u32;
-override RUN: u32;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read_write> x: array<vec4f>;

@@ -1,8 +1,5 @@
-import { RATE_ONE } from "./backend.ts";
+import { FLOAT32_MAX, RATE_ONE } from "./backend.ts";
 import { randomSeed } from "./random.ts";
-
-/** The largest finite float32. */
-const FLOAT32_MAX = 3.4028234663852886e38;
 
 /** Whether one rate and one q+ serve the whole forward call, or one per sample. */
 export type JumpoutScope = "batch" | "sample";

@@ -20,6 +20,9 @@ export type BackendName = "reference" | "wasm" | "webgpu";
  */
 export const RATE_ONE = 16777216; // 2^24
 
+/** The largest finite float32; kernel products saturate here instead of overflowing. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+
 /**
  * Arguments of each kernel. Every backend implements every kernel under the
  * same name; `reference` is the definition.

@@ -6,13 +6,10 @@
  * @module
  */
 
-import { type KernelArgs, RATE_ONE } from "../backend.ts";
+import { FLOAT32_MAX, type KernelArgs, RATE_ONE } from "../backend.ts";
 import { hash32 } from "../random.ts";
 import type { DType, HostArray, Tensor } from "../tensor.ts";
 import { BaseBackend, type KernelTable } from "./_base.ts";
-
-/** The largest finite float32; products saturate here instead of overflowing. */
-export const FLOAT32_MAX = 3.4028234663852886e38;
 
 /**
  * `count_active`: per row, how many elements are > 0 (NaN is not).

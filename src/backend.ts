@@ -76,6 +76,287 @@ export interface KernelArgs {
     cols: number;
     key: number;
   };
+  /**
+   * `c = op(a) · op(b)`, overwriting `c` (`m × n`, row-major). `op(a)` is
+   * `m × k`: `a` is stored `[m, k]`, or `[k, m]` when `transA`; `op(b)` is
+   * `k × n`: `b` is stored `[k, n]`, or `[n, k]` when `transB`. `k = 0` gives
+   * zeros. Summation order is the backend's own.
+   */
+  matmul: {
+    a: Tensor<"float32">;
+    b: Tensor<"float32">;
+    c: Tensor<"float32">;
+    m: number;
+    n: number;
+    k: number;
+    transA: boolean;
+    transB: boolean;
+  };
+  /**
+   * In place: `y[(o * channels + c) * inner + i] += bias[c]`. A dense layer's
+   * bias is `inner = 1`; a convolution's (NCHW) is `outer = N, inner = H·W`.
+   */
+  bias_add: {
+    y: Tensor<"float32">;
+    bias: Tensor<"float32">;
+    outer: number;
+    channels: number;
+    inner: number;
+  };
+  /** `db[c] = Σ_{o, i} dy[(o * channels + c) * inner + i]`, overwriting `db`. */
+  bias_grad: {
+    dy: Tensor<"float32">;
+    db: Tensor<"float32">;
+    outer: number;
+    channels: number;
+    inner: number;
+  };
+  /** `y[i] = x[i] > 0 ? x[i] : 0` (NaN gives 0); `y` may be `x`. */
+  relu: { x: Tensor<"float32">; y: Tensor<"float32">; n: number };
+  /**
+   * `dx[i] = x[i] > 0 ? dy[i] : 0`, with `x` the forward's input (or output:
+   * the condition is the same); `dx` may be `dy`.
+   */
+  relu_backward: {
+    x: Tensor<"float32">;
+    dy: Tensor<"float32">;
+    dx: Tensor<"float32">;
+    n: number;
+  };
+  /**
+   * Unfolds NCHW images for a convolution as a matrix product. With
+   * `outH = floor((height + 2·padding - kernelH) / stride) + 1` (likewise
+   * `outW`) and `P = batch · outH · outW`, `cols` is `[channels · kernelH ·
+   * kernelW, P]`:
+   * `cols[((ch · kernelH + ky) · kernelW + kx) · P + (b · outH + oy) · outW + ox]
+   *  = x[b, ch, oy·stride - padding + ky, ox·stride - padding + kx]`, 0 outside
+   * the image.
+   */
+  im2col: {
+    x: Tensor<"float32">;
+    cols: Tensor<"float32">;
+  } & ConvGeometry;
+  /**
+   * The adjoint of `im2col`: `x[b, ch, yy, xx]` = the sum of every `cols`
+   * entry that `im2col` reads from that position, overwriting `x`.
+   */
+  col2im: {
+    cols: Tensor<"float32">;
+    x: Tensor<"float32">;
+  } & ConvGeometry;
+  /**
+   * Swaps the two outer axes: `x` is `[rows, cols, inner]`, `y` is
+   * `[cols, rows, inner]`:
+   * `y[(j · rows + i) · inner + t] = x[(i · cols + j) · inner + t]`.
+   */
+  transpose: {
+    x: Tensor<"float32">;
+    y: Tensor<"float32">;
+    rows: number;
+    cols: number;
+    inner: number;
+  };
+  /**
+   * Per channel over `outer · inner` values (indexing as in `bias_add`): the
+   * mean and the biased variance `Σ (x - mean)² / count`, both 0 when the count
+   * is 0.
+   */
+  channel_stats: {
+    x: Tensor<"float32">;
+    mean: Tensor<"float32">;
+    variance: Tensor<"float32">;
+    outer: number;
+    channels: number;
+    inner: number;
+  };
+  /**
+   * `y = (x - mean[c]) / sqrt(variance[c] + epsilon) · gamma[c] + beta[c]`
+   * per element of channel `c` (batch statistics in training, running ones in
+   * evaluation).
+   */
+  batchnorm_forward: {
+    x: Tensor<"float32">;
+    mean: Tensor<"float32">;
+    variance: Tensor<"float32">;
+    gamma: Tensor<"float32">;
+    beta: Tensor<"float32">;
+    y: Tensor<"float32">;
+    outer: number;
+    channels: number;
+    inner: number;
+    epsilon: number;
+  };
+  /**
+   * Gradient of a training-mode `batchnorm_forward` whose `mean` and
+   * `variance` were `channel_stats` of `x`. Per channel, with
+   * `m = outer · inner`, `r = 1 / sqrt(variance + epsilon)` and
+   * `xhat = (x - mean) · r`: `dbeta = Σ dy`, `dgamma = Σ dy · xhat`,
+   * `dx = gamma · r · (dy - dbeta / m - xhat · dgamma / m)`.
+   */
+  batchnorm_backward: {
+    x: Tensor<"float32">;
+    dy: Tensor<"float32">;
+    mean: Tensor<"float32">;
+    variance: Tensor<"float32">;
+    gamma: Tensor<"float32">;
+    dx: Tensor<"float32">;
+    dgamma: Tensor<"float32">;
+    dbeta: Tensor<"float32">;
+    outer: number;
+    channels: number;
+    inner: number;
+    epsilon: number;
+  };
+  /**
+   * `y[i] = alpha · x[i] + beta · y[i]`; when `beta` is 0 the old `y` is not
+   * read (`y = alpha · x`, even where `y` held NaN).
+   */
+  axpby: {
+    x: Tensor<"float32">;
+    y: Tensor<"float32">;
+    n: number;
+    alpha: number;
+    beta: number;
+  };
+  /**
+   * Max pooling of `planes` images of `height × width` (NCHW with
+   * `planes = N · C`), windows `kernel × kernel` every `stride`, `padding`
+   * cells of -∞ around; `outH = floor((height + 2·padding - kernel) / stride)
+   * + 1`, likewise `outW`. `y[p, oy, ox]` is the window's maximum and
+   * `argmax[p, oy, ox]` its index `iy · width + ix` in the plane: the first
+   * in-bounds cell in row-major window order, replaced only by a strictly
+   * greater value.
+   */
+  maxpool_forward: {
+    x: Tensor<"float32">;
+    y: Tensor<"float32">;
+    argmax: Tensor<"uint32">;
+  } & PoolGeometry;
+  /**
+   * `dx[p, i] = Σ dy[p, w]` over the windows `w` whose `argmax` is `i`,
+   * overwriting `dx`.
+   */
+  maxpool_backward: {
+    dy: Tensor<"float32">;
+    argmax: Tensor<"uint32">;
+    dx: Tensor<"float32">;
+  } & PoolGeometry;
+  /** `y[r] = Σ_c x[r · cols + c] / cols`; 0 when `cols = 0`. */
+  row_mean: {
+    x: Tensor<"float32">;
+    y: Tensor<"float32">;
+    rows: number;
+    cols: number;
+  };
+  /** `dx[r · cols + c] = alpha · dy[r]`. */
+  row_broadcast: {
+    dy: Tensor<"float32">;
+    dx: Tensor<"float32">;
+    rows: number;
+    cols: number;
+    alpha: number;
+  };
+  /**
+   * Softmax cross-entropy, fused and stable. Per row `r` of `logits`
+   * (`rows × cols`, `labels[r] < cols`): `loss_r = log Σ_j exp(x_j - max) +
+   * max - x[label]`; `dlogits[r, j] = (softmax_j - [j = label]) / rows`;
+   * `result[0] = Σ_r loss_r / rows` (the mean loss) and `result[1]` = how many
+   * rows have the label as their first maximum. `rows = 0` gives `[0, 0]`.
+   */
+  softmax_cross_entropy: {
+    logits: Tensor<"float32">;
+    labels: Tensor<"uint32">;
+    dlogits: Tensor<"float32">;
+    result: Tensor<"float32">;
+    rows: number;
+    cols: number;
+  };
+  /**
+   * SGD with momentum, PyTorch's convention: `g = grad + weightDecay ·
+   * param`, `velocity = momentum · velocity + g`, `param -= lr · (nesterov ?
+   * g + momentum · velocity : velocity)`.
+   */
+  sgd_update: {
+    param: Tensor<"float32">;
+    grad: Tensor<"float32">;
+    velocity: Tensor<"float32">;
+    n: number;
+    lr: number;
+    momentum: number;
+    weightDecay: number;
+    nesterov: boolean;
+  };
+  /**
+   * Adam (L2 weight decay added to the gradient): `g = grad + weightDecay ·
+   * param`, `m = beta1 · m + (1 - beta1) · g`, `v = beta2 · v + (1 - beta2) ·
+   * g²`, `param -= lr · (m / (1 - beta1^step)) / (sqrt(v / (1 - beta2^step)) +
+   * epsilon)`; `step` counts from 1.
+   */
+  adam_update: {
+    param: Tensor<"float32">;
+    grad: Tensor<"float32">;
+    m: Tensor<"float32">;
+    v: Tensor<"float32">;
+    n: number;
+    lr: number;
+    beta1: number;
+    beta2: number;
+    epsilon: number;
+    weightDecay: number;
+    step: number;
+  };
+}
+
+/** Shape of a convolution's input and kernel, as `im2col` and `col2im` see it. */
+export interface ConvGeometry {
+  batch: number;
+  channels: number;
+  height: number;
+  width: number;
+  kernelH: number;
+  kernelW: number;
+  stride: number;
+  padding: number;
+}
+
+/** Shape of a pooling's input and window. */
+export interface PoolGeometry {
+  planes: number;
+  height: number;
+  width: number;
+  kernel: number;
+  stride: number;
+  padding: number;
+}
+
+/**
+ * Output side of a convolution or pooling window along one axis:
+ * `floor((size + 2·padding - kernel) / stride) + 1`, or 0 when the window does
+ * not fit.
+ *
+ * @param size Input size along the axis.
+ * @param kernel Window size.
+ * @param stride Step between windows (>= 1).
+ * @param padding Cells added on each side.
+ * @returns The output size.
+ *
+ * @example A 3×3 convolution with padding 1 keeps 28 pixels
+ * ```ts
+ * import { outputSize } from "./backend.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(outputSize(28, 3, 1, 1), 28);
+ * equal(outputSize(28, 2, 2, 0), 14);
+ * ```
+ */
+export function outputSize(
+  size: number,
+  kernel: number,
+  stride: number,
+  padding: number,
+): number {
+  const span = size + 2 * padding - kernel;
+  return span < 0 ? 0 : Math.floor(span / stride) + 1;
 }
 
 /** Names of the kernels every backend runs. */
@@ -149,6 +430,19 @@ export interface Backend {
    * @returns The new tensor.
    */
   tensor(data: Float32Array, shape: readonly number[]): Tensor<"float32">;
+  /**
+   * A view of a tensor with another shape of the same size: it shares the
+   * storage (no copy), is valid while the base tensor is live, and releasing
+   * it frees nothing.
+   *
+   * @param tensor A live tensor of this backend.
+   * @param shape The new dimensions; their product must be `tensor.size`.
+   * @returns The view.
+   */
+  reshape<D extends DType>(
+    tensor: Tensor<D>,
+    shape: readonly number[],
+  ): Tensor<D>;
   /**
    * Reads a tensor synchronously; only CPU backends have it.
    */

@@ -42,6 +42,8 @@ export class Tensor<D extends DType = DType> {
   readonly dtype: D;
   /** Backend-specific storage (a typed array, a byte offset, a GPU buffer). */
   readonly storage: unknown;
+  /** The tensor whose storage this one views, for a reshaped view. */
+  readonly base: Tensor<D> | undefined;
   #released = false;
 
   /**
@@ -51,13 +53,16 @@ export class Tensor<D extends DType = DType> {
    * @param shape Dimensions, validated by the caller.
    * @param dtype Element type.
    * @param storage Backend-specific storage.
+   * @param base The tensor whose storage this one views, if any.
    */
   constructor(
     backend: Backend,
     shape: readonly number[],
     dtype: D,
     storage: unknown,
+    base?: Tensor<D>,
   ) {
+    this.base = base?.base ?? base;
     this.backend = backend;
     this.shape = Object.freeze([...shape]);
     this.size = shape.reduce((a, b) => a * b, 1);
@@ -67,7 +72,7 @@ export class Tensor<D extends DType = DType> {
 
   /** Whether {@linkcode Backend.release} has freed this tensor. */
   get released(): boolean {
-    return this.#released;
+    return this.#released || (this.base?.released ?? false);
   }
 
   /** Marks the tensor freed; backends call this from `release`. */

@@ -1,10 +1,35 @@
-import type {
-  Backend,
-  BackendName,
-  KernelArgs,
-  KernelName,
+import {
+  type Backend,
+  type BackendName,
+  type ConvGeometry,
+  type KernelArgs,
+  type KernelName,
+  outputSize,
+  type PoolGeometry,
 } from "../backend.ts";
 import { type DType, type HostArray, shapeSize, Tensor } from "../tensor.ts";
+
+/** Integer arguments of `im2col` and `col2im`. */
+const CONV_INTEGERS = [
+  "batch",
+  "channels",
+  "height",
+  "width",
+  "kernelH",
+  "kernelW",
+  "stride",
+  "padding",
+] as const;
+
+/** Integer arguments of the pooling kernels. */
+const POOL_INTEGERS = [
+  "planes",
+  "height",
+  "width",
+  "kernel",
+  "stride",
+  "padding",
+] as const;
 
 /** One function per kernel, as a backend implements them. */
 export type KernelTable = { [K in KernelName]: (args: KernelArgs[K]) => void };
@@ -29,9 +54,144 @@ const ARG_TENSORS: {
     keep: [a.rows, "uint32"],
     scale: [a.rows, "float32"],
   }),
+  matmul: (a) => ({
+    a: [a.m * a.k, "float32"],
+    b: [a.k * a.n, "float32"],
+    c: [a.m * a.n, "float32"],
+  }),
+  bias_add: (a) => ({
+    y: [a.outer * a.channels * a.inner, "float32"],
+    bias: [a.channels, "float32"],
+  }),
+  bias_grad: (a) => ({
+    dy: [a.outer * a.channels * a.inner, "float32"],
+    db: [a.channels, "float32"],
+  }),
+  relu: (a) => ({ x: [a.n, "float32"], y: [a.n, "float32"] }),
+  relu_backward: (a) => ({
+    x: [a.n, "float32"],
+    dy: [a.n, "float32"],
+    dx: [a.n, "float32"],
+  }),
+  im2col: (a) => ({
+    x: [imageSize(a), "float32"],
+    cols: [colsSize(a), "float32"],
+  }),
+  col2im: (a) => ({
+    cols: [colsSize(a), "float32"],
+    x: [imageSize(a), "float32"],
+  }),
+  transpose: (a) => ({
+    x: [a.rows * a.cols * a.inner, "float32"],
+    y: [a.rows * a.cols * a.inner, "float32"],
+  }),
+  channel_stats: (a) => ({
+    x: [a.outer * a.channels * a.inner, "float32"],
+    mean: [a.channels, "float32"],
+    variance: [a.channels, "float32"],
+  }),
+  batchnorm_forward: (a) => ({
+    x: [a.outer * a.channels * a.inner, "float32"],
+    y: [a.outer * a.channels * a.inner, "float32"],
+    mean: [a.channels, "float32"],
+    variance: [a.channels, "float32"],
+    gamma: [a.channels, "float32"],
+    beta: [a.channels, "float32"],
+  }),
+  batchnorm_backward: (a) => ({
+    x: [a.outer * a.channels * a.inner, "float32"],
+    dy: [a.outer * a.channels * a.inner, "float32"],
+    dx: [a.outer * a.channels * a.inner, "float32"],
+    mean: [a.channels, "float32"],
+    variance: [a.channels, "float32"],
+    gamma: [a.channels, "float32"],
+    dgamma: [a.channels, "float32"],
+    dbeta: [a.channels, "float32"],
+  }),
+  axpby: (a) => ({ x: [a.n, "float32"], y: [a.n, "float32"] }),
+  maxpool_forward: (a) => ({
+    x: [a.planes * a.height * a.width, "float32"],
+    y: [poolOutSize(a), "float32"],
+    argmax: [poolOutSize(a), "uint32"],
+  }),
+  maxpool_backward: (a) => ({
+    dy: [poolOutSize(a), "float32"],
+    argmax: [poolOutSize(a), "uint32"],
+    dx: [a.planes * a.height * a.width, "float32"],
+  }),
+  row_mean: (a) => ({
+    x: [a.rows * a.cols, "float32"],
+    y: [a.rows, "float32"],
+  }),
+  row_broadcast: (a) => ({
+    dy: [a.rows, "float32"],
+    dx: [a.rows * a.cols, "float32"],
+  }),
+  softmax_cross_entropy: (a) => ({
+    logits: [a.rows * a.cols, "float32"],
+    labels: [a.rows, "uint32"],
+    dlogits: [a.rows * a.cols, "float32"],
+    result: [2, "float32"],
+  }),
+  sgd_update: (a) => ({
+    param: [a.n, "float32"],
+    grad: [a.n, "float32"],
+    velocity: [a.n, "float32"],
+  }),
+  adam_update: (a) => ({
+    param: [a.n, "float32"],
+    grad: [a.n, "float32"],
+    m: [a.n, "float32"],
+    v: [a.n, "float32"],
+  }),
 };
 
-/** Checks of each kernel's scalar arguments: a message when one is bad. */
+/** Elements of a convolution's NCHW input. */
+function imageSize(a: ConvGeometry): number {
+  return a.batch * a.channels * a.height * a.width;
+}
+
+/** Elements of `im2col`'s matrix. */
+function colsSize(a: ConvGeometry): number {
+  const outH = outputSize(a.height, a.kernelH, a.stride, a.padding);
+  const outW = outputSize(a.width, a.kernelW, a.stride, a.padding);
+  return a.channels * a.kernelH * a.kernelW * a.batch * outH * outW;
+}
+
+/** Elements of a pooling's output. */
+function poolOutSize(a: PoolGeometry): number {
+  return a.planes *
+    outputSize(a.height, a.kernel, a.stride, a.padding) *
+    outputSize(a.width, a.kernel, a.stride, a.padding);
+}
+
+/** Integer arguments (sizes, counts) of each kernel: each must be >= 0. */
+const ARG_INTEGERS: { [K in KernelName]: readonly (keyof KernelArgs[K])[] } = {
+  count_active: ["rows", "cols"],
+  jumpout_params: ["rows", "cols"],
+  mask_scale: ["rows", "cols"],
+  matmul: ["m", "n", "k"],
+  bias_add: ["outer", "channels", "inner"],
+  bias_grad: ["outer", "channels", "inner"],
+  relu: ["n"],
+  relu_backward: ["n"],
+  im2col: CONV_INTEGERS,
+  col2im: CONV_INTEGERS,
+  transpose: ["rows", "cols", "inner"],
+  channel_stats: ["outer", "channels", "inner"],
+  batchnorm_forward: ["outer", "channels", "inner"],
+  batchnorm_backward: ["outer", "channels", "inner"],
+  axpby: ["n"],
+  maxpool_forward: POOL_INTEGERS,
+  maxpool_backward: POOL_INTEGERS,
+  row_mean: ["rows", "cols"],
+  row_broadcast: ["rows", "cols"],
+  softmax_cross_entropy: ["rows", "cols"],
+  sgd_update: ["n"],
+  adam_update: ["n"],
+};
+
+/** Checks of each kernel's other scalar arguments: a message when one is bad. */
 const ARG_SCALARS: {
   [K in KernelName]: (a: KernelArgs[K]) => string | undefined;
 } = {
@@ -48,7 +208,72 @@ const ARG_SCALARS: {
     isUint32(a.key)
       ? undefined
       : `key must be an integer in [0, 2^32), got ${a.key}`,
+  matmul: (a) => booleans(a, ["transA", "transB"]),
+  bias_add: () => undefined,
+  bias_grad: () => undefined,
+  relu: () => undefined,
+  relu_backward: () => undefined,
+  im2col: (a) => positive(a, ["kernelH", "kernelW", "stride"]),
+  col2im: (a) => positive(a, ["kernelH", "kernelW", "stride"]),
+  transpose: () => undefined,
+  channel_stats: () => undefined,
+  batchnorm_forward: (a) => nonNegative(a, ["epsilon"]),
+  batchnorm_backward: (a) => nonNegative(a, ["epsilon"]),
+  axpby: (a) => finite(a, ["alpha", "beta"]),
+  maxpool_forward: (a) => positive(a, ["kernel", "stride"]),
+  maxpool_backward: (a) => positive(a, ["kernel", "stride"]),
+  row_mean: () => undefined,
+  row_broadcast: (a) => finite(a, ["alpha"]),
+  softmax_cross_entropy: () => undefined,
+  sgd_update: (a) =>
+    nonNegative(a, ["lr", "momentum", "weightDecay"]) ??
+      booleans(a, ["nesterov"]),
+  adam_update: (a) =>
+    nonNegative(a, ["lr", "epsilon", "weightDecay"]) ??
+      (!(a.beta1 >= 0 && a.beta1 < 1)
+        ? `beta1 must be in [0, 1), got ${a.beta1}`
+        : !(a.beta2 >= 0 && a.beta2 < 1)
+        ? `beta2 must be in [0, 1), got ${a.beta2}`
+        : !(Number.isSafeInteger(a.step) && a.step >= 1)
+        ? `step must be an integer >= 1, got ${a.step}`
+        : undefined),
 };
+
+/** The first of `keys` that is not a boolean, as a message. */
+function booleans<T>(a: T, keys: readonly (keyof T)[]): string | undefined {
+  const bad = keys.find((k) => typeof a[k] !== "boolean");
+  return bad === undefined
+    ? undefined
+    : `${String(bad)} must be a boolean, got ${a[bad]}`;
+}
+
+/** The first of `keys` that is not a finite number, as a message. */
+function finite<T>(a: T, keys: readonly (keyof T)[]): string | undefined {
+  const bad = keys.find((k) => !Number.isFinite(a[k]));
+  return bad === undefined
+    ? undefined
+    : `${String(bad)} must be a finite number, got ${a[bad]}`;
+}
+
+/** The first of `keys` that is not a finite number >= 0, as a message. */
+function nonNegative<T>(a: T, keys: readonly (keyof T)[]): string | undefined {
+  const bad = keys.find((k) =>
+    !(Number.isFinite(a[k]) && (a[k] as number) >= 0)
+  );
+  return bad === undefined
+    ? undefined
+    : `${String(bad)} must be a finite number >= 0, got ${a[bad]}`;
+}
+
+/** The first of `keys` that is not an integer >= 1, as a message. */
+function positive<T>(a: T, keys: readonly (keyof T)[]): string | undefined {
+  const bad = keys.find((k) =>
+    !(Number.isSafeInteger(a[k]) && (a[k] as number) >= 1)
+  );
+  return bad === undefined
+    ? undefined
+    : `${String(bad)} must be an integer >= 1, got ${a[bad]}`;
+}
 
 function isUint32(v: unknown): boolean {
   return Number.isInteger(v) && (v as number) >= 0 && (v as number) < 2 ** 32;
@@ -139,10 +364,10 @@ export abstract class BaseBackend implements Backend {
       );
     }
     const what = `run ${kernel}`;
-    for (const key of ["rows", "cols"] as const) {
-      const v = (args as { rows: number; cols?: number })[key];
-      if (key === "cols" && v === undefined) continue;
-      if (!Number.isSafeInteger(v) || v! < 0) {
+    const integers = ARG_INTEGERS[kernel] as readonly string[];
+    for (const key of integers) {
+      const v = (args as unknown as Record<string, number>)[key];
+      if (!Number.isSafeInteger(v) || v < 0) {
         throw new RangeError(
           `Cannot ${what}: ${key} must be a non-negative integer, got ${v}`,
         );
@@ -170,8 +395,24 @@ export abstract class BaseBackend implements Backend {
 
   release(tensor: Tensor): void {
     this.checkTensor(tensor, "release a tensor", "tensor");
-    this.freeStorage(tensor);
+    if (tensor.base === undefined) this.freeStorage(tensor);
     tensor.markReleased();
+  }
+
+  reshape<D extends DType>(
+    tensor: Tensor<D>,
+    shape: readonly number[],
+  ): Tensor<D> {
+    this.checkTensor(tensor, "reshape a tensor", "tensor");
+    const size = shapeSize(shape, "reshape a tensor");
+    if (size !== tensor.size) {
+      throw new RangeError(
+        `Cannot reshape a tensor: shape must have ${tensor.size} elements like [${
+          tensor.shape.join(", ")
+        }], got [${shape.join(", ")}] (${size} elements)`,
+      );
+    }
+    return new Tensor(this, shape, tensor.dtype, tensor.storage, tensor);
   }
 
   tensor(data: Float32Array, shape: readonly number[]): Tensor<"float32"> {
@@ -224,4 +465,37 @@ export function describe(value: unknown): string {
     return (value as object).constructor?.name ?? "object";
   }
   return `${typeof value} ${String(value)}`;
+}
+
+/** The kernels added after the Jumpout ones, for backends still filling them in. */
+export const TRAINING_KERNELS: readonly KernelName[] = [
+  "matmul",
+  "bias_add",
+  "bias_grad",
+  "relu",
+  "relu_backward",
+  "im2col",
+  "col2im",
+  "transpose",
+  "channel_stats",
+  "batchnorm_forward",
+  "batchnorm_backward",
+  "axpby",
+  "maxpool_forward",
+  "maxpool_backward",
+  "row_mean",
+  "row_broadcast",
+  "softmax_cross_entropy",
+  "sgd_update",
+  "adam_update",
+];
+
+/** Placeholders that throw, for kernels a backend does not run yet. */
+export function pendingKernels(
+  backend: string,
+  names: readonly KernelName[],
+): Partial<KernelTable> {
+  return Object.fromEntries(names.map((name) => [name, () => {
+    throw new Error(`Cannot run ${name}: not yet on the ${backend} backend`);
+  }]));
 }

@@ -9,7 +9,12 @@
 import { FLOAT32_MAX, type KernelArgs, RATE_ONE } from "../backend.ts";
 import { hash32 } from "../random.ts";
 import type { DType, HostArray, Tensor } from "../tensor.ts";
-import { BaseBackend, type KernelTable } from "./_base.ts";
+import {
+  BaseBackend,
+  type KernelTable,
+  pendingKernels,
+  TRAINING_KERNELS,
+} from "./_base.ts";
 
 /**
  * `count_active`: per row, how many elements are > 0 (NaN is not).
@@ -103,7 +108,9 @@ export class ReferenceBackend extends BaseBackend {
     count_active: countActive,
     jumpout_params: jumpoutParams,
     mask_scale: maskScale,
-  };
+
+    ...pendingKernels("reference", TRAINING_KERNELS),
+  } as KernelTable;
 
   protected createStorage(size: number, dtype: DType): HostArray<DType> {
     return dtype === "float32" ? new Float32Array(size) : new Uint32Array(size);

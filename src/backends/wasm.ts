@@ -8,7 +8,12 @@
 
 import type { KernelArgs } from "../backend.ts";
 import type { DType, HostArray, Tensor } from "../tensor.ts";
-import { BaseBackend, type KernelTable } from "./_base.ts";
+import {
+  BaseBackend,
+  type KernelTable,
+  pendingKernels,
+  TRAINING_KERNELS,
+} from "./_base.ts";
 import { KERNELS_WASM_BASE64 } from "./_wasm_bytes.ts";
 import { WasmHeap } from "./_wasm_heap.ts";
 
@@ -141,7 +146,9 @@ export class WasmBackend extends BaseBackend {
         a.cols,
         a.key,
       ),
-  };
+
+    ...pendingKernels("wasm", TRAINING_KERNELS),
+  } as KernelTable;
 
   /**
    * Wraps an instance of the kernels; {@linkcode createWasmBackend} makes one.

@@ -7,7 +7,12 @@
 
 import type { KernelArgs, KernelName } from "../backend.ts";
 import type { DType, HostArray, Tensor } from "../tensor.ts";
-import { BaseBackend, type KernelTable } from "./_base.ts";
+import {
+  BaseBackend,
+  type KernelTable,
+  pendingKernels,
+  TRAINING_KERNELS,
+} from "./_base.ts";
 import { SHADERS } from "./_shaders.ts";
 
 /** Invocations per workgroup of every kernel (their `WORKGROUP_SIZE` override). */
@@ -42,17 +47,22 @@ const BINDINGS = {
     scale: "read",
     y: "read_write",
   },
-} as const satisfies Record<KernelName, Record<string, "read" | "read_write">>;
+} as const satisfies Partial<
+  Record<KernelName, Record<string, "read" | "read_write">>
+>;
+
+/** The kernels that have a shader. */
+type ShaderKernel = keyof typeof BINDINGS;
 
 /** Byte size of each kernel's uniform `Params` struct. */
-const UNIFORM_BYTES: Record<KernelName, number> = {
+const UNIFORM_BYTES: Record<ShaderKernel, number> = {
   count_active: 16,
   jumpout_params: 32,
   mask_scale: 16,
 };
 
 /** Pipeline override constants of each kernel. */
-const CONSTANTS: Record<KernelName, Record<string, number>> = {
+const CONSTANTS: Record<ShaderKernel, Record<string, number>> = {
   count_active: { WORKGROUP_SIZE, RUN: COUNT_RUN },
   jumpout_params: { WORKGROUP_SIZE },
   mask_scale: { WORKGROUP_SIZE },
@@ -95,7 +105,7 @@ export class WebGpuBackend extends BaseBackend {
   /** The device that holds the tensors and runs the kernels. */
   readonly device: GPUDevice;
   readonly #ownsDevice: boolean;
-  readonly #programs: Record<KernelName, Program>;
+  readonly #programs: Record<ShaderKernel, Program>;
   /** Live tensor buffers, destroyed by {@linkcode WebGpuBackend.dispose}. */
   readonly #buffers = new Set<GPUBuffer>();
   /** Scratch for one kernel's uniforms, copied out by `writeBuffer`. */
@@ -132,7 +142,9 @@ export class WebGpuBackend extends BaseBackend {
       this.#u32.set([n, a.cols, a.key, 0]);
       this.#dispatch("mask_scale", a, n / (4 * WORKGROUP_SIZE));
     },
-  };
+
+    ...pendingKernels("webgpu", TRAINING_KERNELS),
+  } as KernelTable;
 
   /**
    * Makes a backend on a device; {@linkcode createWebGpuBackend} finds one.
@@ -159,11 +171,11 @@ export class WebGpuBackend extends BaseBackend {
     super();
     this.device = device;
     this.#ownsDevice = ownsDevice;
-    const programs: Partial<Record<KernelName, Program>> = {};
-    for (const kernel of Object.keys(BINDINGS) as KernelName[]) {
+    const programs: Partial<Record<ShaderKernel, Program>> = {};
+    for (const kernel of Object.keys(BINDINGS) as ShaderKernel[]) {
       programs[kernel] = buildProgram(device, kernel);
     }
-    this.#programs = programs as Record<KernelName, Program>;
+    this.#programs = programs as Record<ShaderKernel, Program>;
   }
 
   protected createStorage(size: number, _dtype: DType): GPUBuffer {
@@ -254,7 +266,7 @@ export class WebGpuBackend extends BaseBackend {
    * Queues one kernel: its uniforms (already in `#params`), then `prepare`,
    * then `workgroups` workgroups (rounded up; none when 0) over a 2-D grid.
    */
-  #dispatch<K extends KernelName>(
+  #dispatch<K extends ShaderKernel>(
     kernel: K,
     args: KernelArgs[K],
     workgroups: number,
@@ -298,7 +310,7 @@ export class WebGpuBackend extends BaseBackend {
 }
 
 /** Compiles one kernel's shader into a pipeline with an explicit layout. */
-function buildProgram(device: GPUDevice, kernel: KernelName): Program {
+function buildProgram(device: GPUDevice, kernel: ShaderKernel): Program {
   const access: Record<string, "read" | "read_write"> = BINDINGS[kernel];
   const tensors = Object.keys(access);
   const layout = device.createBindGroupLayout({
@@ -345,7 +357,7 @@ function buildProgram(device: GPUDevice, kernel: KernelName): Program {
  * dispatch, which WebGPU rejects.
  */
 function checkAliasing(
-  kernel: KernelName,
+  kernel: ShaderKernel,
   names: readonly string[],
   buffers: readonly GPUBuffer[],
 ): void {

@@ -4,4 +4,5 @@
 export { count_active } from "./count_active";
 export { jumpout_params } from "./jumpout_params";
 export { mask_scale } from "./mask_scale";
+export { matmul } from "./matmul";
 export { heap_base } from "./memory";

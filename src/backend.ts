@@ -309,23 +309,37 @@ export interface KernelArgs {
 
 /** Shape of a convolution's input and kernel, as `im2col` and `col2im` see it. */
 export interface ConvGeometry {
+  /** Images in the batch. */
   batch: number;
+  /** Channels per image. */
   channels: number;
+  /** Image height. */
   height: number;
+  /** Image width. */
   width: number;
+  /** Kernel height. */
   kernelH: number;
+  /** Kernel width. */
   kernelW: number;
+  /** Step between windows (>= 1). */
   stride: number;
+  /** Zero cells added on each side. */
   padding: number;
 }
 
 /** Shape of a pooling's input and window. */
 export interface PoolGeometry {
+  /** Images times channels. */
   planes: number;
+  /** Image height. */
   height: number;
+  /** Image width. */
   width: number;
+  /** Window side. */
   kernel: number;
+  /** Step between windows (>= 1). */
   stride: number;
+  /** Cells of -∞ added on each side. */
   padding: number;
 }
 

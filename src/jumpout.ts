@@ -6,6 +6,7 @@
  */
 
 import { type Backend, RATE_ONE } from "./backend.ts";
+import type { Layer, Parameter } from "./layer.ts";
 import {
   type JumpoutOptions,
   type ResolvedJumpoutOptions,
@@ -81,6 +82,10 @@ interface ForwardState {
  * forward, with p and q+ held constant. A finite input never becomes infinite:
  * products saturate at ±3.4028235e38.
  *
+ * As a {@linkcode Layer} it has no parameters and keeps every input shape. A
+ * layer made without a `seed` takes the seed its `build` is given, so a
+ * model built with a seed draws the same masks in every run.
+ *
  * @example Train-mode forward and backward on the reference backend
  * ```ts
  * import { createBackend, Jumpout } from "../mod.ts";
@@ -99,9 +104,12 @@ interface ForwardState {
  * values.forEach((v, i) => deepEqual(v, grads[i] === 0 ? 0 : Math.fround([1, -1, 2, 0, 3, 4][i] * stats.scale)));
  * ```
  */
-export class Jumpout {
-  /** The options with defaults filled in (the seed included). */
-  readonly options: Readonly<ResolvedJumpoutOptions>;
+export class Jumpout implements Layer {
+  #options: Readonly<ResolvedJumpoutOptions>;
+  /** Whether the seed came from the options (else `build` may set it). */
+  readonly #seedGiven: boolean;
+  /** The backend of the last `build`, which forward then insists on. */
+  #backend: Backend | undefined;
   #step = 0;
   #state: ForwardState | undefined;
 
@@ -112,9 +120,20 @@ export class Jumpout {
    * @throws {RangeError | TypeError} When an option is out of range or of the wrong type.
    */
   constructor(options: JumpoutOptions = {}) {
-    this.options = Object.freeze(
+    this.#options = Object.freeze(
       resolveJumpoutOptions(options, this.layerName),
     );
+    this.#seedGiven = options.seed !== undefined;
+  }
+
+  /** The options with defaults filled in (the seed included). */
+  get options(): Readonly<ResolvedJumpoutOptions> {
+    return this.#options;
+  }
+
+  /** The layer's name in a model's messages: `"Jumpout"` or `"Dropout"`. */
+  get name(): string {
+    return this.layerName;
   }
 
   /** The name used in error messages. */
@@ -128,16 +147,95 @@ export class Jumpout {
   }
 
   /**
+   * Prepares the layer for a model: it remembers the backend (forward then
+   * rejects tensors of another) and, when made without a `seed`, takes
+   * `seed`. It allocates nothing.
+   *
+   * @param backend Where the layer runs.
+   * @param inputShape Any shape, batch first.
+   * @param seed The seed of the masks, unless the options gave one.
+   * @param _prefix Unused: the layer has no parameters.
+   * @returns The input shape.
+   * @throws {RangeError} When the shape or the seed is invalid.
+   *
+   * @example Jumpout keeps every shape
+   * ```ts
+   * import { createBackend, Jumpout } from "../mod.ts";
+   * import { deepEqual } from "node:assert/strict";
+   *
+   * const backend = await createBackend("reference");
+   * const layer = new Jumpout();
+   * deepEqual(layer.build(backend, [8, 3, 4, 4], 5, "2."), [8, 3, 4, 4]);
+   * deepEqual([layer.options.seed, layer.parameters().length], [5, 0]);
+   * ```
+   */
+  build(
+    backend: Backend,
+    inputShape: readonly number[],
+    seed: number,
+    _prefix: string,
+  ): number[] {
+    const what = `build ${this.layerName}`;
+    if (
+      !Array.isArray(inputShape) || inputShape.length === 0 ||
+      !inputShape.every((d) => Number.isSafeInteger(d) && d >= 0)
+    ) {
+      throw new RangeError(
+        `Cannot ${what}: inputShape must hold non-negative integers, batch first, got ${
+          Array.isArray(inputShape)
+            ? `[${inputShape.join(", ")}]`
+            : String(inputShape)
+        }`,
+      );
+    }
+    if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) {
+      throw new RangeError(
+        `Cannot ${what}: seed must be an integer in [0, 2^32), got ${seed}`,
+      );
+    }
+    if (!this.#seedGiven) {
+      this.#options = Object.freeze({ ...this.#options, seed });
+    }
+    if (this.#backend !== backend) this.dispose();
+    this.#backend = backend;
+    return [...inputShape];
+  }
+
+  /**
+   * Jumpout has no parameters.
+   *
+   * @returns An empty list.
+   */
+  parameters(): Parameter[] {
+    return [];
+  }
+
+  /**
+   * Jumpout stores nothing in weights files.
+   *
+   * @returns An empty map.
+   */
+  state(): Map<string, Tensor<"float32">> {
+    return new Map();
+  }
+
+  /**
    * Applies the layer.
    *
    * @param x Input (any rank; NCHW for images). Rows are `x.shape[0]` for `scope: "sample"`.
    * @param options `{ training: true }` to drop units; otherwise `x` is returned as is.
    * @returns A new tensor on x's backend (or `x` itself in inference).
-   * @throws {TypeError} When `x` is not a live float32 tensor.
+   * @throws {TypeError} When `x` is not a live float32 tensor, or not on
+   *   the backend the layer was built for.
    */
   forward(x: Tensor, options: ForwardOptions = {}): Tensor<"float32"> {
     const name = this.layerName;
     checkInput(x, `run ${name} forward`, "x");
+    if (this.#backend !== undefined && x.backend !== this.#backend) {
+      throw new TypeError(
+        `Cannot run ${name} forward: x must be on the ${this.#backend.name} backend the layer was built for, got a tensor of the ${x.backend.name} backend`,
+      );
+    }
     const input = x as Tensor<"float32">;
     if (!options.training) return input;
     const o = this.options;
@@ -278,8 +376,12 @@ export class Jumpout {
     return s.stats;
   }
 
-  /** Frees the layer's per-row tensors; the layer can still run again. */
+  /**
+   * Frees the layer's per-row tensors and forgets the built backend; the
+   * layer can still run again.
+   */
   dispose(): void {
+    this.#backend = undefined;
     const s = this.#state;
     if (s === undefined) return;
     for (const t of [s.counts, s.rate, s.keep, s.scale]) {

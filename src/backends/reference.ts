@@ -9,12 +9,29 @@
 import { FLOAT32_MAX, type KernelArgs, RATE_ONE } from "../backend.ts";
 import { hash32 } from "../random.ts";
 import type { DType, HostArray, Tensor } from "../tensor.ts";
+import { BaseBackend, type KernelTable } from "./_base.ts";
 import {
-  BaseBackend,
-  type KernelTable,
-  pendingKernels,
-  TRAINING_KERNELS,
-} from "./_base.ts";
+  batchnormBackward,
+  batchnormForward,
+  channelStats,
+} from "./reference/batchnorm.ts";
+import { col2im, im2col, transpose } from "./reference/conv.ts";
+import {
+  axpby,
+  biasAdd,
+  biasGrad,
+  relu,
+  reluBackward,
+} from "./reference/elementwise.ts";
+import { softmaxCrossEntropy } from "./reference/loss.ts";
+import { matmul } from "./reference/matmul.ts";
+import { adamUpdate, sgdUpdate } from "./reference/optim.ts";
+import {
+  maxpoolBackward,
+  maxpoolForward,
+  rowBroadcast,
+  rowMean,
+} from "./reference/pool.ts";
 
 /**
  * `count_active`: per row, how many elements are > 0 (NaN is not).
@@ -108,9 +125,26 @@ export class ReferenceBackend extends BaseBackend {
     count_active: countActive,
     jumpout_params: jumpoutParams,
     mask_scale: maskScale,
-
-    ...pendingKernels("reference", TRAINING_KERNELS),
-  } as KernelTable;
+    matmul,
+    bias_add: biasAdd,
+    bias_grad: biasGrad,
+    relu,
+    relu_backward: reluBackward,
+    im2col,
+    col2im,
+    transpose,
+    channel_stats: channelStats,
+    batchnorm_forward: batchnormForward,
+    batchnorm_backward: batchnormBackward,
+    axpby,
+    maxpool_forward: maxpoolForward,
+    maxpool_backward: maxpoolBackward,
+    row_mean: rowMean,
+    row_broadcast: rowBroadcast,
+    softmax_cross_entropy: softmaxCrossEntropy,
+    sgd_update: sgdUpdate,
+    adam_update: adamUpdate,
+  };
 
   protected createStorage(size: number, dtype: DType): HostArray<DType> {
     return dtype === "float32" ? new Float32Array(size) : new Uint32Array(size);

@@ -6,14 +6,9 @@
  * @module
  */
 
-import type { KernelArgs } from "../backend.ts";
+import type { ConvGeometry, KernelArgs, PoolGeometry } from "../backend.ts";
 import type { DType, HostArray, Tensor } from "../tensor.ts";
-import {
-  BaseBackend,
-  type KernelTable,
-  pendingKernels,
-  TRAINING_KERNELS,
-} from "./_base.ts";
+import { BaseBackend, type KernelTable } from "./_base.ts";
 import { KERNELS_WASM_BASE64 } from "./_wasm_bytes.ts";
 import { WasmHeap } from "./_wasm_heap.ts";
 
@@ -43,7 +38,171 @@ interface KernelExports {
     cols: number,
     key: number,
   ): void;
+  matmul(
+    a: number,
+    b: number,
+    c: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: number,
+    transB: number,
+  ): void;
+  bias_add(
+    y: number,
+    bias: number,
+    outer: number,
+    channels: number,
+    inner: number,
+  ): void;
+  bias_grad(
+    dy: number,
+    db: number,
+    outer: number,
+    channels: number,
+    inner: number,
+  ): void;
+  relu(x: number, y: number, n: number): void;
+  relu_backward(x: number, dy: number, dx: number, n: number): void;
+  /** Sizes are float64 in the module, so every safe integer arrives exact. */
+  im2col(x: number, cols: number, ...geometry: ConvNumbers): void;
+  /** Sizes as in `im2col`. */
+  col2im(cols: number, x: number, ...geometry: ConvNumbers): void;
+  transpose(
+    x: number,
+    y: number,
+    rows: number,
+    cols: number,
+    inner: number,
+  ): void;
+  channel_stats(
+    x: number,
+    mean: number,
+    variance: number,
+    outer: number,
+    channels: number,
+    inner: number,
+  ): void;
+  batchnorm_forward(
+    x: number,
+    mean: number,
+    variance: number,
+    gamma: number,
+    beta: number,
+    y: number,
+    outer: number,
+    channels: number,
+    inner: number,
+    epsilon: number,
+  ): void;
+  batchnorm_backward(
+    x: number,
+    dy: number,
+    mean: number,
+    variance: number,
+    gamma: number,
+    dx: number,
+    dgamma: number,
+    dbeta: number,
+    outer: number,
+    channels: number,
+    inner: number,
+    epsilon: number,
+  ): void;
+  axpby(x: number, y: number, n: number, alpha: number, beta: number): void;
+  /** Sizes are float64 in the module, as in `im2col`. */
+  maxpool_forward(
+    x: number,
+    y: number,
+    argmax: number,
+    ...geometry: PoolNumbers
+  ): void;
+  /** Sizes as in `maxpool_forward`. */
+  maxpool_backward(
+    dy: number,
+    argmax: number,
+    dx: number,
+    ...geometry: PoolNumbers
+  ): void;
+  row_mean(x: number, y: number, rows: number, cols: number): void;
+  row_broadcast(
+    dy: number,
+    dx: number,
+    rows: number,
+    cols: number,
+    alpha: number,
+  ): void;
+  softmax_cross_entropy(
+    logits: number,
+    labels: number,
+    dlogits: number,
+    result: number,
+    rows: number,
+    cols: number,
+  ): void;
+  sgd_update(
+    param: number,
+    grad: number,
+    velocity: number,
+    n: number,
+    lr: number,
+    momentum: number,
+    weightDecay: number,
+    nesterov: number,
+  ): void;
+  /**
+   * `correction1` and `correction2` are `1 - beta1^step` and
+   * `1 - beta2^step`, computed here in float64.
+   */
+  adam_update(
+    param: number,
+    grad: number,
+    m: number,
+    v: number,
+    n: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    epsilon: number,
+    weightDecay: number,
+    correction1: number,
+    correction2: number,
+  ): void;
   heap_base(): number;
+}
+
+/** `im2col`'s sizes in the module's order: batch, channels, height, width, kernelH, kernelW, stride, padding. */
+type ConvNumbers = [
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+];
+
+/** Pooling sizes in the module's order: planes, height, width, kernel, stride, padding. */
+type PoolNumbers = [number, number, number, number, number, number];
+
+/** A convolution's sizes as the module takes them. */
+function convNumbers(g: ConvGeometry): ConvNumbers {
+  return [
+    g.batch,
+    g.channels,
+    g.height,
+    g.width,
+    g.kernelH,
+    g.kernelW,
+    g.stride,
+    g.padding,
+  ];
+}
+
+/** A pooling's sizes as the module takes them. */
+function poolNumbers(g: PoolGeometry): PoolNumbers {
+  return [g.planes, g.height, g.width, g.kernel, g.stride, g.padding];
 }
 
 /** The compiled embedded module, once per process. */
@@ -146,9 +305,123 @@ export class WasmBackend extends BaseBackend {
         a.cols,
         a.key,
       ),
-
-    ...pendingKernels("wasm", TRAINING_KERNELS),
-  } as KernelTable;
+    matmul: (a: KernelArgs["matmul"]) =>
+      this.#exports.matmul(
+        at(a.a),
+        at(a.b),
+        at(a.c),
+        a.m,
+        a.n,
+        a.k,
+        a.transA ? 1 : 0,
+        a.transB ? 1 : 0,
+      ),
+    bias_add: (a: KernelArgs["bias_add"]) =>
+      this.#exports.bias_add(at(a.y), at(a.bias), a.outer, a.channels, a.inner),
+    bias_grad: (a: KernelArgs["bias_grad"]) =>
+      this.#exports.bias_grad(at(a.dy), at(a.db), a.outer, a.channels, a.inner),
+    relu: (a: KernelArgs["relu"]) => this.#exports.relu(at(a.x), at(a.y), a.n),
+    relu_backward: (a: KernelArgs["relu_backward"]) =>
+      this.#exports.relu_backward(at(a.x), at(a.dy), at(a.dx), a.n),
+    im2col: (a: KernelArgs["im2col"]) =>
+      this.#exports.im2col(at(a.x), at(a.cols), ...convNumbers(a)),
+    col2im: (a: KernelArgs["col2im"]) =>
+      this.#exports.col2im(at(a.cols), at(a.x), ...convNumbers(a)),
+    transpose: (a: KernelArgs["transpose"]) =>
+      this.#exports.transpose(at(a.x), at(a.y), a.rows, a.cols, a.inner),
+    channel_stats: (a: KernelArgs["channel_stats"]) =>
+      this.#exports.channel_stats(
+        at(a.x),
+        at(a.mean),
+        at(a.variance),
+        a.outer,
+        a.channels,
+        a.inner,
+      ),
+    batchnorm_forward: (a: KernelArgs["batchnorm_forward"]) =>
+      this.#exports.batchnorm_forward(
+        at(a.x),
+        at(a.mean),
+        at(a.variance),
+        at(a.gamma),
+        at(a.beta),
+        at(a.y),
+        a.outer,
+        a.channels,
+        a.inner,
+        a.epsilon,
+      ),
+    batchnorm_backward: (a: KernelArgs["batchnorm_backward"]) =>
+      this.#exports.batchnorm_backward(
+        at(a.x),
+        at(a.dy),
+        at(a.mean),
+        at(a.variance),
+        at(a.gamma),
+        at(a.dx),
+        at(a.dgamma),
+        at(a.dbeta),
+        a.outer,
+        a.channels,
+        a.inner,
+        a.epsilon,
+      ),
+    axpby: (a: KernelArgs["axpby"]) =>
+      this.#exports.axpby(at(a.x), at(a.y), a.n, a.alpha, a.beta),
+    maxpool_forward: (a: KernelArgs["maxpool_forward"]) =>
+      this.#exports.maxpool_forward(
+        at(a.x),
+        at(a.y),
+        at(a.argmax),
+        ...poolNumbers(a),
+      ),
+    maxpool_backward: (a: KernelArgs["maxpool_backward"]) =>
+      this.#exports.maxpool_backward(
+        at(a.dy),
+        at(a.argmax),
+        at(a.dx),
+        ...poolNumbers(a),
+      ),
+    row_mean: (a: KernelArgs["row_mean"]) =>
+      this.#exports.row_mean(at(a.x), at(a.y), a.rows, a.cols),
+    row_broadcast: (a: KernelArgs["row_broadcast"]) =>
+      this.#exports.row_broadcast(at(a.dy), at(a.dx), a.rows, a.cols, a.alpha),
+    softmax_cross_entropy: (a: KernelArgs["softmax_cross_entropy"]) =>
+      this.#exports.softmax_cross_entropy(
+        at(a.logits),
+        at(a.labels),
+        at(a.dlogits),
+        at(a.result),
+        a.rows,
+        a.cols,
+      ),
+    sgd_update: (a: KernelArgs["sgd_update"]) =>
+      this.#exports.sgd_update(
+        at(a.param),
+        at(a.grad),
+        at(a.velocity),
+        a.n,
+        a.lr,
+        a.momentum,
+        a.weightDecay,
+        a.nesterov ? 1 : 0,
+      ),
+    adam_update: (a: KernelArgs["adam_update"]) =>
+      this.#exports.adam_update(
+        at(a.param),
+        at(a.grad),
+        at(a.m),
+        at(a.v),
+        a.n,
+        a.lr,
+        a.beta1,
+        a.beta2,
+        a.epsilon,
+        a.weightDecay,
+        1 - a.beta1 ** a.step,
+        1 - a.beta2 ** a.step,
+      ),
+  };
 
   /**
    * Wraps an instance of the kernels; {@linkcode createWasmBackend} makes one.

@@ -5,33 +5,50 @@
  * @module
  */
 
-import type { KernelArgs, KernelName } from "../backend.ts";
-import type { DType, HostArray, Tensor } from "../tensor.ts";
 import {
-  BaseBackend,
-  type KernelTable,
-  pendingKernels,
-  TRAINING_KERNELS,
-} from "./_base.ts";
+  type ConvGeometry,
+  type KernelArgs,
+  type KernelName,
+  outputSize,
+  type PoolGeometry,
+} from "../backend.ts";
+import type { DType, HostArray, Tensor } from "../tensor.ts";
+import { BaseBackend, type KernelTable } from "./_base.ts";
 import { SHADERS } from "./_shaders.ts";
 
 /** Invocations per workgroup of every kernel (their `WORKGROUP_SIZE` override). */
 const WORKGROUP_SIZE = 256;
 /** Elements each `count_active` invocation reads (its `RUN` override). */
 const COUNT_RUN = 16;
+/** Side of the square block of `c` each `matmul` workgroup computes (its `TILE`). */
+const MATMUL_TILE = 64;
 /**
  * Workgroups per row of every dispatch grid. One dimension stops at 65535
  * workgroups, so grids fold into rows; folding at 256 already (empty
  * workgroups at the end cost nothing) runs every size above 256 workgroups
  * through the same 2-D indexing, which tests at 2^20 elements then cover.
- * A binding holds at most 2^30 elements, so rows never pass 65535.
+ * Rows only pass 65535 for one workgroup per row or channel of more than
+ * 2^24 of them; the rows then widen (see {@linkcode grid}).
  */
 const GRID_WIDTH = 256;
+/** Workgroups along one dimension of a dispatch, at most. */
+const MAX_GRID_SIDE = 65535;
+/**
+ * Dispatches recorded into one submission at most. Kernels queue into one
+ * command encoder until a read, an upload or the end of the current task
+ * submits them: one submission per training step rather than one per kernel.
+ */
+const BATCH_DISPATCHES = 256;
+/** Bytes of the largest `Params` struct (`adam_update`'s). */
+const MAX_UNIFORM_BYTES = 48;
 
 /**
  * How each kernel's WGSL declares its tensors: binding 0 is the uniform
  * parameters, then one storage binding per tensor in this order. `read_write`
- * bindings may share a buffer (in-place use); a `read` one may not.
+ * bindings may share a buffer (in-place use); a `read` one may not. Element-
+ * wise kernels bind every tensor `read_write`, since each invocation reads its
+ * elements before it writes them; the others bind their inputs `read`, so that
+ * an output that overlaps an input is refused.
  */
 const BINDINGS = {
   count_active: { x: "read", counts: "read_write" },
@@ -47,32 +64,116 @@ const BINDINGS = {
     scale: "read",
     y: "read_write",
   },
-} as const satisfies Partial<
-  Record<KernelName, Record<string, "read" | "read_write">>
+  matmul: { a: "read", b: "read", c: "read_write" },
+  bias_add: { y: "read_write", bias: "read" },
+  bias_grad: { dy: "read", db: "read_write" },
+  relu: { x: "read_write", y: "read_write" },
+  relu_backward: { x: "read_write", dy: "read_write", dx: "read_write" },
+  im2col: { x: "read", cols: "read_write" },
+  col2im: { cols: "read", x: "read_write" },
+  transpose: { x: "read", y: "read_write" },
+  channel_stats: { x: "read", mean: "read_write", variance: "read_write" },
+  batchnorm_forward: {
+    x: "read_write",
+    mean: "read",
+    variance: "read",
+    gamma: "read",
+    beta: "read",
+    y: "read_write",
+  },
+  batchnorm_backward: {
+    x: "read_write",
+    dy: "read_write",
+    mean: "read",
+    variance: "read",
+    gamma: "read",
+    dx: "read_write",
+    dgamma: "read_write",
+    dbeta: "read_write",
+  },
+  axpby: { x: "read_write", y: "read_write" },
+  maxpool_forward: { x: "read", y: "read_write", argmax: "read_write" },
+  maxpool_backward: { dy: "read", argmax: "read", dx: "read_write" },
+  row_mean: { x: "read", y: "read_write" },
+  row_broadcast: { dy: "read", dx: "read_write" },
+  softmax_cross_entropy: {
+    logits: "read",
+    labels: "read",
+    dlogits: "read_write",
+    result: "read_write",
+  },
+  sgd_update: {
+    param: "read_write",
+    grad: "read_write",
+    velocity: "read_write",
+  },
+  adam_update: {
+    param: "read_write",
+    grad: "read_write",
+    m: "read_write",
+    v: "read_write",
+  },
+} as const satisfies Record<
+  KernelName,
+  Record<string, "read" | "read_write">
 >;
 
-/** The kernels that have a shader. */
-type ShaderKernel = keyof typeof BINDINGS;
-
 /** Byte size of each kernel's uniform `Params` struct. */
-const UNIFORM_BYTES: Record<ShaderKernel, number> = {
+const UNIFORM_BYTES: Record<KernelName, number> = {
   count_active: 16,
   jumpout_params: 32,
   mask_scale: 16,
+  matmul: 32,
+  bias_add: 16,
+  bias_grad: 16,
+  relu: 16,
+  relu_backward: 16,
+  im2col: 48,
+  col2im: 48,
+  transpose: 16,
+  channel_stats: 16,
+  batchnorm_forward: 16,
+  batchnorm_backward: 16,
+  axpby: 16,
+  maxpool_forward: 32,
+  maxpool_backward: 32,
+  row_mean: 16,
+  row_broadcast: 16,
+  softmax_cross_entropy: 16,
+  sgd_update: 32,
+  adam_update: 48,
 };
 
 /** Pipeline override constants of each kernel. */
-const CONSTANTS: Record<ShaderKernel, Record<string, number>> = {
+const CONSTANTS: Record<KernelName, Record<string, number>> = {
   count_active: { WORKGROUP_SIZE, RUN: COUNT_RUN },
   jumpout_params: { WORKGROUP_SIZE },
   mask_scale: { WORKGROUP_SIZE },
+  matmul: {}, // Its tile shape is fixed in the shader.
+  bias_add: { WORKGROUP_SIZE },
+  bias_grad: { WORKGROUP_SIZE },
+  relu: { WORKGROUP_SIZE },
+  relu_backward: { WORKGROUP_SIZE },
+  im2col: { WORKGROUP_SIZE },
+  col2im: { WORKGROUP_SIZE },
+  transpose: { WORKGROUP_SIZE },
+  channel_stats: { WORKGROUP_SIZE },
+  batchnorm_forward: { WORKGROUP_SIZE },
+  batchnorm_backward: { WORKGROUP_SIZE },
+  axpby: { WORKGROUP_SIZE },
+  maxpool_forward: { WORKGROUP_SIZE },
+  maxpool_backward: { WORKGROUP_SIZE },
+  row_mean: { WORKGROUP_SIZE },
+  row_broadcast: { WORKGROUP_SIZE },
+  softmax_cross_entropy: { WORKGROUP_SIZE },
+  sgd_update: { WORKGROUP_SIZE },
+  adam_update: { WORKGROUP_SIZE },
 };
 
-/** A kernel ready to dispatch: its pipeline, layout and uniform buffer. */
+/** A kernel ready to dispatch: its pipeline and layout. */
 interface Program {
   pipeline: GPUComputePipeline;
   layout: GPUBindGroupLayout;
-  uniforms: GPUBuffer;
   /** Tensor argument names, in binding order from 1. */
   tensors: readonly string[];
 }
@@ -81,7 +182,9 @@ interface Program {
  * Tensors in GPU buffers; kernels as WGSL compute shaders.
  *
  * Kernels are queued in order and never wait; {@linkcode WebGpuBackend.read}
- * is the only point that waits for the GPU. There is no `readSync`.
+ * is the only point that waits for the GPU. There is no `readSync`. Kernels
+ * run by one synchronous stretch of code go to the GPU together, in one
+ * submission, at its end (or at a read or upload, whichever comes first).
  *
  * @example Mask a tensor on the GPU
  * ```ts ignore
@@ -105,13 +208,29 @@ export class WebGpuBackend extends BaseBackend {
   /** The device that holds the tensors and runs the kernels. */
   readonly device: GPUDevice;
   readonly #ownsDevice: boolean;
-  readonly #programs: Record<ShaderKernel, Program>;
+  readonly #programs: Record<KernelName, Program>;
   /** Live tensor buffers, destroyed by {@linkcode WebGpuBackend.dispose}. */
   readonly #buffers = new Set<GPUBuffer>();
-  /** Scratch for one kernel's uniforms, copied out by `writeBuffer`. */
-  readonly #params = new ArrayBuffer(32);
+  /** Scratch for one kernel's uniforms, copied into the batch's slot. */
+  readonly #params = new ArrayBuffer(MAX_UNIFORM_BYTES);
   readonly #u32 = new Uint32Array(this.#params);
   readonly #f32 = new Float32Array(this.#params);
+  /**
+   * One uniform slot per dispatch of a batch. A batch's uniforms must be
+   * distinct memory: `queue.writeBuffer` lands before everything submitted
+   * after it, so one buffer per kernel would hand every dispatch of a batch
+   * the last values written.
+   */
+  readonly #ring: GPUBuffer;
+  /** Bytes between slots: the device's uniform offset alignment. */
+  readonly #slotBytes: number;
+  /** Host image of the open batch's slots, written to the ring on submit. */
+  readonly #slots: Uint8Array;
+  /** The open batch: its encoder and how many slots it uses. */
+  #encoder: GPUCommandEncoder | undefined;
+  #used = 0;
+  /** Buffers released while the open batch may use them: destroyed after it. */
+  #doomed: GPUBuffer[] = [];
   #disposed = false;
 
   protected readonly kernels: KernelTable = {
@@ -142,9 +261,115 @@ export class WebGpuBackend extends BaseBackend {
       this.#u32.set([n, a.cols, a.key, 0]);
       this.#dispatch("mask_scale", a, n / (4 * WORKGROUP_SIZE));
     },
-
-    ...pendingKernels("webgpu", TRAINING_KERNELS),
-  } as KernelTable;
+    matmul: (a) => {
+      const tilesN = Math.ceil(a.n / MATMUL_TILE);
+      this.#u32.set([a.m, a.n, a.k, +a.transA, +a.transB, tilesN]);
+      this.#dispatch("matmul", a, Math.ceil(a.m / MATMUL_TILE) * tilesN);
+    },
+    bias_add: (a) => {
+      const n = a.outer * a.channels * a.inner;
+      this.#u32.set([n, a.channels, a.inner]);
+      this.#dispatch("bias_add", a, n / WORKGROUP_SIZE);
+    },
+    bias_grad: (a) => {
+      // outer * inner may pass 2^32 only when channels is 0: no dispatch.
+      this.#u32.set([a.channels, a.inner, a.outer * a.inner]);
+      this.#dispatch("bias_grad", a, a.channels);
+    },
+    relu: (a) => {
+      this.#u32[0] = a.n;
+      this.#dispatch("relu", a, a.n / (4 * WORKGROUP_SIZE));
+    },
+    relu_backward: (a) => {
+      this.#u32[0] = a.n;
+      this.#dispatch("relu_backward", a, a.n / (4 * WORKGROUP_SIZE));
+    },
+    im2col: (a) => {
+      const n = a.cols.size;
+      if (n > 0) this.#convParams("im2col", a, n);
+      this.#dispatch("im2col", a, n / WORKGROUP_SIZE);
+    },
+    col2im: (a) => {
+      const n = a.x.size;
+      if (n > 0) this.#convParams("col2im", a, n);
+      this.#dispatch("col2im", a, n / WORKGROUP_SIZE);
+    },
+    transpose: (a) => {
+      const n = a.rows * a.cols * a.inner;
+      this.#u32.set([n, a.rows, a.cols, a.inner]);
+      this.#dispatch("transpose", a, n / WORKGROUP_SIZE);
+    },
+    channel_stats: (a) => {
+      this.#u32.set([a.channels, a.inner, a.outer * a.inner]);
+      this.#dispatch("channel_stats", a, a.channels);
+    },
+    batchnorm_forward: (a) => {
+      const n = a.outer * a.channels * a.inner;
+      this.#u32.set([n, a.channels, a.inner]);
+      this.#f32[3] = a.epsilon;
+      this.#dispatch("batchnorm_forward", a, n / WORKGROUP_SIZE);
+    },
+    batchnorm_backward: (a) => {
+      this.#u32.set([a.channels, a.inner, a.outer * a.inner]);
+      this.#f32[3] = a.epsilon;
+      this.#dispatch("batchnorm_backward", a, a.channels);
+    },
+    axpby: (a) => {
+      this.#u32[0] = a.n;
+      this.#f32[1] = a.alpha;
+      this.#f32[2] = a.beta;
+      this.#u32[3] = a.beta === 0 ? 1 : 0;
+      this.#dispatch("axpby", a, a.n / (4 * WORKGROUP_SIZE));
+    },
+    maxpool_forward: (a) => {
+      const n = a.y.size;
+      if (n > 0) this.#poolParams("maxpool_forward", a, n);
+      this.#dispatch("maxpool_forward", a, n / WORKGROUP_SIZE);
+    },
+    maxpool_backward: (a) => {
+      const n = a.dx.size;
+      if (n > 0) this.#poolParams("maxpool_backward", a, n);
+      this.#dispatch("maxpool_backward", a, n / WORKGROUP_SIZE);
+    },
+    row_mean: (a) => {
+      this.#u32.set([a.rows, a.cols]);
+      this.#dispatch("row_mean", a, a.rows);
+    },
+    row_broadcast: (a) => {
+      this.#u32.set([a.rows * a.cols, a.cols]);
+      this.#f32[2] = a.alpha;
+      this.#dispatch("row_broadcast", a, a.rows * a.cols / WORKGROUP_SIZE);
+    },
+    softmax_cross_entropy: (a) => {
+      this.#u32.set([a.rows, a.cols]);
+      this.#f32[2] = a.rows === 0 ? 0 : 1 / a.rows;
+      // Always one workgroup: it also writes the [0, 0] of no rows.
+      this.#dispatch("softmax_cross_entropy", a, 1);
+    },
+    sgd_update: (a) => {
+      this.#u32[0] = a.n;
+      this.#f32.set([a.lr, a.momentum, a.weightDecay], 1);
+      this.#u32[4] = a.nesterov ? 1 : 0;
+      this.#dispatch("sgd_update", a, a.n / (4 * WORKGROUP_SIZE));
+    },
+    adam_update: (a) => {
+      this.#u32[0] = a.n;
+      // 1 - beta and the bias corrections 1 - beta^step in float64: in
+      // float32, beta^step rounds away the small gaps from 1 that matter.
+      this.#f32.set([
+        a.lr,
+        a.beta1,
+        a.beta2,
+        1 - a.beta1,
+        1 - a.beta2,
+        a.epsilon,
+        a.weightDecay,
+        1 - a.beta1 ** a.step,
+        1 - a.beta2 ** a.step,
+      ], 1);
+      this.#dispatch("adam_update", a, a.n / (4 * WORKGROUP_SIZE));
+    },
+  };
 
   /**
    * Makes a backend on a device; {@linkcode createWebGpuBackend} finds one.
@@ -171,11 +396,21 @@ export class WebGpuBackend extends BaseBackend {
     super();
     this.device = device;
     this.#ownsDevice = ownsDevice;
-    const programs: Partial<Record<ShaderKernel, Program>> = {};
-    for (const kernel of Object.keys(BINDINGS) as ShaderKernel[]) {
+    const programs: Partial<Record<KernelName, Program>> = {};
+    for (const kernel of Object.keys(BINDINGS) as KernelName[]) {
       programs[kernel] = buildProgram(device, kernel);
     }
-    this.#programs = programs as Record<ShaderKernel, Program>;
+    this.#programs = programs as Record<KernelName, Program>;
+    this.#slotBytes = Math.max(
+      MAX_UNIFORM_BYTES,
+      device.limits.minUniformBufferOffsetAlignment,
+    );
+    this.#slots = new Uint8Array(BATCH_DISPATCHES * this.#slotBytes);
+    this.#ring = device.createBuffer({
+      label: "kernel params",
+      size: this.#slots.byteLength,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
   }
 
   protected createStorage(size: number, _dtype: DType): GPUBuffer {
@@ -202,6 +437,9 @@ export class WebGpuBackend extends BaseBackend {
   protected writeStorage(tensor: Tensor, data: HostArray<DType>): void {
     this.#checkAlive("upload to a tensor");
     if (data.length === 0) return;
+    // The write lands before anything submitted later: kernels queued
+    // before it must be submitted first.
+    this.#submit();
     this.device.queue.writeBuffer(tensor.storage as GPUBuffer, 0, data);
   }
 
@@ -215,15 +453,15 @@ export class WebGpuBackend extends BaseBackend {
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     });
     try {
-      const encoder = this.device.createCommandEncoder();
-      encoder.copyBufferToBuffer(
+      // The copy joins the queued kernels' submission.
+      this.#batch().copyBufferToBuffer(
         tensor.storage as GPUBuffer,
         0,
         staging,
         0,
         bytes,
       );
-      this.device.queue.submit([encoder.finish()]);
+      this.#submit();
       await staging.mapAsync(GPUMapMode.READ);
       return new type(staging.getMappedRange().slice(0));
     } finally {
@@ -234,22 +472,26 @@ export class WebGpuBackend extends BaseBackend {
   protected freeStorage(tensor: Tensor): void {
     const buffer = tensor.storage as GPUBuffer;
     this.#buffers.delete(buffer);
-    buffer.destroy();
+    // A destroyed buffer fails the submission that uses it: one the open
+    // batch may use goes once the batch is submitted.
+    if (this.#encoder === undefined) buffer.destroy();
+    else this.#doomed.push(buffer);
   }
 
   /**
    * Destroys every tensor buffer and pipeline resource, and the device when
    * the backend owns it (it does when {@linkcode createWebGpuBackend} made
-   * it). The backend is unusable afterwards.
+   * it). Kernels queued and not yet submitted are dropped. The backend is
+   * unusable afterwards.
    */
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    for (const buffer of this.#buffers) buffer.destroy();
+    this.#encoder = undefined;
+    for (const buffer of [...this.#buffers, ...this.#doomed]) buffer.destroy();
     this.#buffers.clear();
-    for (const program of Object.values(this.#programs)) {
-      program.uniforms.destroy();
-    }
+    this.#doomed = [];
+    this.#ring.destroy();
     if (this.#ownsDevice) this.device.destroy();
   }
 
@@ -263,10 +505,43 @@ export class WebGpuBackend extends BaseBackend {
   }
 
   /**
-   * Queues one kernel: its uniforms (already in `#params`), then `prepare`,
-   * then `workgroups` workgroups (rounded up; none when 0) over a 2-D grid.
+   * The open batch's encoder, opening one (and scheduling its submission at
+   * the end of the current task) when none is open.
    */
-  #dispatch<K extends ShaderKernel>(
+  #batch(): GPUCommandEncoder {
+    if (this.#encoder === undefined) {
+      this.#encoder = this.device.createCommandEncoder();
+      queueMicrotask(() => this.#submit());
+    }
+    return this.#encoder;
+  }
+
+  /** Submits the open batch, if any: its uniforms first, then its commands. */
+  #submit(): void {
+    const encoder = this.#encoder;
+    if (encoder === undefined || this.#disposed) return;
+    const { queue } = this.device;
+    if (this.#used > 0) {
+      queue.writeBuffer(
+        this.#ring,
+        0,
+        this.#slots,
+        0,
+        this.#used * this.#slotBytes,
+      );
+    }
+    queue.submit([encoder.finish()]);
+    this.#encoder = undefined;
+    this.#used = 0;
+    for (const buffer of this.#doomed) buffer.destroy();
+    this.#doomed = [];
+  }
+
+  /**
+   * Queues one kernel: `prepare`, then `workgroups` workgroups (rounded up;
+   * none when 0) over a 2-D grid with the uniforms now in `#params`.
+   */
+  #dispatch<K extends KernelName>(
     kernel: K,
     args: KernelArgs[K],
     workgroups: number,
@@ -280,37 +555,96 @@ export class WebGpuBackend extends BaseBackend {
     checkAliasing(kernel, program.tensors, buffers);
     const groups = Math.ceil(workgroups);
     if (groups === 0 && prepare === undefined) return;
-    const { device } = this;
-    const encoder = device.createCommandEncoder();
+    if (this.#used === BATCH_DISPATCHES) this.#submit();
+    const encoder = this.#batch();
     prepare?.(encoder);
-    if (groups > 0) {
-      device.queue.writeBuffer(
-        program.uniforms,
-        0,
-        this.#params,
-        0,
-        UNIFORM_BYTES[kernel],
-      );
-      const bindGroup = device.createBindGroup({
-        layout: program.layout,
-        entries: [program.uniforms, ...buffers].map((buffer, binding) => ({
-          binding,
+    if (groups === 0) return;
+    const offset = this.#used++ * this.#slotBytes;
+    const size = UNIFORM_BYTES[kernel];
+    this.#slots.set(new Uint8Array(this.#params, 0, size), offset);
+    const bindGroup = this.device.createBindGroup({
+      layout: program.layout,
+      entries: [
+        { binding: 0, resource: { buffer: this.#ring, offset, size } },
+        ...buffers.map((buffer, i) => ({
+          binding: i + 1,
           resource: { buffer },
         })),
-      });
-      const pass = encoder.beginComputePass();
-      pass.setPipeline(program.pipeline);
-      pass.setBindGroup(0, bindGroup);
-      const width = Math.min(groups, GRID_WIDTH);
-      pass.dispatchWorkgroups(width, Math.ceil(groups / width));
-      pass.end();
-    }
-    device.queue.submit([encoder.finish()]);
+      ],
+    });
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(program.pipeline);
+    pass.setBindGroup(0, bindGroup);
+    const [x, y] = grid(groups);
+    pass.dispatchWorkgroups(x, y);
+    pass.end();
+  }
+
+  /** Writes `im2col`'s and `col2im`'s `Params` for `n` invocations. */
+  #convParams(kernel: KernelName, a: ConvGeometry, n: number): void {
+    checkSpan(kernel, a);
+    this.#u32.set([
+      n,
+      a.batch,
+      a.channels,
+      a.height,
+      a.width,
+      Math.min(a.kernelH, 2 ** 31),
+      Math.min(a.kernelW, 2 ** 31),
+      Math.min(a.stride, 2 ** 31),
+      a.padding,
+      outputSize(a.height, a.kernelH, a.stride, a.padding),
+      outputSize(a.width, a.kernelW, a.stride, a.padding),
+    ]);
+  }
+
+  /** Writes the pooling kernels' `Params` for `n` invocations. */
+  #poolParams(kernel: KernelName, a: PoolGeometry, n: number): void {
+    checkSpan(kernel, a);
+    this.#u32.set([
+      n,
+      a.height,
+      a.width,
+      Math.min(a.kernel, 2 ** 31),
+      Math.min(a.stride, 2 ** 31),
+      a.padding,
+      outputSize(a.height, a.kernel, a.stride, a.padding),
+      outputSize(a.width, a.kernel, a.stride, a.padding),
+    ]);
+  }
+}
+
+/**
+ * The 2-D grid of `groups` workgroups: rows of {@linkcode GRID_WIDTH}, wider
+ * when that would take more than 65535 rows. Shaders number workgroups
+ * `wid.y * num_workgroups.x + wid.x` and skip those past the end.
+ */
+function grid(groups: number): [number, number] {
+  const width = groups <= GRID_WIDTH * MAX_GRID_SIDE
+    ? Math.min(groups, GRID_WIDTH)
+    : Math.ceil(groups / MAX_GRID_SIDE);
+  return [width, Math.ceil(groups / width)];
+}
+
+/**
+ * Throws when the padded image passes 2^31 cells along a side: the shaders
+ * place windows with signed 32-bit coordinates. (Strides and window sizes
+ * past the padded image act alike, so they are passed clamped.)
+ */
+function checkSpan(
+  kernel: KernelName,
+  a: { height: number; width: number; padding: number },
+): void {
+  const span = Math.max(a.height, a.width) + 2 * a.padding;
+  if (span >= 2 ** 31) {
+    throw new RangeError(
+      `Cannot run ${kernel}: the padded image (height or width + 2 * padding) must be below 2^31 cells on the webgpu backend, got ${span}`,
+    );
   }
 }
 
 /** Compiles one kernel's shader into a pipeline with an explicit layout. */
-function buildProgram(device: GPUDevice, kernel: ShaderKernel): Program {
+function buildProgram(device: GPUDevice, kernel: KernelName): Program {
   const access: Record<string, "read" | "read_write"> = BINDINGS[kernel];
   const tensors = Object.keys(access);
   const layout = device.createBindGroupLayout({
@@ -344,12 +678,7 @@ function buildProgram(device: GPUDevice, kernel: ShaderKernel): Program {
       constants: CONSTANTS[kernel],
     },
   });
-  const uniforms = device.createBuffer({
-    label: `${kernel} params`,
-    size: UNIFORM_BYTES[kernel],
-    usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
-  });
-  return { pipeline, layout, uniforms, tensors };
+  return { pipeline, layout, tensors };
 }
 
 /**
@@ -357,7 +686,7 @@ function buildProgram(device: GPUDevice, kernel: ShaderKernel): Program {
  * dispatch, which WebGPU rejects.
  */
 function checkAliasing(
-  kernel: ShaderKernel,
+  kernel: KernelName,
   names: readonly string[],
   buffers: readonly GPUBuffer[],
 ): void {

@@ -1,0 +1,227 @@
+/**
+ * The networks the training benchmark times, defined once for this library
+ * and once for TensorFlow.js with the same layers and sizes, plus the fixed
+ * synthetic batch both sides train on.
+ *
+ * @module
+ */
+
+import * as tfl from "@tensorflow/tfjs-layers";
+import { Dropout, Jumpout } from "../mod.ts";
+import type { Layer } from "../src/layer.ts";
+import { BatchNorm } from "../src/layers/batch_norm.ts";
+import { Conv2d } from "../src/layers/conv2d.ts";
+import { Dense } from "../src/layers/dense.ts";
+import { Flatten } from "../src/layers/flatten.ts";
+import { MaxPool2d } from "../src/layers/max_pool2d.ts";
+import { ReLU } from "../src/layers/relu.ts";
+
+/** The benchmarked networks. */
+export const MODEL_IDS = ["mlp", "mlp-dropout", "cnn"] as const;
+
+/** One of {@linkcode MODEL_IDS}. */
+export type ModelId = typeof MODEL_IDS[number];
+
+/** Output classes of every network. */
+export const CLASSES = 10;
+
+/** Learning rate of the SGD optimiser on both sides. */
+export const LEARNING_RATE = 0.01;
+
+/** Momentum of the SGD optimiser on both sides. */
+export const MOMENTUM = 0.9;
+
+/** Rate of the Dropout layers of `mlp-dropout`. */
+export const DROPOUT_RATE = 0.1;
+
+/**
+ * Rate of the dropout that stands in for Jumpout in TensorFlow.js, which has
+ * no Jumpout layer: the rate of `mlp-dropout`. The rate does not change the
+ * work a dropout layer does (every unit gets a random draw), so it stands in
+ * for Jumpout's cost as well as any.
+ */
+export const TFJS_JUMPOUT_STANDIN_RATE = 0.1;
+
+/** What the TensorFlow.js rows say about layers it lacks, per network. */
+export const TFJS_NOTES: Partial<Record<ModelId, string>> = {
+  mlp:
+    `TensorFlow.js has no Jumpout: dropout(rate ${TFJS_JUMPOUT_STANDIN_RATE}) stands in`,
+  cnn:
+    `TensorFlow.js has no Jumpout: dropout(rate ${TFJS_JUMPOUT_STANDIN_RATE}) stands in; NHWC layout; ` +
+    "its wasm backend lacks Conv2DBackpropFilter, filled in with its own conv2d",
+};
+
+/**
+ * The shape of one sample: a flat 784-vector for the perceptrons, a 1×28×28
+ * image (NCHW) for the convolutional network.
+ *
+ * @param id The network.
+ * @returns The sample's dimensions, without the batch.
+ *
+ * @example The CNN takes one-channel 28×28 images
+ * ```ts ignore
+ * import { sampleShape } from "./_train_models.ts";
+ *
+ * console.log(sampleShape("cnn")); // [1, 28, 28]
+ * ```
+ */
+export function sampleShape(id: ModelId): number[] {
+  return id === "cnn" ? [1, 28, 28] : [784];
+}
+
+/**
+ * This library's layers for a network, with fixed seeds.
+ *
+ * - `mlp`: 784-1024-1024-10, Dense → ReLU → Jumpout after each hidden layer;
+ * - `mlp-dropout`: the same with Dropout(0.1) in place of Jumpout;
+ * - `cnn`: Conv(1→16, 3, pad 1) → BatchNorm → ReLU → MaxPool(2) →
+ *   Conv(16→32, 3, pad 1) → BatchNorm → ReLU → MaxPool(2) → Flatten →
+ *   Dense(1568→128) → ReLU → Jumpout → Dense(128→10).
+ *
+ * @param id The network.
+ * @returns Layers for a `Sequential`, not yet built.
+ *
+ * @example Layers of the perceptron
+ * ```ts ignore
+ * import { ourLayers } from "./_train_models.ts";
+ *
+ * console.log(ourLayers("mlp").map((l) => l.name));
+ * ```
+ */
+export function ourLayers(id: ModelId): Layer[] {
+  const drop = (seed: number): Layer =>
+    id === "mlp-dropout"
+      ? new Dropout({ rate: DROPOUT_RATE, seed })
+      : new Jumpout({ seed });
+  if (id === "cnn") {
+    return [
+      new Conv2d(1, 16, 3, { stride: 1, padding: 1 }),
+      new BatchNorm(16),
+      new ReLU(),
+      new MaxPool2d(2),
+      new Conv2d(16, 32, 3, { stride: 1, padding: 1 }),
+      new BatchNorm(32),
+      new ReLU(),
+      new MaxPool2d(2),
+      new Flatten(),
+      new Dense(32 * 7 * 7, 128),
+      new ReLU(),
+      drop(1),
+      new Dense(128, CLASSES),
+    ];
+  }
+  return [
+    new Dense(784, 1024),
+    new ReLU(),
+    drop(1),
+    new Dense(1024, 1024),
+    new ReLU(),
+    drop(2),
+    new Dense(1024, CLASSES),
+  ];
+}
+
+/**
+ * The same network in TensorFlow.js layers, ending in logits. Jumpout is
+ * replaced by `dropout(TFJS_JUMPOUT_STANDIN_RATE)`; the CNN takes NHWC images,
+ * TensorFlow.js's native layout (identical bytes for one channel).
+ *
+ * @param id The network.
+ * @returns An uncompiled model.
+ *
+ * @example Build the TensorFlow.js perceptron
+ * ```ts ignore
+ * import { tfjsModel } from "./_train_models.ts";
+ *
+ * tfjsModel("mlp").summary();
+ * ```
+ */
+export function tfjsModel(id: ModelId): tfl.Sequential {
+  const L = tfl.layers;
+  const rate = id === "mlp-dropout" ? DROPOUT_RATE : TFJS_JUMPOUT_STANDIN_RATE;
+  const drop = (seed: number) => L.dropout({ rate, seed });
+  if (id === "cnn") {
+    return tfl.sequential({
+      layers: [
+        L.conv2d({
+          inputShape: [28, 28, 1],
+          filters: 16,
+          kernelSize: 3,
+          padding: "same",
+        }),
+        L.batchNormalization({ axis: -1 }),
+        L.reLU(),
+        L.maxPooling2d({ poolSize: 2 }),
+        L.conv2d({ filters: 32, kernelSize: 3, padding: "same" }),
+        L.batchNormalization({ axis: -1 }),
+        L.reLU(),
+        L.maxPooling2d({ poolSize: 2 }),
+        L.flatten(),
+        L.dense({ units: 128, activation: "relu" }),
+        drop(1),
+        L.dense({ units: CLASSES }),
+      ],
+    });
+  }
+  return tfl.sequential({
+    layers: [
+      L.dense({ inputShape: [784], units: 1024, activation: "relu" }),
+      drop(1),
+      L.dense({ units: 1024, activation: "relu" }),
+      drop(2),
+      L.dense({ units: CLASSES }),
+    ],
+  });
+}
+
+/** One side's training of one network, ready to time. */
+export interface TrainCase {
+  /** Runs one training step and resolves once its loss has been read back. */
+  step(): Promise<void>;
+  /** Frees the model, the optimiser state and the batch. */
+  dispose(): void;
+}
+
+/** A fixed batch of inputs and class labels. */
+export interface SyntheticBatch {
+  /** `batch × sampleShape` values in [0, 1), row-major. */
+  x: Float32Array;
+  /** `batch` labels in [0, CLASSES). */
+  labels: Uint32Array;
+}
+
+/**
+ * Random but fixed inputs and labels, from a linear congruential stream: the
+ * benchmark measures throughput, so the data only has to be the same on
+ * every side and in every run.
+ *
+ * @param id The network (for the sample size).
+ * @param batch Samples in the batch.
+ * @param seed Stream seed.
+ * @returns The batch.
+ *
+ * @example A batch of 4 for the perceptron
+ * ```ts ignore
+ * import { syntheticBatch } from "./_train_models.ts";
+ *
+ * const { x, labels } = syntheticBatch("mlp", 4);
+ * console.log(x.length, labels.length); // 3136 4
+ * ```
+ */
+export function syntheticBatch(
+  id: ModelId,
+  batch: number,
+  seed = 1,
+): SyntheticBatch {
+  let s = seed >>> 0;
+  const next = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+  const size = sampleShape(id).reduce((a, b) => a * b, 1);
+  const x = new Float32Array(batch * size);
+  for (let i = 0; i < x.length; i++) x[i] = next();
+  const labels = new Uint32Array(batch);
+  for (let i = 0; i < batch; i++) labels[i] = Math.floor(next() * CLASSES);
+  return { x, labels };
+}

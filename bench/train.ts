@@ -1,0 +1,389 @@
+/**
+ * `deno task bench:train [--json] [--models mlp,mlp-dropout,cnn]
+ * [--impls wasm,webgpu,tfjs-wasm,reference] [--batch 128] [--steps N] [--samples K]
+ * [--warmup W] [--matmul]`: training throughput of the benchmark networks
+ * (see `_train_models.ts`) on this library's `wasm` and `webgpu` backends and
+ * in TensorFlow.js on its single-threaded wasm backend (and, when asked for,
+ * on the plain-TypeScript `reference` backend), then their ratios.
+ *
+ * Each implementation first runs W warm-up steps; then, K times, every
+ * implementation of the network in turn runs N steps on one fixed synthetic
+ * batch (each step reads its loss back), so slow spells of a shared machine hit
+ * them alike. A row reports the median time per step and the samples per
+ * second it gives. webgpu rows name the adapter and say `"fallback": true` on
+ * a software one (llvmpipe, SwiftShader), whose times say nothing about a GPU;
+ * there, unless `--steps` is given, one step is timed per sample.
+ *
+ * With `--json`, one JSON object per line: rows `{"model", "impl", "batch",
+ * "samplesPerSec", "medianMsPerStep", "steps", "samples", ...}`, ratios
+ * `{"ratio", "model" | "impl", "value"}`, then, with `--matmul` (on by
+ * default with `--json`), the 1024³ matrix-product rows of `matmul.ts`. An
+ * implementation that fails is reported on stderr and skipped.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { type BackendName, createBackend } from "../mod.ts";
+import { labelsTensor, SoftmaxCrossEntropy } from "../src/loss.ts";
+import { SGD } from "../src/optim/sgd.ts";
+import { Sequential } from "../src/sequential.ts";
+import { trainStep } from "../src/train_step.ts";
+import {
+  CLASSES,
+  LEARNING_RATE,
+  MODEL_IDS,
+  type ModelId,
+  MOMENTUM,
+  ourLayers,
+  sampleShape,
+  syntheticBatch,
+  TFJS_NOTES,
+  type TrainCase,
+} from "./_train_models.ts";
+
+/** The timed implementations; `reference` (plain TypeScript, slow) only on request. */
+const IMPLS = ["wasm", "webgpu", "tfjs-wasm", "reference"] as const;
+type Impl = typeof IMPLS[number];
+const DEFAULT_IMPLS: Impl[] = ["wasm", "webgpu", "tfjs-wasm"];
+const OURS = ["wasm", "webgpu", "reference"] as const;
+
+/** One timed network on one implementation. */
+interface Row {
+  model: ModelId;
+  impl: Impl;
+  batch: number;
+  samplesPerSec: number;
+  medianMsPerStep: number;
+  /** Steps per timed sample. */
+  steps: number;
+  /** Timed samples the median is taken over. */
+  samples: number;
+  /** The GPU adapter, on webgpu rows. */
+  adapter?: string;
+  /** Whether that adapter is a software fallback. */
+  fallback?: boolean;
+  /** Whether TensorFlow.js's wasm binary uses SIMD, on its rows. */
+  simd?: boolean;
+  /** How TensorFlow.js's network differs from this library's. */
+  tfjsNote?: string;
+}
+
+/** A ratio of two rows. */
+interface Ratio {
+  ratio: string;
+  model?: ModelId;
+  impl?: Impl;
+  value: number;
+}
+
+const USAGE =
+  "Usage: deno task bench:train [--json] [--models mlp,mlp-dropout,cnn] [--impls wasm,webgpu,tfjs-wasm] [--batch 128] [--steps N] [--samples K] [--warmup W] [--matmul]";
+
+function fail(message: string): never {
+  console.error(`${message}\n${USAGE}`);
+  Deno.exit(2);
+}
+
+/** A comma-separated list, each entry checked against `allowed`. */
+function list<T extends string>(
+  value: string,
+  allowed: readonly T[],
+  flag: string,
+): T[] {
+  const entries = value.split(",").filter((e) => e !== "");
+  for (const e of entries) {
+    if (!allowed.includes(e as T)) {
+      fail(
+        `Cannot run the benchmark: ${flag} must list ${
+          allowed.join(", ")
+        }, got ${e}`,
+      );
+    }
+  }
+  return entries as T[];
+}
+
+function count(value: string, flag: string, min: number): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min) {
+    fail(
+      `Cannot run the benchmark: ${flag} must be an integer >= ${min}, got ${value}`,
+    );
+  }
+  return n;
+}
+
+function parseOptions(args: string[]) {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        json: { type: "boolean", default: false },
+        models: { type: "string", default: MODEL_IDS.join(",") },
+        impls: { type: "string", default: DEFAULT_IMPLS.join(",") },
+        batch: { type: "string", default: "128" },
+        steps: { type: "string" },
+        samples: { type: "string", default: "5" },
+        warmup: { type: "string", default: "2" },
+        matmul: { type: "boolean" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }));
+  } catch (e) {
+    fail(`Cannot parse the arguments: ${(e as Error).message}`);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
+  return {
+    json: values.json,
+    models: list(values.models, MODEL_IDS, "--models"),
+    impls: list(values.impls, IMPLS, "--impls"),
+    batch: count(values.batch, "--batch", 1),
+    steps: count(values.steps ?? "3", "--steps", 1),
+    stepsGiven: values.steps !== undefined,
+    samples: count(values.samples, "--samples", 1),
+    warmup: count(values.warmup, "--warmup", 0),
+    matmul: values.matmul ?? values.json,
+  };
+}
+
+/** The adapter's description and whether it is a software one. */
+async function adapterInfo(): Promise<Partial<Row>> {
+  const adapter = await navigator.gpu?.requestAdapter().catch(() => null);
+  if (!adapter) return {};
+  const { description, vendor, isFallbackAdapter } = adapter.info;
+  return {
+    adapter: description || vendor || "unknown",
+    fallback: isFallbackAdapter,
+  };
+}
+
+/**
+ * This library's training of a network on one backend: a `Sequential` built
+ * for the batch, SGD with momentum, softmax cross-entropy, and `trainStep`,
+ * which reads the loss back at every step.
+ */
+async function prepareOurTraining(
+  name: BackendName,
+  id: ModelId,
+  batch: number,
+): Promise<TrainCase> {
+  const backend = await createBackend(name);
+  const model = new Sequential(ourLayers(id));
+  const loss = new SoftmaxCrossEntropy();
+  try {
+    const shape = [batch, ...sampleShape(id)];
+    model.build(backend, shape, { seed: 1 });
+    model.train();
+    const optimizer = new SGD(model.parameters(), {
+      lr: LEARNING_RATE,
+      momentum: MOMENTUM,
+    });
+    const data = syntheticBatch(id, batch);
+    const x = backend.tensor(data.x, shape);
+    const labels = labelsTensor(backend, data.labels, CLASSES);
+    return {
+      step: async () => {
+        await trainStep({ model, loss, optimizer, x, labels });
+      },
+      dispose: () => {
+        backend.release(x);
+        backend.release(labels);
+        optimizer.dispose();
+        loss.dispose();
+        model.dispose();
+        backend.dispose();
+      },
+    };
+  } catch (e) {
+    loss.dispose();
+    model.dispose();
+    backend.dispose();
+    throw e;
+  }
+}
+
+/** A case being timed, with its samples so far. */
+interface Timed {
+  impl: Impl;
+  case: TrainCase;
+  steps: number;
+  extra: Partial<Row>;
+  times: number[];
+}
+
+/** Prepares one implementation of a network and runs its warm-up steps. */
+async function prepare(
+  id: ModelId,
+  impl: Impl,
+  opts: ReturnType<typeof parseOptions>,
+): Promise<Timed> {
+  let extra: Partial<Row> = {};
+  let c: TrainCase;
+  if (impl === "tfjs-wasm") {
+    const { prepareTfjsTraining, tfjsWasmSimd } = await import(
+      "./_tfjs_train.ts"
+    );
+    c = await prepareTfjsTraining(id, opts.batch);
+    extra = { simd: tfjsWasmSimd(), tfjsNote: TFJS_NOTES[id] };
+  } else {
+    if (impl === "webgpu") extra = await adapterInfo();
+    c = await prepareOurTraining(impl, id, opts.batch);
+  }
+  // A software adapter takes seconds per step: one step per sample is enough.
+  const slow = extra.fallback === true && !opts.stepsGiven;
+  try {
+    for (let i = 0; i < (slow ? Math.min(opts.warmup, 1) : opts.warmup); i++) {
+      await c.step();
+    }
+  } catch (e) {
+    c.dispose();
+    throw e;
+  }
+  return { impl, case: c, steps: slow ? 1 : opts.steps, extra, times: [] };
+}
+
+function median(values: number[]): number {
+  const t = [...values].sort((a, b) => a - b);
+  const mid = t.length >> 1;
+  return t.length % 2 ? t[mid] : (t[mid - 1] + t[mid]) / 2;
+}
+
+/** Times every implementation of one network, interleaved, and frees them. */
+async function timeModel(
+  id: ModelId,
+  opts: ReturnType<typeof parseOptions>,
+): Promise<Row[]> {
+  const live: Timed[] = [];
+  const skip = (impl: Impl, e: unknown) =>
+    console.error(`${id}/${impl}: skipped, ${(e as Error).message}`);
+  try {
+    for (const impl of opts.impls) {
+      try {
+        live.push(await prepare(id, impl, opts));
+      } catch (e) {
+        skip(impl, e);
+      }
+    }
+    for (let s = 0; s < opts.samples; s++) {
+      for (const t of [...live]) {
+        try {
+          const t0 = performance.now();
+          for (let i = 0; i < t.steps; i++) await t.case.step();
+          t.times.push((performance.now() - t0) / t.steps);
+        } catch (e) {
+          skip(t.impl, e);
+          live.splice(live.indexOf(t), 1);
+          t.case.dispose();
+        }
+      }
+    }
+    return live.map((t) => {
+      const ms = median(t.times);
+      return {
+        model: id,
+        impl: t.impl,
+        batch: opts.batch,
+        samplesPerSec: Number((opts.batch / (ms / 1000)).toPrecision(4)),
+        medianMsPerStep: Number(ms.toPrecision(4)),
+        steps: t.steps,
+        samples: t.times.length,
+        ...t.extra,
+      };
+    });
+  } finally {
+    for (const t of live) t.case.dispose();
+  }
+}
+
+/** Throughput ratios against TensorFlow.js, and Jumpout's step time over Dropout's. */
+function ratios(rows: Row[]): Ratio[] {
+  const find = (model: ModelId, impl: Impl) =>
+    rows.find((r) => r.model === model && r.impl === impl);
+  const round = (v: number) => Math.round(v * 1000) / 1000;
+  const out: Ratio[] = [];
+  for (const model of MODEL_IDS) {
+    const tfjs = find(model, "tfjs-wasm");
+    for (const impl of OURS) {
+      const ours = find(model, impl);
+      if (ours && tfjs) {
+        out.push({
+          ratio: `${impl}_vs_tfjs-wasm_samples_per_sec`,
+          model,
+          value: round(ours.samplesPerSec / tfjs.samplesPerSec),
+        });
+      }
+    }
+  }
+  for (const impl of OURS) {
+    const [jumpout, dropout] = [find("mlp", impl), find("mlp-dropout", impl)];
+    if (jumpout && dropout) {
+      out.push({
+        ratio: "jumpout_vs_dropout_step_time",
+        impl,
+        value: round(jumpout.medianMsPerStep / dropout.medianMsPerStep),
+      });
+    }
+  }
+  return out;
+}
+
+/** The matrix-product rows printed beside the training rows. */
+function matmulRows(): Promise<Record<string, unknown>[]> {
+  return Promise.resolve([]);
+}
+
+function printTable(rows: Row[], found: Ratio[]): void {
+  const line = (cells: (string | number)[], widths: number[]) =>
+    cells.map((c, i) => String(c)[i < 2 ? "padEnd" : "padStart"](widths[i]))
+      .join("  ");
+  const widths = [11, 9, 5, 11, 9, 7];
+  console.log(
+    line(["model", "impl", "batch", "ms/step", "samples/s", "steps"], widths),
+  );
+  for (const r of rows) {
+    const note = r.impl === "webgpu" && r.adapter
+      ? `  ${r.adapter}${r.fallback ? " (software)" : ""}`
+      : r.tfjsNote
+      ? `  ${r.tfjsNote}`
+      : "";
+    console.log(
+      line([
+        r.model,
+        r.impl,
+        r.batch,
+        r.medianMsPerStep,
+        r.samplesPerSec,
+        `${r.steps}×${r.samples}`,
+      ], widths) + note,
+    );
+  }
+  const names = found.map((r) => `${r.ratio} (${r.model ?? r.impl})`);
+  const width = Math.max(5, ...names.map((n) => n.length));
+  if (found.length) console.log(`\n${"ratio".padEnd(width)}  value`);
+  found.forEach((r, i) =>
+    console.log(`${names[i].padEnd(width)}  ${r.value.toFixed(3)}`)
+  );
+}
+
+const opts = parseOptions(Deno.args);
+const rows: Row[] = [];
+for (const id of opts.models) {
+  for (const row of await timeModel(id, opts)) {
+    rows.push(row);
+    if (opts.json) console.log(JSON.stringify(row));
+  }
+}
+const found = ratios(rows);
+if (opts.json) {
+  for (const r of found) console.log(JSON.stringify(r));
+} else {
+  printTable(rows, found);
+}
+if (opts.matmul) {
+  for (const r of await matmulRows()) console.log(JSON.stringify(r));
+}

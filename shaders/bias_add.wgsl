@@ -1,0 +1,40 @@
+// bias_add: in place, y[(o * channels + c) * inner + i] += bias[c].
+//
+// Bindings (group 0):
+//   0  uniform               params  Params { n = outer * channels * inner,
+//                                    channels, inner }, 16 bytes
+//   1  storage, read_write   y       array<f32>, n elements
+//   2  storage, read         bias    array<f32>, channels elements
+// Workgroup size: WORKGROUP_SIZE invocations (pipeline override), one element
+//   each.
+// Dispatch: ceil(n / WORKGROUP_SIZE) workgroups folded into a 2-D grid (the
+//   host's GRID_WIDTH per row); the element is
+//   (wid.y * num_workgroups.x + wid.x) * WORKGROUP_SIZE + lid and the tail
+//   past n returns. Not dispatched when n is 0.
+
+struct Params {
+  n: u32,
+  channels: u32,
+  inner: u32,
+  _pad: u32,
+}
+
+override WORKGROUP_SIZE: u32;
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) groups: vec3u,
+  @builtin(local_invocation_index) lid: u32,
+) {
+  let i = (wid.y * groups.x + wid.x) * WORKGROUP_SIZE + lid;
+  if (i >= params.n) {
+    return;
+  }
+  let c = (i / params.inner) % params.channels;
+  y[i] += bias[c];
+}

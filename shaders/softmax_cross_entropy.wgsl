@@ -1,0 +1,127 @@
+// softmax_cross_entropy: fused, stable softmax cross-entropy. Per row r of
+// logits (rows x cols, labels[r] < cols), with max its largest value:
+//   loss_r = log(sum_j exp(x_j - max)) + max - x[label]
+//   dlogits[r, j] = (softmax_j - [j == label]) / rows
+// then result[0] = sum_r loss_r / rows (the mean loss) and result[1] = how
+// many rows have the label as their first maximum; rows = 0 gives [0, 0].
+// A single workgroup, one row per invocation at a time, so the totals are
+// added up on the GPU with no second pass: meant for the few thousand rows of
+// a batch. exp and log are computed here to a few ulps, since WGSL only
+// promises 3 + 2|x| ulps for exp.
+//
+// Bindings (group 0):
+//   0  uniform               params   Params { rows, cols, inv_rows = 1 / rows
+//                                     rounded to float32 }, 16 bytes
+//   1  storage, read         logits   array<f32>, rows * cols elements
+//   2  storage, read         labels   array<u32>, rows elements
+//   3  storage, read_write   dlogits  array<f32>, rows * cols elements
+//   4  storage, read_write   result   array<f32>, 2 elements
+// Workgroup size: WORKGROUP_SIZE invocations (pipeline override, a power of
+//   two); invocation lid takes rows lid, lid + WORKGROUP_SIZE, ...
+// Dispatch: one workgroup, also when rows is 0 (to write the zeros).
+
+struct Params {
+  rows: u32,
+  cols: u32,
+  inv_rows: f32,
+  _pad: u32,
+}
+
+override WORKGROUP_SIZE: u32;
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> logits: array<f32>;
+@group(0) @binding(2) var<storage, read> labels: array<u32>;
+@group(0) @binding(3) var<storage, read_write> dlogits: array<f32>;
+@group(0) @binding(4) var<storage, read_write> result: array<f32>;
+
+// Per invocation: (sum of its rows' losses, how many it got right).
+var<workgroup> partial: array<vec2f, WORKGROUP_SIZE>;
+
+// ln 2 split so that n * LN2_HI is exact for |n| < 2^11.
+const LN2_HI = 0.693145751953125;
+const LN2_LO = 1.4286068203094172e-6;
+const LOG2_E = 1.4426950408889634;
+
+// e^t for t <= 0 (the logits less their maximum), to about an ulp:
+// t = n ln 2 + g with |g| <= ln 2 / 2, e^g by its Taylor series to g^8.
+fn exp_nonpositive(t: f32) -> f32 {
+  if (t < -104.0) {
+    return 0.0; // Below half the smallest subnormal.
+  }
+  let n = round(t * LOG2_E);
+  let g = (t - n * LN2_HI) - n * LN2_LO;
+  let e = 1.0 + g * (1.0 + g * (1.0 / 2.0 + g * (1.0 / 6.0 + g * (1.0 / 24.0 +
+    g * (1.0 / 120.0 + g * (1.0 / 720.0 + g * (1.0 / 5040.0 +
+    g * (1.0 / 40320.0))))))));
+  // Two steps, so that 2^n for n down to -150 never underflows on its own.
+  let half = i32(n) / 2;
+  return ldexp(ldexp(e, half), i32(n) - half);
+}
+
+// ln(s) for s >= 1 (a sum of exponentials whose largest is 1), to about an
+// ulp: s = 2^k m with m in [sqrt(1/2), sqrt(2)), ln m = 2 atanh(u) with
+// u = (m - 1) / (m + 1), |u| < 0.172, by its series.
+fn log_at_least_one(s: f32) -> f32 {
+  let parts = frexp(s);
+  var m = parts.fract;
+  var k = parts.exp;
+  if (m < 0.70710678) {
+    m *= 2.0;
+    k -= 1i;
+  }
+  let u = (m - 1.0) / (m + 1.0);
+  let u2 = u * u;
+  let series = 1.0 + u2 * (1.0 / 3.0 + u2 * (1.0 / 5.0 + u2 * (1.0 / 7.0 +
+    u2 * (1.0 / 9.0 + u2 * (1.0 / 11.0 + u2 * (1.0 / 13.0))))));
+  let kf = f32(k);
+  return kf * LN2_HI + (kf * LN2_LO + 2.0 * u * series);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(local_invocation_index) lid: u32) {
+  let cols = params.cols;
+  var loss = 0.0;
+  var right = 0.0;
+  for (var r = lid; r < params.rows; r += WORKGROUP_SIZE) {
+    let start = r * cols;
+    let label = labels[r];
+    // The first maximum: replaced only by a strictly greater value.
+    var top = logits[start];
+    var first = 0u;
+    for (var j = 1u; j < cols; j++) {
+      let v = logits[start + j];
+      if (v > top) {
+        top = v;
+        first = j;
+      }
+    }
+    var sum = 0.0;
+    for (var j = 0u; j < cols; j++) {
+      sum += exp_nonpositive(logits[start + j] - top);
+    }
+    // (max - x[label]) first: exact when they are close, so a small loss
+    // keeps its digits.
+    loss += log_at_least_one(sum) + (top - logits[start + label]);
+    if (first == label) {
+      right += 1.0;
+    }
+    for (var j = 0u; j < cols; j++) {
+      let p = exp_nonpositive(logits[start + j] - top) / sum;
+      dlogits[start + j] = (p - select(0.0, 1.0, j == label)) * params.inv_rows;
+    }
+  }
+  partial[lid] = vec2f(loss, right);
+  workgroupBarrier();
+  for (var half = WORKGROUP_SIZE / 2u; half > 0u; half >>= 1u) {
+    if (lid < half) {
+      partial[lid] += partial[lid + half];
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u) {
+    let total = partial[0];
+    result[0] = total.x * params.inv_rows;
+    result[1] = total.y;
+  }
+}

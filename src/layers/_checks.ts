@@ -1,0 +1,200 @@
+/**
+ * The argument checks every layer's forward and backward share.
+ *
+ * @module
+ */
+
+import type { Backend } from "../backend.ts";
+import { Tensor } from "../tensor.ts";
+import { batchShape, sameSample, sameShape, showShape } from "./_shape.ts";
+
+/** What a built layer remembers of its build. */
+export interface Built {
+  /** Where its tensors live. */
+  backend: Backend;
+  /** The input shape it was built for; the batch may differ at run time. */
+  input: readonly number[];
+}
+
+/**
+ * Throws unless `t` is a live float32 tensor of `backend`.
+ *
+ * @returns `t`, typed.
+ */
+export function checkTensor(
+  t: unknown,
+  what: string,
+  name: string,
+  backend: Backend,
+): Tensor<"float32"> {
+  if (!(t instanceof Tensor)) {
+    throw new TypeError(
+      `Cannot ${what}: ${name} must be a Tensor, got ${
+        t === null ? "null" : typeof t
+      }`,
+    );
+  }
+  if (t.released) {
+    throw new TypeError(
+      `Cannot ${what}: ${name} was released, got a released tensor of shape ${
+        showShape(t.shape)
+      }`,
+    );
+  }
+  if (t.dtype !== "float32") {
+    throw new TypeError(
+      `Cannot ${what}: ${name} must be float32, got ${t.dtype}`,
+    );
+  }
+  if (t.backend !== backend) {
+    throw new TypeError(
+      `Cannot ${what}: ${name} must be on the ${backend.name} backend the layer was built for, got a tensor of the ${t.backend.name} backend`,
+    );
+  }
+  return t as Tensor<"float32">;
+}
+
+/**
+ * Throws unless the layer is built and `x` fits the built input shape (any
+ * batch).
+ *
+ * @returns `x`, typed.
+ */
+export function checkForward(
+  layer: string,
+  built: Built | undefined,
+  x: unknown,
+): Tensor<"float32"> {
+  const what = `run ${layer} forward`;
+  if (built === undefined) {
+    throw new TypeError(
+      `Cannot ${what}: the layer must be built first, got forward before build`,
+    );
+  }
+  const t = checkTensor(x, what, "x", built.backend);
+  if (!sameSample(t.shape, built.input)) {
+    throw new RangeError(
+      `Cannot ${what}: x must have shape ${
+        batchShape(built.input)
+      } as built, got ${showShape(t.shape)}`,
+    );
+  }
+  return t;
+}
+
+/**
+ * Throws unless a training forward is pending and `dy` has its output's
+ * shape.
+ *
+ * @param output The output shape of the last training forward, or undefined
+ *   when there is none to differentiate.
+ * @returns `dy`, typed.
+ */
+export function checkBackward(
+  layer: string,
+  built: Built | undefined,
+  output: readonly number[] | undefined,
+  dy: unknown,
+): Tensor<"float32"> {
+  const what = `run ${layer} backward`;
+  if (built === undefined || output === undefined) {
+    throw new TypeError(
+      `Cannot ${what}: dy needs a training forward first, got backward without a pending forward with training: true`,
+    );
+  }
+  const t = checkTensor(dy, what, "dy", built.backend);
+  if (!sameShape(t.shape, output)) {
+    throw new RangeError(
+      `Cannot ${what}: dy must have the forward's output shape ${
+        showShape(output)
+      }, got ${showShape(t.shape)}`,
+    );
+  }
+  return t;
+}
+
+/**
+ * Throws unless `value` is an integer of at least `min`.
+ *
+ * @returns `value`.
+ */
+export function checkInteger(
+  value: unknown,
+  min: number,
+  what: string,
+  name: string,
+): number {
+  if (!Number.isSafeInteger(value) || (value as number) < min) {
+    throw new RangeError(
+      `Cannot ${what}: ${name} must be an integer >= ${min}, got ${
+        String(value)
+      }`,
+    );
+  }
+  return value as number;
+}
+
+/**
+ * Throws unless `value` is a boolean.
+ *
+ * @returns `value`.
+ */
+export function checkBoolean(
+  value: unknown,
+  what: string,
+  name: string,
+): boolean {
+  if (typeof value !== "boolean") {
+    throw new TypeError(
+      `Cannot ${what}: ${name} must be a boolean, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Checks the arguments of a layer's `build`.
+ *
+ * @param what Who is asking, e.g. `"build Dense(4 → 2)"`.
+ * @returns The input shape, copied.
+ */
+export function checkBuild(
+  what: string,
+  inputShape: unknown,
+  seed: unknown,
+  prefix: unknown,
+): number[] {
+  if (!Array.isArray(inputShape)) {
+    throw new TypeError(
+      `Cannot ${what}: inputShape must be an array of integers, got ${
+        String(inputShape)
+      }`,
+    );
+  }
+  if (
+    inputShape.length === 0 ||
+    !inputShape.every((d) => Number.isSafeInteger(d) && d >= 0)
+  ) {
+    throw new RangeError(
+      `Cannot ${what}: inputShape must hold non-negative integers, batch first, got [${
+        inputShape.join(", ")
+      }]`,
+    );
+  }
+  if (
+    !Number.isInteger(seed) || (seed as number) < 0 ||
+    (seed as number) >= 2 ** 32
+  ) {
+    throw new RangeError(
+      `Cannot ${what}: seed must be an integer in [0, 2^32), got ${
+        String(seed)
+      }`,
+    );
+  }
+  if (typeof prefix !== "string") {
+    throw new TypeError(
+      `Cannot ${what}: prefix must be a string, got ${typeof prefix}`,
+    );
+  }
+  return [...inputShape];
+}

@@ -1,0 +1,47 @@
+/**
+ * Scratch tensors a layer keeps from step to step: reallocated only when the
+ * size they must hold changes (a new batch size), so a steady training loop
+ * allocates nothing for them after its first step.
+ *
+ * @module
+ */
+
+import type { Backend } from "../backend.ts";
+import type { DType, Tensor } from "../tensor.ts";
+
+/**
+ * `current` when it is live on `backend` with `size` elements, else a fresh
+ * tensor of that size (uninitialised) after `current` is released.
+ *
+ * @param backend Where the tensor lives.
+ * @param current The scratch tensor of the previous step, if any.
+ * @param size Elements needed now.
+ * @param dtype Element type.
+ * @returns A tensor of `size` elements.
+ */
+export function reuse<D extends DType>(
+  backend: Backend,
+  current: Tensor<D> | undefined,
+  size: number,
+  dtype: D,
+): Tensor<D> {
+  if (
+    current !== undefined && !current.released &&
+    current.backend === backend && current.size === size
+  ) {
+    return current;
+  }
+  release(current);
+  return backend.allocate([size], dtype, "uninitialized");
+}
+
+/**
+ * Frees tensors that are still live, each on its own backend.
+ *
+ * @param tensors Tensors or `undefined`s.
+ */
+export function release(...tensors: (Tensor | undefined)[]): void {
+  for (const t of tensors) {
+    if (t !== undefined && !t.released) t.backend.release(t);
+  }
+}

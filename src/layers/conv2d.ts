@@ -1,0 +1,339 @@
+/**
+ * The 2-D convolution layer.
+ *
+ * @module
+ */
+
+import { type Backend, type ConvGeometry, outputSize } from "../backend.ts";
+import type { Layer, LayerForwardOptions, Parameter } from "../layer.ts";
+import type { Tensor } from "../tensor.ts";
+import {
+  type Built,
+  checkBackward,
+  checkBoolean,
+  checkBuild,
+  checkForward,
+  checkInteger,
+} from "./_checks.ts";
+import { heNormal, makeParameter, releaseParameters } from "./_init.ts";
+import { release, reuse } from "./_scratch.ts";
+import { InputShapeError } from "./_shape.ts";
+
+/** Options of {@linkcode Conv2d}. */
+export interface Conv2dOptions {
+  /** Step between windows, both axes (default 1). */
+  stride?: number;
+  /** Zero cells added on each side, both axes (default 0). */
+  padding?: number;
+  /** Whether to add a learned bias per output channel (default true). */
+  bias?: boolean;
+}
+
+/** The sizes of the pending training forward. */
+interface Pending {
+  geometry: ConvGeometry;
+  outShape: number[];
+}
+
+/**
+ * A 2-D convolution (cross-correlation, as in PyTorch) of NCHW images with a
+ * square kernel: `y[n, o] = b[o] + Σ_c W[o, c] ⋆ x[n, c]`. The weight is
+ * `[outChannels, inChannels, k, k]` (`"weight"`), He-normal with fan-in
+ * `inChannels · k²`; the bias `[outChannels]` (`"bias"`) starts at 0.
+ *
+ * It runs as one matrix product: `im2col` unfolds the input into `cols`
+ * `[inChannels·k², N·outH·outW]`, `W · cols` gives `[outChannels, N,
+ * outH·outW]`, and a transpose makes it NCHW. Backward reuses `cols` for
+ * `dW = dy · colsᵀ` and then overwrites it with `Wᵀ · dy`, folded back by
+ * `col2im`: one backward per training forward.
+ *
+ * @example A 3×3 convolution with padding 1 keeps the image size
+ * ```ts
+ * import { createBackend } from "../../mod.ts";
+ * import { Conv2d } from "./conv2d.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const backend = await createBackend("reference");
+ * const conv = new Conv2d(3, 8, 3, { padding: 1 });
+ * deepEqual(conv.build(backend, [2, 3, 5, 5], 1, "0."), [2, 8, 5, 5]);
+ * const x = backend.tensor(new Float32Array(150).fill(1), [2, 3, 5, 5]);
+ * const y = conv.forward(x, { training: true });
+ * const dx = conv.backward(backend.tensor(new Float32Array(400).fill(1), [2, 8, 5, 5]));
+ * deepEqual([y.shape, dx.shape], [[2, 8, 5, 5], [2, 3, 5, 5]]);
+ * ```
+ */
+export class Conv2d implements Layer {
+  /** Channels of the input. */
+  readonly inChannels: number;
+  /** Channels of the output. */
+  readonly outChannels: number;
+  /** Side of the square kernel. */
+  readonly kernelSize: number;
+  /** Step between windows. */
+  readonly stride: number;
+  /** Zero cells added on each side. */
+  readonly padding: number;
+  /** Whether the layer adds a bias. */
+  readonly hasBias: boolean;
+  #built: Built | undefined;
+  #weight: Parameter | undefined;
+  #bias: Parameter | undefined;
+  /** `im2col` of the last forward; `dcols` after a backward. */
+  #cols: Tensor<"float32"> | undefined;
+  /** The product `W · cols` before the transpose; `dy` transposed in backward. */
+  #product: Tensor<"float32"> | undefined;
+  #pending: Pending | undefined;
+
+  /**
+   * Makes the layer; it allocates nothing until {@linkcode Conv2d.build}.
+   *
+   * @param inChannels Input channels (>= 1).
+   * @param outChannels Output channels (>= 1).
+   * @param kernelSize Side of the square kernel (>= 1).
+   * @param options `{ stride = 1, padding = 0, bias = true }`.
+   * @throws {RangeError} When a size is not an integer in range.
+   * @throws {TypeError} When `bias` is not a boolean.
+   */
+  constructor(
+    inChannels: number,
+    outChannels: number,
+    kernelSize: number,
+    options: Conv2dOptions = {},
+  ) {
+    const what = "create Conv2d";
+    this.inChannels = checkInteger(inChannels, 1, what, "inChannels");
+    this.outChannels = checkInteger(outChannels, 1, what, "outChannels");
+    this.kernelSize = checkInteger(kernelSize, 1, what, "kernelSize");
+    this.stride = checkInteger(options.stride ?? 1, 1, what, "stride");
+    this.padding = checkInteger(options.padding ?? 0, 0, what, "padding");
+    this.hasBias = checkBoolean(options.bias ?? true, what, "bias");
+  }
+
+  /** E.g. `"Conv2d(3 → 64, 3×3, padding 1)"`. */
+  get name(): string {
+    const k = this.kernelSize;
+    const extra = [
+      this.stride === 1 ? "" : `, stride ${this.stride}`,
+      this.padding === 0 ? "" : `, padding ${this.padding}`,
+    ].join("");
+    return `Conv2d(${this.inChannels} → ${this.outChannels}, ${k}×${k}${extra})`;
+  }
+
+  /**
+   * Allocates the weight and bias for inputs `[N, inChannels, H, W]`.
+   *
+   * @param backend Where the layer's tensors live.
+   * @param inputShape `[N, inChannels, H, W]`, the image at least one
+   *   window in size once padded.
+   * @param seed Seed of the weights.
+   * @param prefix Name prefix of the parameters.
+   * @returns `[N, outChannels, outH, outW]`.
+   * @throws {RangeError} When the input shape does not fit.
+   */
+  build(
+    backend: Backend,
+    inputShape: readonly number[],
+    seed: number,
+    prefix: string,
+  ): number[] {
+    const shape = checkBuild(`build ${this.name}`, inputShape, seed, prefix);
+    const [k, p, s] = [this.kernelSize, this.padding, this.stride];
+    if (shape.length !== 4 || shape[1] !== this.inChannels) {
+      throw new InputShapeError(
+        this.name,
+        `[N, ${this.inChannels}, H, W]`,
+        shape,
+      );
+    }
+    const min = Math.max(1, k - 2 * p);
+    if (shape[2] < min || shape[3] < min) {
+      throw new InputShapeError(
+        this.name,
+        `[N, ${this.inChannels}, H, W] with H, W >= ${min}`,
+        shape,
+      );
+    }
+    this.dispose();
+    const fanIn = this.inChannels * k * k;
+    this.#weight = makeParameter(
+      backend,
+      `${prefix}weight`,
+      [this.outChannels, this.inChannels, k, k],
+      heNormal(seed, this.outChannels * fanIn, fanIn),
+    );
+    if (this.hasBias) {
+      this.#bias = makeParameter(backend, `${prefix}bias`, [this.outChannels]);
+    }
+    this.#built = { backend, input: shape };
+    return [
+      shape[0],
+      this.outChannels,
+      outputSize(shape[2], k, s, p),
+      outputSize(shape[3], k, s, p),
+    ];
+  }
+
+  /**
+   * Convolves `x`.
+   *
+   * @param x `[N, inChannels, H, W]` on the built backend.
+   * @param options `{ training: true }` to allow one backward.
+   * @returns `[N, outChannels, outH, outW]`, owned by the caller.
+   */
+  forward(x: Tensor, options: LayerForwardOptions = {}): Tensor<"float32"> {
+    const input = checkForward(this.name, this.#built, x);
+    const backend = this.#built!.backend;
+    const [batch, channels, height, width] = input.shape;
+    const geometry: ConvGeometry = {
+      batch,
+      channels,
+      height,
+      width,
+      kernelH: this.kernelSize,
+      kernelW: this.kernelSize,
+      stride: this.stride,
+      padding: this.padding,
+    };
+    const outH = outputSize(height, this.kernelSize, this.stride, this.padding);
+    const outW = outputSize(width, this.kernelSize, this.stride, this.padding);
+    const plane = outH * outW;
+    const positions = batch * plane;
+    const depth = channels * this.kernelSize * this.kernelSize;
+    const cols = reuse(backend, this.#cols, depth * positions, "float32");
+    const product = reuse(
+      backend,
+      this.#product,
+      this.outChannels * positions,
+      "float32",
+    );
+    this.#cols = cols;
+    this.#product = product;
+    backend.run("im2col", { x: input, cols, ...geometry });
+    backend.run("matmul", {
+      a: this.#weight!.value,
+      b: cols,
+      c: product,
+      m: this.outChannels,
+      n: positions,
+      k: depth,
+      transA: false,
+      transB: false,
+    });
+    const outShape = [batch, this.outChannels, outH, outW];
+    const y = backend.allocate(outShape, "float32", "uninitialized");
+    backend.run("transpose", {
+      x: product,
+      y,
+      rows: this.outChannels,
+      cols: batch,
+      inner: plane,
+    });
+    if (this.#bias) {
+      backend.run("bias_add", {
+        y,
+        bias: this.#bias.value,
+        outer: batch,
+        channels: this.outChannels,
+        inner: plane,
+      });
+    }
+    this.#pending = options.training ? { geometry, outShape } : undefined;
+    return y;
+  }
+
+  /**
+   * Writes `dW` and `db` and returns `dx`; consumes the forward's `cols`.
+   *
+   * @param dy `[N, outChannels, outH, outW]`.
+   * @returns `dx`, `[N, inChannels, H, W]`, owned by the caller.
+   */
+  backward(dy: Tensor): Tensor<"float32"> {
+    const pending = this.#pending;
+    const grad = checkBackward(
+      this.name,
+      this.#built,
+      pending?.outShape,
+      dy,
+    );
+    const backend = this.#built!.backend;
+    const { geometry, outShape } = pending!;
+    const [batch, , outH, outW] = outShape;
+    const plane = outH * outW;
+    const positions = batch * plane;
+    const depth = geometry.channels * this.kernelSize * this.kernelSize;
+    const cols = this.#cols!;
+    const dyT = this.#product!;
+    backend.run("transpose", {
+      x: grad,
+      y: dyT,
+      rows: batch,
+      cols: this.outChannels,
+      inner: plane,
+    });
+    backend.run("matmul", {
+      a: dyT,
+      b: cols,
+      c: this.#weight!.grad,
+      m: this.outChannels,
+      n: depth,
+      k: positions,
+      transA: false,
+      transB: true,
+    });
+    if (this.#bias) {
+      backend.run("bias_grad", {
+        dy: grad,
+        db: this.#bias.grad,
+        outer: batch,
+        channels: this.outChannels,
+        inner: plane,
+      });
+    }
+    // dcols overwrites cols: dW has read it, and it is the largest tensor.
+    backend.run("matmul", {
+      a: this.#weight!.value,
+      b: dyT,
+      c: cols,
+      m: depth,
+      n: positions,
+      k: this.outChannels,
+      transA: true,
+      transB: false,
+    });
+    this.#pending = undefined;
+    const dx = backend.allocate(
+      [batch, geometry.channels, geometry.height, geometry.width],
+      "float32",
+      "uninitialized",
+    );
+    backend.run("col2im", { cols, x: dx, ...geometry });
+    return dx;
+  }
+
+  /**
+   * The weight, then the bias if any.
+   *
+   * @returns The parameters (none before build).
+   */
+  parameters(): Parameter[] {
+    return [this.#weight, this.#bias].filter((p) => p !== undefined);
+  }
+
+  /**
+   * The parameters' values by name.
+   *
+   * @returns E.g. `"0.weight"` and `"0.bias"`.
+   */
+  state(): Map<string, Tensor<"float32">> {
+    return new Map(this.parameters().map((p) => [p.name, p.value]));
+  }
+
+  /** Frees the parameters and scratch tensors; the layer must be built again to run. */
+  dispose(): void {
+    releaseParameters(this.parameters());
+    release(this.#cols, this.#product);
+    this.#weight = this.#bias = this.#built = undefined;
+    this.#cols = this.#product = undefined;
+    this.#pending = undefined;
+  }
+}

@@ -1,0 +1,219 @@
+/**
+ * The 2-D max pooling layer.
+ *
+ * @module
+ */
+
+import { type Backend, outputSize, type PoolGeometry } from "../backend.ts";
+import type { Layer, LayerForwardOptions, Parameter } from "../layer.ts";
+import type { Tensor } from "../tensor.ts";
+import {
+  type Built,
+  checkBackward,
+  checkBuild,
+  checkForward,
+  checkInteger,
+} from "./_checks.ts";
+import { release, reuse } from "./_scratch.ts";
+import { InputShapeError } from "./_shape.ts";
+
+/** Options of {@linkcode MaxPool2d}. */
+export interface MaxPool2dOptions {
+  /** Step between windows (default: the kernel size). */
+  stride?: number;
+  /** Cells of -∞ added on each side, at most half the kernel (default 0). */
+  padding?: number;
+}
+
+/** The sizes of the pending training forward. */
+interface Pending {
+  geometry: PoolGeometry;
+  inShape: readonly number[];
+  outShape: number[];
+}
+
+/**
+ * Max pooling of NCHW images over square windows. Forward records where
+ * each maximum came from (the first, in row-major window order, among
+ * equals); backward sends each `dy` there.
+ *
+ * @example 2×2 pooling halves the image
+ * ```ts
+ * import { createBackend } from "../../mod.ts";
+ * import { MaxPool2d } from "./max_pool2d.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const backend = await createBackend("reference");
+ * const pool = new MaxPool2d(2);
+ * deepEqual(pool.build(backend, [1, 1, 2, 4], 0, "0."), [1, 1, 1, 2]);
+ * const x = backend.tensor(new Float32Array([1, 5, 2, 0, 3, 4, 8, 1]), [1, 1, 2, 4]);
+ * deepEqual([...await backend.read(pool.forward(x, { training: true }))], [5, 8]);
+ * const dx = pool.backward(backend.tensor(new Float32Array([1, 2]), [1, 1, 1, 2]));
+ * deepEqual([...await backend.read(dx)], [0, 1, 0, 0, 0, 0, 2, 0]);
+ * ```
+ */
+export class MaxPool2d implements Layer {
+  /** Side of the square window. */
+  readonly kernelSize: number;
+  /** Step between windows. */
+  readonly stride: number;
+  /** Cells of -∞ added on each side. */
+  readonly padding: number;
+  #built: Built | undefined;
+  /** Where each maximum of the last forward came from. */
+  #argmax: Tensor<"uint32"> | undefined;
+  #pending: Pending | undefined;
+
+  /**
+   * Makes the layer.
+   *
+   * @param kernelSize Side of the window (>= 1).
+   * @param options `{ stride = kernelSize, padding = 0 }`.
+   * @throws {RangeError} When a size is out of range; padding above half
+   *   the kernel would make windows of padding only.
+   */
+  constructor(kernelSize: number, options: MaxPool2dOptions = {}) {
+    const what = "create MaxPool2d";
+    this.kernelSize = checkInteger(kernelSize, 1, what, "kernelSize");
+    this.stride = checkInteger(options.stride ?? kernelSize, 1, what, "stride");
+    this.padding = checkInteger(options.padding ?? 0, 0, what, "padding");
+    if (this.padding > Math.floor(kernelSize / 2)) {
+      throw new RangeError(
+        `Cannot ${what}: padding must be at most half the kernel size (${
+          Math.floor(kernelSize / 2)
+        }), got ${this.padding}`,
+      );
+    }
+  }
+
+  /** E.g. `"MaxPool2d(2×2)"`. */
+  get name(): string {
+    const k = this.kernelSize;
+    const extra = [
+      this.stride === k ? "" : `, stride ${this.stride}`,
+      this.padding === 0 ? "" : `, padding ${this.padding}`,
+    ].join("");
+    return `MaxPool2d(${k}×${k}${extra})`;
+  }
+
+  /**
+   * Remembers the backend and the input shape.
+   *
+   * @param backend Where the layer runs.
+   * @param inputShape `[N, C, H, W]`, the image at least one window in
+   *   size once padded.
+   * @param seed Unused.
+   * @param prefix Unused.
+   * @returns `[N, C, outH, outW]`.
+   * @throws {RangeError} When the input shape does not fit.
+   */
+  build(
+    backend: Backend,
+    inputShape: readonly number[],
+    seed: number,
+    prefix: string,
+  ): number[] {
+    const shape = checkBuild(`build ${this.name}`, inputShape, seed, prefix);
+    const [k, s, p] = [this.kernelSize, this.stride, this.padding];
+    const min = Math.max(1, k - 2 * p);
+    if (shape.length !== 4 || shape[2] < min || shape[3] < min) {
+      throw new InputShapeError(
+        this.name,
+        `[N, C, H, W] with H, W >= ${min}`,
+        shape,
+      );
+    }
+    this.dispose();
+    this.#built = { backend, input: shape };
+    return [
+      shape[0],
+      shape[1],
+      outputSize(shape[2], k, s, p),
+      outputSize(shape[3], k, s, p),
+    ];
+  }
+
+  /**
+   * The maximum of each window.
+   *
+   * @param x `[N, C, H, W]` as built.
+   * @param options `{ training: true }` to allow backward.
+   * @returns `[N, C, outH, outW]`, owned by the caller.
+   */
+  forward(x: Tensor, options: LayerForwardOptions = {}): Tensor<"float32"> {
+    const input = checkForward(this.name, this.#built, x);
+    const backend = this.#built!.backend;
+    const [n, c, height, width] = input.shape;
+    const geometry: PoolGeometry = {
+      planes: n * c,
+      height,
+      width,
+      kernel: this.kernelSize,
+      stride: this.stride,
+      padding: this.padding,
+    };
+    const outShape = [
+      n,
+      c,
+      outputSize(height, this.kernelSize, this.stride, this.padding),
+      outputSize(width, this.kernelSize, this.stride, this.padding),
+    ];
+    const y = backend.allocate(outShape, "float32", "uninitialized");
+    const argmax = reuse(backend, this.#argmax, y.size, "uint32");
+    this.#argmax = argmax;
+    backend.run("maxpool_forward", { x: input, y, argmax, ...geometry });
+    this.#pending = options.training
+      ? { geometry, inShape: input.shape, outShape }
+      : undefined;
+    return y;
+  }
+
+  /**
+   * Sends each `dy` to its window's maximum.
+   *
+   * @param dy `[N, C, outH, outW]`.
+   * @returns `dx`, `[N, C, H, W]`, owned by the caller.
+   */
+  backward(dy: Tensor): Tensor<"float32"> {
+    const pending = this.#pending;
+    const grad = checkBackward(
+      this.name,
+      this.#built,
+      pending?.outShape,
+      dy,
+    );
+    const backend = this.#built!.backend;
+    const dx = backend.allocate(pending!.inShape, "float32", "uninitialized");
+    backend.run("maxpool_backward", {
+      dy: grad,
+      argmax: this.#argmax!,
+      dx,
+      ...pending!.geometry,
+    });
+    return dx;
+  }
+
+  /**
+   * None.
+   *
+   * @returns An empty list.
+   */
+  parameters(): Parameter[] {
+    return [];
+  }
+
+  /**
+   * None.
+   *
+   * @returns An empty map.
+   */
+  state(): Map<string, Tensor<"float32">> {
+    return new Map();
+  }
+
+  /** Frees the argmax scratch tensor and forgets the backend. */
+  dispose(): void {
+    release(this.#argmax);
+    this.#argmax = this.#built = this.#pending = undefined;
+  }
+}

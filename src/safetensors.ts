@@ -1,0 +1,581 @@
+/**
+ * The safetensors file format: encode and decode, checked before anything
+ * large is allocated; and weights files of a model's state on any backend.
+ *
+ * A file is an 8-byte little-endian header length N, N bytes of UTF-8 JSON
+ * (`{"name": {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__":
+ * {...}}`, padded with spaces), then the tensors' little-endian bytes, offsets
+ * counted from the end of the header.
+ *
+ * @module
+ */
+
+import { Tensor } from "./tensor.ts";
+
+/** Element types this library reads and writes. */
+export type SafetensorsDType = "F32" | "U32";
+
+/** One tensor of a safetensors file, on the host. */
+export interface SafetensorsTensor {
+  /** `F32` with a `Float32Array`, `U32` with a `Uint32Array`. */
+  dtype: SafetensorsDType;
+  /** Dimensions, outermost first. */
+  shape: number[];
+  /** The values, `product(shape)` of them. */
+  data: Float32Array | Uint32Array;
+}
+
+/** What {@linkcode decodeSafetensors} finds in a file. */
+export interface SafetensorsFile {
+  /** The tensors by name. */
+  tensors: Map<string, SafetensorsTensor>;
+  /** The free-form string pairs of `__metadata__` (empty when absent). */
+  metadata: Record<string, string>;
+}
+
+/** The largest header this library reads; bigger ones are refused before decoding. */
+export const SAFETENSORS_MAX_HEADER_BYTES = 100_000_000;
+
+const METADATA = "__metadata__";
+const BYTES = 4; // both supported dtypes
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * Writes tensors as a safetensors file: tensors are laid out in name order
+ * (code-unit order), each at a 4-byte aligned offset.
+ *
+ * @param tensors The tensors by name (`__metadata__` is reserved).
+ * @param metadata String pairs stored under `__metadata__`.
+ * @returns The file's bytes.
+ * @throws {TypeError | RangeError} When a name, dtype, shape or data is bad;
+ *   the message names the tensor.
+ *
+ * @example Encode and decode two tensors
+ * ```ts
+ * import { decodeSafetensors, encodeSafetensors } from "./safetensors.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const bytes = encodeSafetensors(new Map([
+ *   ["w", { dtype: "F32", shape: [2], data: new Float32Array([1.5, -2]) }],
+ *   ["n", { dtype: "U32", shape: [], data: new Uint32Array([7]) }],
+ * ]), { format: "pt" });
+ * const { tensors, metadata } = decodeSafetensors(bytes);
+ * deepEqual([...tensors.get("w")!.data], [1.5, -2]);
+ * deepEqual(metadata, { format: "pt" });
+ * ```
+ */
+export function encodeSafetensors(
+  tensors: Map<string, SafetensorsTensor>,
+  metadata?: Record<string, string>,
+): Uint8Array {
+  const what = "write safetensors";
+  if (!(tensors instanceof Map)) {
+    throw new TypeError(
+      `Cannot ${what}: tensors must be a Map, got ${
+        tensors === null ? "null" : typeof tensors
+      }`,
+    );
+  }
+  // No prototype: a tensor named "__proto__" stays an ordinary key.
+  const header: Record<string, unknown> = Object.create(null);
+  if (metadata !== undefined) header[METADATA] = checkMetadata(metadata, what);
+  const names = [...tensors.keys()].sort();
+  let offset = 0;
+  for (const name of names) {
+    const t = tensors.get(name)!;
+    checkTensorEntry(name, t, what);
+    const end = offset + t.data.length * BYTES;
+    header[name] = {
+      dtype: t.dtype,
+      shape: [...t.shape],
+      data_offsets: [offset, end],
+    };
+    offset = end;
+  }
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  // Padding keeps the data 8-byte aligned in the file.
+  const headerLength = Math.ceil(json.length / 8) * 8;
+  const bytes = new Uint8Array(8 + headerLength + offset);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(0, headerLength, true);
+  view.setUint32(4, Math.floor(headerLength / 2 ** 32), true);
+  bytes.set(json, 8);
+  bytes.fill(0x20, 8 + json.length, 8 + headerLength);
+  const start = 8 + headerLength;
+  for (const name of names) {
+    const { data } = tensors.get(name)!;
+    const [begin] = (header[name] as { data_offsets: number[] }).data_offsets;
+    bytes.set(littleEndianBytes(data), start + begin);
+  }
+  return bytes;
+}
+
+/**
+ * Reads a safetensors file. Everything is checked before any tensor is
+ * allocated: the header length against the file (and
+ * {@linkcode SAFETENSORS_MAX_HEADER_BYTES}), the header as UTF-8 JSON, every entry's
+ * dtype, shape and offsets, and that the tensors tile the data without
+ * overlaps or gaps.
+ *
+ * @param bytes The whole file.
+ * @returns The tensors (fresh arrays) and the metadata.
+ * @throws {RangeError | TypeError | SyntaxError} When the file is malformed;
+ *   the message names the tensor and the problem.
+ *
+ * @example Read a file written byte by byte
+ * ```ts
+ * import { decodeSafetensors } from "./safetensors.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const header = '{"x":{"dtype":"U32","shape":[1],"data_offsets":[0,4]}}';
+ * const bytes = new Uint8Array([header.length, 0, 0, 0, 0, 0, 0, 0,
+ *   ...new TextEncoder().encode(header), 42, 0, 0, 0]);
+ * deepEqual([...decodeSafetensors(bytes).tensors.get("x")!.data], [42]);
+ * ```
+ */
+export function decodeSafetensors(bytes: Uint8Array): SafetensorsFile {
+  const what = "read safetensors";
+  if (!(bytes instanceof Uint8Array)) {
+    throw new TypeError(
+      `Cannot ${what}: bytes must be a Uint8Array, got ${
+        bytes === null ? "null" : typeof bytes
+      }`,
+    );
+  }
+  if (bytes.length < 8) {
+    throw new RangeError(
+      `Cannot ${what}: the file must hold at least the 8-byte header length, got ${bytes.length} bytes`,
+    );
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = view.getUint32(0, true) +
+    view.getUint32(4, true) * 2 ** 32;
+  const limit = Math.min(SAFETENSORS_MAX_HEADER_BYTES, bytes.length - 8);
+  if (headerLength > limit) {
+    throw new RangeError(
+      `Cannot ${what}: header length must be at most ${limit} (${
+        limit === SAFETENSORS_MAX_HEADER_BYTES
+          ? "the header limit"
+          : "the bytes after it"
+      }), got ${headerLength}`,
+    );
+  }
+  const header = parseHeader(bytes.subarray(8, 8 + headerLength), what);
+  const data = bytes.subarray(8 + headerLength);
+  const metadata = header[METADATA] === undefined
+    ? {}
+    : checkMetadata(header[METADATA], what);
+  const entries = Object.entries(header)
+    .filter(([name]) => name !== METADATA)
+    .map(([name, entry]) => checkHeaderEntry(name, entry, data.length, what));
+  checkTiling(entries, data.length, what);
+  const tensors = new Map<string, SafetensorsTensor>();
+  for (const { name, dtype, shape, begin, end } of entries) {
+    const out = dtype === "F32"
+      ? new Float32Array((end - begin) / BYTES)
+      : new Uint32Array((end - begin) / BYTES);
+    const outBytes = new Uint8Array(out.buffer);
+    outBytes.set(data.subarray(begin, end));
+    if (!LITTLE_ENDIAN) swapBytes(outBytes);
+    tensors.set(name, { dtype, shape, data: out });
+  }
+  return { tensors, metadata };
+}
+
+/** A checked header entry. */
+interface Entry {
+  name: string;
+  dtype: SafetensorsDType;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+function parseHeader(
+  json: Uint8Array,
+  what: string,
+): Record<string, unknown> {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(json);
+  } catch {
+    throw new SyntaxError(
+      `Cannot ${what}: the header must be UTF-8 text, got invalid bytes`,
+    );
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(text);
+  } catch (error) {
+    throw new SyntaxError(
+      `Cannot ${what}: the header must be JSON, got ${
+        (error as Error).message
+      }`,
+    );
+  }
+  if (header === null || typeof header !== "object" || Array.isArray(header)) {
+    throw new TypeError(
+      `Cannot ${what}: the header must be a JSON object, got ${
+        header === null
+          ? "null"
+          : Array.isArray(header)
+          ? "an array"
+          : typeof header
+      }`,
+    );
+  }
+  return header as Record<string, unknown>;
+}
+
+function checkHeaderEntry(
+  name: string,
+  entry: unknown,
+  dataLength: number,
+  what: string,
+): Entry {
+  const fail = (Err: typeof RangeError, detail: string): never => {
+    throw new Err(`Cannot ${what}: tensor ${JSON.stringify(name)} ${detail}`);
+  };
+  if (entry === null || typeof entry !== "object" || Array.isArray(entry)) {
+    fail(TypeError, `must be an object, got ${JSON.stringify(entry)}`);
+  }
+  const { dtype, shape, data_offsets: offsets } = entry as Record<
+    string,
+    unknown
+  >;
+  if (dtype !== "F32" && dtype !== "U32") {
+    fail(TypeError, `has dtype ${String(dtype)}, expected F32 or U32`);
+  }
+  if (
+    !Array.isArray(shape) ||
+    !shape.every((d) => Number.isSafeInteger(d) && d >= 0)
+  ) {
+    fail(
+      RangeError,
+      `must have a shape of non-negative integers, got ${
+        JSON.stringify(shape)
+      }`,
+    );
+  }
+  if (
+    !Array.isArray(offsets) || offsets.length !== 2 ||
+    !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)
+  ) {
+    fail(
+      RangeError,
+      `must have data_offsets [begin, end] of non-negative integers, got ${
+        JSON.stringify(offsets)
+      }`,
+    );
+  }
+  const [begin, end] = offsets as number[];
+  if (begin > end || end > dataLength) {
+    fail(
+      RangeError,
+      `must have data_offsets with begin <= end <= ${dataLength} (the data size), got [${begin}, ${end}]`,
+    );
+  }
+  // An inexact (huge) product can never equal end - begin, which is small.
+  const count = (shape as number[]).reduce((a, b) => a * b, 1);
+  if (count * BYTES !== end - begin) {
+    fail(
+      RangeError,
+      `must have ${count} × ${BYTES} = ${count * BYTES} bytes for shape [${
+        (shape as number[]).join(", ")
+      }], got data_offsets [${begin}, ${end}] (${end - begin} bytes)`,
+    );
+  }
+  return {
+    name,
+    dtype: dtype as SafetensorsDType,
+    shape: [...(shape as number[])],
+    begin,
+    end,
+  };
+}
+
+/** The tensors must cover the data exactly: no overlaps, no gaps, nothing after. */
+function checkTiling(entries: Entry[], dataLength: number, what: string) {
+  const sorted = [...entries].sort((a, b) =>
+    a.begin - b.begin || a.end - b.end
+  );
+  let covered = 0;
+  let previous: Entry | undefined;
+  for (const e of sorted) {
+    if (e.begin < covered) {
+      throw new RangeError(
+        `Cannot ${what}: tensor ${JSON.stringify(e.name)} overlaps tensor ${
+          JSON.stringify(previous!.name)
+        }, got data_offsets [${e.begin}, ${e.end}] and [${previous!.begin}, ${
+          previous!.end
+        }]`,
+      );
+    }
+    if (e.begin > covered) {
+      throw new RangeError(
+        `Cannot ${what}: tensor ${
+          JSON.stringify(e.name)
+        } must start where the previous data ends, at ${covered}, got a gap: data_offsets [${e.begin}, ${e.end}]`,
+      );
+    }
+    covered = e.end;
+    previous = e;
+  }
+  if (covered !== dataLength) {
+    throw new RangeError(
+      `Cannot ${what}: the tensors must cover all ${dataLength} data bytes, got ${
+        dataLength - covered
+      } bytes after the last tensor`,
+    );
+  }
+}
+
+function checkMetadata(
+  metadata: unknown,
+  what: string,
+): Record<string, string> {
+  if (
+    metadata === null || typeof metadata !== "object" ||
+    Array.isArray(metadata)
+  ) {
+    throw new TypeError(
+      `Cannot ${what}: ${METADATA} must be an object of strings, got ${
+        JSON.stringify(metadata)
+      }`,
+    );
+  }
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(metadata)) {
+    if (typeof value !== "string") {
+      throw new TypeError(
+        `Cannot ${what}: ${METADATA} values must be strings, got ${
+          JSON.stringify(key)
+        }: ${JSON.stringify(value)}`,
+      );
+    }
+    // defineProperty: a key named "__proto__" stays an ordinary key.
+    Object.defineProperty(out, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return out;
+}
+
+function checkTensorEntry(
+  name: string,
+  t: SafetensorsTensor,
+  what: string,
+): void {
+  const fail = (Err: typeof RangeError, detail: string): never => {
+    throw new Err(`Cannot ${what}: tensor ${JSON.stringify(name)} ${detail}`);
+  };
+  if (typeof name !== "string" || name === "" || name === METADATA) {
+    throw new TypeError(
+      `Cannot ${what}: tensor names must be non-empty strings other than ${METADATA}, got ${
+        JSON.stringify(name)
+      }`,
+    );
+  }
+  if (t === null || typeof t !== "object") {
+    fail(TypeError, `must be { dtype, shape, data }, got ${String(t)}`);
+  }
+  const type = t.dtype === "F32"
+    ? Float32Array
+    : t.dtype === "U32"
+    ? Uint32Array
+    : fail(TypeError, `has dtype ${String(t.dtype)}, expected F32 or U32`);
+  if (!(t.data instanceof type)) {
+    fail(
+      TypeError,
+      `must hold a ${type.name} for dtype ${t.dtype}, got ${
+        (t.data as object | undefined)?.constructor?.name ?? typeof t.data
+      }`,
+    );
+  }
+  if (
+    !Array.isArray(t.shape) ||
+    !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)
+  ) {
+    fail(
+      RangeError,
+      `must have a shape of non-negative integers, got ${
+        JSON.stringify(t.shape)
+      }`,
+    );
+  }
+  const count = t.shape.reduce((a, b) => a * b, 1);
+  if (count !== t.data.length) {
+    fail(
+      RangeError,
+      `must have ${count} values for shape [${
+        t.shape.join(", ")
+      }], got ${t.data.length}`,
+    );
+  }
+}
+
+/** A typed array's bytes in little-endian order (a view when the host is little-endian). */
+function littleEndianBytes(data: Float32Array | Uint32Array): Uint8Array {
+  const view = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (LITTLE_ENDIAN) return view;
+  const copy = view.slice();
+  swapBytes(copy);
+  return copy;
+}
+
+/** Reverses each 4-byte group in place (bit patterns, NaN payloads included, are kept). */
+function swapBytes(bytes: Uint8Array): void {
+  for (let i = 0; i < bytes.length; i += 4) {
+    const a = bytes[i];
+    const b = bytes[i + 1];
+    bytes[i] = bytes[i + 3];
+    bytes[i + 1] = bytes[i + 2];
+    bytes[i + 2] = b;
+    bytes[i + 3] = a;
+  }
+}
+
+/**
+ * Writes a model's (or an optimiser's) state as a safetensors file, reading
+ * each tensor from whichever backend holds it.
+ *
+ * @param state Float32 tensors by name, e.g. a model's `state()`.
+ * @param metadata String pairs stored under `__metadata__`.
+ * @returns The file's bytes.
+ * @throws {TypeError} When a value is not a live float32 tensor.
+ *
+ * @example Save and reload two tensors
+ * ```ts
+ * import { createBackend } from "../mod.ts";
+ * import { loadWeights, saveWeights } from "./safetensors.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const backend = await createBackend("reference");
+ * const w = backend.tensor(new Float32Array([1, 2, 3, 4]), [2, 2]);
+ * const b = backend.tensor(new Float32Array([0.5, -0.5]), [2]);
+ * const bytes = await saveWeights(new Map([["0.weight", w], ["0.bias", b]]));
+ * const w2 = backend.allocate([2, 2]);
+ * const b2 = backend.allocate([2]);
+ * loadWeights(new Map([["0.weight", w2], ["0.bias", b2]]), bytes);
+ * deepEqual([...(await backend.read(w2))], [1, 2, 3, 4]);
+ * ```
+ */
+export async function saveWeights(
+  state: Map<string, Tensor<"float32">>,
+  metadata?: Record<string, string>,
+): Promise<Uint8Array> {
+  const what = "save weights";
+  checkState(state, what);
+  const names = [...state.keys()];
+  const values = await Promise.all(
+    names.map((name) => state.get(name)!.backend.read(state.get(name)!)),
+  );
+  const tensors = new Map<string, SafetensorsTensor>();
+  names.forEach((name, i) => {
+    tensors.set(name, {
+      dtype: "F32",
+      shape: [...state.get(name)!.shape],
+      data: values[i],
+    });
+  });
+  return encodeSafetensors(tensors, metadata);
+}
+
+/**
+ * Loads a safetensors file into existing tensors. Every check comes first —
+ * the file's format, every expected name present with the same shape and
+ * dtype F32, no unexpected names — so on any error nothing has been written.
+ *
+ * @param state The tensors to overwrite, by name, e.g. a model's `state()`.
+ * @param bytes The file.
+ * @returns The file's metadata.
+ * @throws {RangeError | TypeError | SyntaxError} When the file is malformed or
+ *   does not match `state`; the message lists every missing, unexpected and
+ *   mismatched name.
+ *
+ * @example A file that lacks a tensor writes nothing
+ * ```ts
+ * import { createBackend } from "../mod.ts";
+ * import { loadWeights, saveWeights } from "./safetensors.ts";
+ * import { deepEqual, throws } from "node:assert/strict";
+ *
+ * const backend = await createBackend("reference");
+ * const w = backend.tensor(new Float32Array([1, 2]), [2]);
+ * const bytes = await saveWeights(new Map([["w", w]]));
+ * const target = new Map([["w", backend.allocate([2])], ["b", backend.allocate([1])]]);
+ * throws(() => loadWeights(target, bytes), /missing "b"/);
+ * deepEqual([...(await backend.read(target.get("w")!))], [0, 0]);
+ * ```
+ */
+export function loadWeights(
+  state: Map<string, Tensor<"float32">>,
+  bytes: Uint8Array,
+): Record<string, string> {
+  const what = "load weights";
+  checkState(state, what);
+  const { tensors, metadata } = decodeSafetensors(bytes);
+  const problems: string[] = [];
+  for (const [name, target] of state) {
+    const found = tensors.get(name);
+    if (found === undefined) {
+      problems.push(`missing ${JSON.stringify(name)}`);
+    } else if (found.dtype !== "F32") {
+      problems.push(
+        `${
+          JSON.stringify(name)
+        } has dtype ${found.dtype} in the file, expected F32`,
+      );
+    } else if (!sameShape(found.shape, target.shape)) {
+      problems.push(
+        `${JSON.stringify(name)} has shape [${
+          found.shape.join(", ")
+        }] in the file, expected [${target.shape.join(", ")}]`,
+      );
+    }
+  }
+  for (const name of tensors.keys()) {
+    if (!state.has(name)) problems.push(`unexpected ${JSON.stringify(name)}`);
+  }
+  if (problems.length > 0) {
+    throw new RangeError(
+      `Cannot ${what}: the file must hold exactly the expected tensors, got ${
+        problems.join("; ")
+      }`,
+    );
+  }
+  for (const [name, target] of state) {
+    target.backend.upload(target, tensors.get(name)!.data as Float32Array);
+  }
+  return metadata;
+}
+
+/** Throws unless `state` maps names to live float32 tensors. */
+function checkState(state: Map<string, Tensor<"float32">>, what: string) {
+  if (!(state instanceof Map)) {
+    throw new TypeError(
+      `Cannot ${what}: state must be a Map of tensors, got ${
+        state === null ? "null" : typeof state
+      }`,
+    );
+  }
+  for (const [name, t] of state) {
+    if (!(t instanceof Tensor) || t.dtype !== "float32" || t.released) {
+      throw new TypeError(
+        `Cannot ${what}: ${
+          JSON.stringify(name)
+        } must be a live float32 Tensor, got ${
+          t instanceof Tensor
+            ? (t.released ? "a released tensor" : `a ${t.dtype} tensor`)
+            : typeof t
+        }`,
+      );
+    }
+  }
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}

@@ -1,0 +1,474 @@
+/**
+ * A model that runs layers one after another.
+ *
+ * @module
+ */
+
+import type { Backend } from "./backend.ts";
+import type { Layer, Parameter } from "./layer.ts";
+import {
+  batchShape,
+  InputShapeError,
+  sameSample,
+  sameShape,
+  showShape,
+} from "./layers/_shape.ts";
+import { hash32, randomSeed } from "./random.ts";
+import { Tensor } from "./tensor.ts";
+
+/** Options of {@linkcode Sequential.build}. */
+export interface SequentialBuildOptions {
+  /**
+   * Seed of every layer's initialisation (and of the masks of layers made
+   * without a seed); drawn at random when absent.
+   */
+  seed?: number;
+}
+
+/** Options of {@linkcode Sequential.forward}. */
+export interface SequentialForwardOptions {
+  /** Training behaviour; the model's mode ({@linkcode Sequential.train}, {@linkcode Sequential.eval}) when absent. */
+  training?: boolean;
+}
+
+/** What `build` fixed. */
+interface Built {
+  backend: Backend;
+  /** Input shape of each layer, then the output shape. */
+  shapes: number[][];
+}
+
+/** The activations a training forward keeps for backward. */
+interface Pending {
+  /** The input of each layer; `inputs[0]` is the caller's `x`. */
+  inputs: Tensor<"float32">[];
+  /** The output's shape, which `dy` must have. */
+  outShape: readonly number[];
+}
+
+/**
+ * Layers run in order: `forward` feeds each layer's output to the next,
+ * `backward` runs them in reverse.
+ *
+ * Memory: a training forward keeps each layer's input until `backward`,
+ * which frees every one as soon as no layer needs it, and every gradient
+ * between layers as soon as the next one is computed; an evaluation forward
+ * frees each activation once the next layer has read it. Whatever a forward
+ * leaves (a training forward with no backward) is freed by the next forward.
+ * So a steady loop of steps holds no more tensors after step 20 than after
+ * step 1. The output of `forward` and of `backward` is always a fresh tensor
+ * that the caller owns and releases; the input `x` and `dy` stay the
+ * caller's, and `x` must stay live until `backward` has run.
+ *
+ * The model starts in training mode, as in PyTorch.
+ *
+ * @example A two-layer perceptron: build, forward, backward
+ * ```ts
+ * import { createBackend } from "../mod.ts";
+ * import { Dense } from "./layers/dense.ts";
+ * import { ReLU } from "./layers/relu.ts";
+ * import { Sequential } from "./sequential.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const backend = await createBackend("reference");
+ * const model = new Sequential([new Dense(4, 8), new ReLU(), new Dense(8, 3)]);
+ * deepEqual(model.build(backend, [2, 4], { seed: 1 }), [2, 3]);
+ * const x = backend.tensor(new Float32Array(8).fill(1), [2, 4]);
+ * const y = model.forward(x);
+ * const dx = model.backward(backend.tensor(new Float32Array(6).fill(1), [2, 3]));
+ * deepEqual([y.shape, dx.shape], [[2, 3], [2, 4]]);
+ * deepEqual(model.parameters().map((p) => p.name), ["0.weight", "0.bias", "2.weight", "2.bias"]);
+ * ```
+ */
+export class Sequential {
+  /** The layers, in order. */
+  readonly layers: readonly Layer[];
+  #training = true;
+  #built: Built | undefined;
+  #pending: Pending | undefined;
+  /**
+   * Storage this model allocated and still holds: the bases of the
+   * activations of the last forward.
+   */
+  readonly #held = new Set<Tensor>();
+
+  /**
+   * Makes a model; nothing is allocated until {@linkcode Sequential.build}.
+   *
+   * @param layers The layers, in order; each used by this model only.
+   * @throws {TypeError} When `layers` is not an array of layers.
+   */
+  constructor(layers: Layer[]) {
+    if (!Array.isArray(layers)) {
+      throw new TypeError(
+        `Cannot create Sequential: layers must be an array of layers, got ${
+          layers === null ? "null" : typeof layers
+        }`,
+      );
+    }
+    layers.forEach((layer, i) => {
+      const methods = ["build", "forward", "backward", "parameters", "state"];
+      const missing = methods.find((m) =>
+        typeof (layer as unknown as Record<string, unknown>)?.[m] !==
+          "function"
+      );
+      if (missing !== undefined) {
+        throw new TypeError(
+          `Cannot create Sequential: layers[${i}] must be a layer, got ${
+            layer === null ? "null" : typeof layer
+          } without ${missing}()`,
+        );
+      }
+    });
+    this.layers = Object.freeze([...layers]);
+  }
+
+  /** Whether `forward` runs in training mode by default. */
+  get training(): boolean {
+    return this.#training;
+  }
+
+  /**
+   * Makes training the default mode of `forward` (dropout masks, batch
+   * statistics).
+   *
+   * @returns This model.
+   */
+  train(): this {
+    this.#training = true;
+    return this;
+  }
+
+  /**
+   * Makes evaluation the default mode of `forward` (no dropout, running
+   * statistics).
+   *
+   * @returns This model.
+   */
+  eval(): this {
+    this.#training = false;
+    return this;
+  }
+
+  /**
+   * Builds every layer in order for inputs of `inputShape`: layer `i` gets
+   * the previous output shape, the name prefix `"i."` and a seed derived
+   * from `seed` and `i`. Building again starts afresh.
+   *
+   * @param backend Where the model's tensors live.
+   * @param inputShape The input's shape, batch first (any batch later).
+   * @param options `{ seed }`.
+   * @returns The output shape.
+   * @throws {RangeError} When a layer cannot take its input shape; the
+   *   message names the layer's index, the layer and both shapes.
+   *
+   * @example A shape mismatch names the layer
+   * ```ts
+   * import { createBackend } from "../mod.ts";
+   * import { Dense } from "./layers/dense.ts";
+   * import { Sequential } from "./sequential.ts";
+   * import { throws } from "node:assert/strict";
+   *
+   * const backend = await createBackend("reference");
+   * const model = new Sequential([new Dense(784, 1024), new Dense(512, 10)]);
+   * throws(
+   *   () => model.build(backend, [32, 784]),
+   *   /layer 1 \(Dense\(512 → 10\)\) needs inputs \[N, 512\], got \[N, 1024\]/,
+   * );
+   * ```
+   */
+  build(
+    backend: Backend,
+    inputShape: readonly number[],
+    options: SequentialBuildOptions = {},
+  ): number[] {
+    const seed = options.seed ?? randomSeed();
+    if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) {
+      throw new RangeError(
+        `Cannot build Sequential: seed must be an integer in [0, 2^32), got ${seed}`,
+      );
+    }
+    if (
+      !Array.isArray(inputShape) || inputShape.length === 0 ||
+      !inputShape.every((d) => Number.isSafeInteger(d) && d >= 0)
+    ) {
+      throw new RangeError(
+        `Cannot build Sequential: inputShape must hold non-negative integers, batch first, got ${
+          Array.isArray(inputShape) ? showShape(inputShape) : String(inputShape)
+        }`,
+      );
+    }
+    this.#releaseActivations();
+    this.#built = undefined;
+    const shapes = [[...inputShape]];
+    this.layers.forEach((layer, i) => {
+      const shape = shapes[i];
+      let out: number[];
+      try {
+        out = layer.build(backend, shape, layerSeed(seed, i), `${i}.`);
+      } catch (error) {
+        if (error instanceof InputShapeError) {
+          throw new RangeError(
+            `Cannot build Sequential: layer ${i} (${layer.name}) needs inputs ${error.expected}, got ${
+              batchShape(error.got)
+            }`,
+            { cause: error },
+          );
+        }
+        if (error instanceof RangeError) {
+          throw new RangeError(
+            `Cannot build Sequential: layer ${i} (${layer.name}) does not take inputs ${
+              batchShape(shape)
+            }: ${error.message}`,
+            { cause: error },
+          );
+        }
+        throw error;
+      }
+      shapes.push([...out]);
+    });
+    this.#built = { backend, shapes };
+    return [...shapes[shapes.length - 1]];
+  }
+
+  /**
+   * Runs the layers in order.
+   *
+   * @param x Input of the built shape (any batch) on the built backend; in
+   *   training it must stay live until `backward`.
+   * @param options `{ training }`, the model's mode by default.
+   * @returns The output, a fresh tensor owned by the caller.
+   * @throws {TypeError} Before build, or when `x` is not a live float32
+   *   tensor of the built backend.
+   * @throws {RangeError} When `x`'s shape does not fit the first layer.
+   */
+  forward(
+    x: Tensor,
+    options: SequentialForwardOptions = {},
+  ): Tensor<"float32"> {
+    const built = this.#checkForward(x);
+    const training = options.training ?? this.#training;
+    this.#releaseActivations();
+    const batch = x.shape[0];
+    const inputs: Tensor<"float32">[] = [];
+    let a = x as Tensor<"float32">;
+    this.layers.forEach((layer, i) => {
+      inputs.push(a);
+      const y = layer.forward(a, { training });
+      this.#checkResult(
+        y,
+        built.shapes[i + 1],
+        batch,
+        `layer ${i} (${layer.name}) forward`,
+      );
+      if (baseOf(y) !== baseOf(x)) this.#held.add(baseOf(y));
+      // Evaluation keeps nothing for backward: free each input once read.
+      if (!training && baseOf(a) !== baseOf(y)) this.#drop(baseOf(a));
+      a = y;
+    });
+    if (training) this.#pending = { inputs, outShape: a.shape };
+    return this.#handOff(a, training ? inputs : [], baseOf(x));
+  }
+
+  /**
+   * Back-propagates through the last training forward, writing every
+   * parameter's gradient, and frees that forward's activations.
+   *
+   * @param dy Gradient with respect to the output; it stays the caller's.
+   * @returns The gradient with respect to the input, a fresh tensor owned
+   *   by the caller.
+   * @throws {TypeError} Without a training forward since the last backward.
+   * @throws {RangeError} When `dy`'s shape differs from the output's.
+   */
+  backward(dy: Tensor): Tensor<"float32"> {
+    const pending = this.#pending;
+    const what = "run Sequential backward";
+    if (pending === undefined || this.#built === undefined) {
+      throw new TypeError(
+        `Cannot ${what}: dy needs a training forward first, got backward without a pending forward with training: true`,
+      );
+    }
+    checkTensor(dy, what, "dy", this.#built.backend);
+    if (!sameShape(dy.shape, pending.outShape)) {
+      throw new RangeError(
+        `Cannot ${what}: dy must have the output's shape ${
+          showShape(pending.outShape)
+        }, got ${showShape(dy.shape)}`,
+      );
+    }
+    this.#pending = undefined;
+    const { inputs } = pending;
+    const dyBase = baseOf(dy);
+    let g = dy as Tensor<"float32">;
+    for (let i = this.layers.length - 1; i >= 0; i--) {
+      const layer = this.layers[i];
+      const gi = layer.backward(g);
+      this.#checkResult(
+        gi,
+        inputs[i].shape,
+        inputs[i].shape[0],
+        `layer ${i} (${layer.name}) backward`,
+      );
+      if (baseOf(g) !== dyBase && baseOf(g) !== baseOf(gi)) {
+        this.#built.backend.release(baseOf(g));
+      }
+      // Layer i was the last to need its input unless an earlier layer's
+      // input shares its storage (a view, or a layer that passed it through).
+      const input = baseOf(inputs[i]);
+      if (!inputs.slice(0, i).some((t) => baseOf(t) === input)) {
+        this.#drop(input);
+      }
+      g = gi;
+    }
+    const dx = this.#handOff(g, [], dyBase);
+    if (baseOf(g) !== dyBase && baseOf(g) !== dx) {
+      this.#built.backend.release(baseOf(g));
+    }
+    return dx;
+  }
+
+  /**
+   * Every layer's parameters, in layer order.
+   *
+   * @returns The parameters (none before build).
+   */
+  parameters(): Parameter[] {
+    return this.layers.flatMap((layer) => layer.parameters());
+  }
+
+  /**
+   * Every named tensor a weights file holds: parameters and statistics such
+   * as BatchNorm's running mean, named `"<layer index>.<name>"`.
+   *
+   * @returns The tensors by name, in layer order.
+   */
+  state(): Map<string, Tensor<"float32">> {
+    return new Map(this.layers.flatMap((layer) => [...layer.state()]));
+  }
+
+  /** Frees the activations and every layer's tensors; build again to reuse. */
+  dispose(): void {
+    this.#releaseActivations();
+    for (const layer of this.layers) layer.dispose();
+    this.#built = undefined;
+  }
+
+  /** Throws unless built and `x` fits the first layer; returns the build. */
+  #checkForward(x: Tensor): Built {
+    const what = "run Sequential forward";
+    const built = this.#built;
+    if (built === undefined) {
+      throw new TypeError(
+        `Cannot ${what}: the model must be built first, got forward before build`,
+      );
+    }
+    checkTensor(x, what, "x", built.backend);
+    const expected = built.shapes[0];
+    if (!sameSample(x.shape, expected)) {
+      const first = this.layers.length === 0
+        ? "the model"
+        : `layer 0 (${this.layers[0].name})`;
+      throw new RangeError(
+        `Cannot ${what}: x must have shape ${
+          batchShape(expected)
+        } as built for ${first}, got ${showShape(x.shape)}`,
+      );
+    }
+    return built;
+  }
+
+  /** Throws unless a layer returned a live float32 tensor of the expected shape. */
+  #checkResult(
+    t: Tensor,
+    shape: readonly number[],
+    batch: number,
+    what: string,
+  ): void {
+    const expected = [batch, ...shape.slice(1)];
+    checkTensor(
+      t,
+      `run Sequential: ${what}`,
+      "its result",
+      this.#built!.backend,
+    );
+    if (!sameShape(t.shape, expected)) {
+      throw new RangeError(
+        `Cannot run Sequential: ${what} must return shape ${
+          showShape(expected)
+        }, got ${showShape(t.shape)}`,
+      );
+    }
+  }
+
+  /**
+   * `t` as a tensor the caller owns: `t` itself when it is storage of its
+   * own that nothing else needs, else a copy (then `t`'s storage is freed
+   * unless `keep` or the caller still needs it).
+   */
+  #handOff(
+    t: Tensor<"float32">,
+    keep: readonly Tensor[],
+    callers: Tensor,
+  ): Tensor<"float32"> {
+    const base = baseOf(t);
+    const needed = base === callers || keep.some((k) => baseOf(k) === base);
+    if (t === base && !needed) {
+      this.#held.delete(base);
+      return t;
+    }
+    const backend = this.#built!.backend;
+    const copy = backend.allocate(t.shape, "float32", "uninitialized");
+    backend.run("axpby", { x: t, y: copy, n: t.size, alpha: 1, beta: 0 });
+    if (!needed) this.#drop(base);
+    return copy;
+  }
+
+  /** Frees storage this model holds. */
+  #drop(base: Tensor): void {
+    if (this.#held.delete(base) && !base.released) base.backend.release(base);
+  }
+
+  /** Frees whatever the last forward left. */
+  #releaseActivations(): void {
+    for (const base of this.#held) {
+      if (!base.released) base.backend.release(base);
+    }
+    this.#held.clear();
+    this.#pending = undefined;
+  }
+}
+
+/** The storage a tensor uses: itself, or the tensor it views. */
+function baseOf<T extends Tensor>(t: T): T {
+  return (t.base ?? t) as T;
+}
+
+/** A layer's seed: the model seed and the index, hashed together. */
+function layerSeed(seed: number, index: number): number {
+  return hash32(hash32(seed ^ 0x6c617972) ^ hash32(index + 0x9e3779b9));
+}
+
+/** Throws unless `t` is a live float32 tensor of `backend`. */
+function checkTensor(
+  t: unknown,
+  what: string,
+  name: string,
+  backend: Backend,
+): asserts t is Tensor<"float32"> {
+  if (!(t instanceof Tensor) || t.released || t.dtype !== "float32") {
+    throw new TypeError(
+      `Cannot ${what}: ${name} must be a live float32 tensor, got ${
+        t instanceof Tensor
+          ? t.released ? "a released tensor" : `a ${t.dtype} tensor`
+          : t === null
+          ? "null"
+          : typeof t
+      }`,
+    );
+  }
+  if (t.backend !== backend) {
+    throw new TypeError(
+      `Cannot ${what}: ${name} must be on the ${backend.name} backend the model was built for, got a tensor of the ${t.backend.name} backend`,
+    );
+  }
+}

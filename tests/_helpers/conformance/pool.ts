@@ -1,0 +1,124 @@
+/**
+ * Conformance cases of the pooling kernels. Tolerances: `maxpool_forward`
+ * selects values, so its maxima and argmax indices must be bit-identical (ties
+ * included); `maxpool_backward` and `row_mean` sum, so within 1e-5 of
+ * Σ|terms|; `row_broadcast` is one product, within 1e-6.
+ */
+import { outputSize, type PoolGeometry } from "../../../mod.ts";
+import { reference } from "../kernels.ts";
+import {
+  exact,
+  garbage,
+  type KernelSpec,
+  values,
+  withinTerms,
+} from "./_spec.ts";
+
+/** Windows 2/2, 3/2 padded, 3/1 padded, on even, odd and empty planes. */
+const GEOMETRIES: PoolGeometry[] = [
+  [0, 4, 4, 2, 2, 0],
+  [3, 0, 4, 2, 2, 0],
+  [1, 1, 1, 1, 1, 0],
+  [6, 8, 8, 2, 2, 0],
+  [5, 7, 9, 2, 2, 0],
+  [4, 9, 7, 3, 2, 1],
+  [3, 8, 8, 3, 2, 1],
+  [2, 6, 5, 3, 1, 1],
+  [16, 15, 15, 3, 2, 1],
+  [64, 28, 28, 2, 2, 0],
+].map(([planes, height, width, kernel, stride, padding]) => ({
+  planes,
+  height,
+  width,
+  kernel,
+  stride,
+  padding,
+}));
+
+function describe(g: PoolGeometry): string {
+  return `planes=${g.planes} ${g.height}x${g.width} kernel=${g.kernel} ` +
+    `stride=${g.stride} padding=${g.padding}`;
+}
+
+function outSize(g: PoolGeometry): number {
+  return g.planes * outputSize(g.height, g.kernel, g.stride, g.padding) *
+    outputSize(g.width, g.kernel, g.stride, g.padding);
+}
+
+/** Values on a 0.5 grid (many ties), some -∞ and a first plane all -∞. */
+function poolInput(g: PoolGeometry): Float32Array {
+  const x = values(g.planes * g.height * g.width, 25)
+    .map((v, i) => i % 11 === 3 ? -Infinity : Math.round(v * 2) / 2);
+  if (g.planes > 1) x.fill(-Infinity, 0, g.height * g.width);
+  return x;
+}
+
+export const maxpool_forward: KernelSpec = {
+  cases: () =>
+    GEOMETRIES.map((g) => ({
+      what: describe(g),
+      tensors: {
+        x: poolInput(g),
+        y: garbage(outSize(g)),
+        argmax: new Uint32Array(outSize(g)).fill(0xffffffff),
+      },
+      scalars: { ...g },
+    })),
+  check: exact("y", "argmax"),
+};
+
+export const maxpool_backward: KernelSpec = {
+  cases: () =>
+    GEOMETRIES.map((g) => {
+      // Argmax indices as the forward makes them, on the reference.
+      const x = reference.tensor(poolInput(g), [g.planes * g.height * g.width]);
+      const y = reference.allocate([outSize(g)]);
+      const argmax = reference.allocate([outSize(g)], "uint32");
+      reference.run("maxpool_forward", { x, y, argmax, ...g });
+      const indices = reference.readSync(argmax);
+      for (const t of [x, y, argmax]) reference.release(t);
+      return {
+        what: describe(g),
+        tensors: {
+          dy: values(outSize(g), 26),
+          argmax: indices,
+          dx: garbage(g.planes * g.height * g.width),
+        },
+        scalars: { ...g },
+      };
+    }),
+  check: withinTerms("maxpool_backward", 1e-5, "dx"),
+};
+
+/** `[rows, cols]`: empty, single, odd, and long rows. */
+const ROWS: [number, number][] = [
+  [0, 5],
+  [3, 0],
+  [1, 1],
+  [7, 3],
+  [128, 49],
+  [64, 1_000],
+  [3, 100_003],
+];
+
+export const row_mean: KernelSpec = {
+  cases: () =>
+    ROWS.map(([rows, cols]) => ({
+      what: `rows=${rows} cols=${cols}`,
+      tensors: { x: values(rows * cols, 27), y: garbage(rows) },
+      scalars: { rows, cols },
+    })),
+  check: withinTerms("row_mean", 1e-5, "y"),
+};
+
+export const row_broadcast: KernelSpec = {
+  cases: () =>
+    ROWS.flatMap(([rows, cols]) =>
+      [1 / Math.max(cols, 1), -0.37].map((alpha) => ({
+        what: `rows=${rows} cols=${cols} alpha=${alpha}`,
+        tensors: { dy: values(rows, 28), dx: garbage(rows * cols) },
+        scalars: { rows, cols, alpha },
+      }))
+    ),
+  check: withinTerms("row_broadcast", 1e-6, "dx"),
+};

@@ -1,0 +1,196 @@
+/**
+ * Softmax cross-entropy against float64 on the host: the loss value, the
+ * gradient (against central finite differences of the float64 loss), extreme
+ * logits, the accuracy count and label checks.
+ */
+import { equal, ok, rejects, throws } from "node:assert/strict";
+import { createBackend, type Tensor } from "../mod.ts";
+import { labelsTensor, SoftmaxCrossEntropy } from "../src/loss.ts";
+import { pattern } from "./_helpers/backends.ts";
+
+const backend = await createBackend("reference");
+
+/** Mean cross-entropy of float64 logits `[rows, cols]`, stable around each row's max. */
+function loss64(x: Float64Array, labels: number[], cols: number): number {
+  const rows = labels.length;
+  let total = 0;
+  for (let r = 0; r < rows; r++) {
+    const row = x.subarray(r * cols, (r + 1) * cols);
+    const max = Math.max(...row);
+    const sum = row.reduce((s, v) => s + Math.exp(v - max), 0);
+    total += Math.log(sum) + max - row[labels[r]];
+  }
+  return total / rows;
+}
+
+async function run(data: Float32Array, labels: number[], cols: number) {
+  const logits = backend.tensor(data, [labels.length, cols]);
+  const loss = new SoftmaxCrossEntropy();
+  const dlogits = loss.forward(logits, labelsTensor(backend, labels, cols));
+  const result = await loss.read();
+  const grad = await backend.read(dlogits);
+  return { ...result, grad };
+}
+
+Deno.test("loss and gradient match float64 and its finite differences", async () => {
+  const rows = 6, cols = 5;
+  const data = pattern(rows * cols, 3).map((v) => v * 2);
+  const labels = [0, 4, 2, 2, 1, 3];
+  const { loss, grad } = await run(data, labels, cols);
+  const x = Float64Array.from(data);
+  // float32 result of a float64 sum of ~1: 1e-6 relative.
+  const exact = loss64(x, labels, cols);
+  ok(Math.abs(loss - exact) <= 1e-6 * exact, `loss ${loss} vs ${exact}`);
+  // Central differences in float64: truncation error ~h² ≈ 1e-10; the kernel's
+  // float32 gradient entries (|g| < 1/rows) are good to ~1e-8. Allow 1e-7.
+  const h = 1e-5;
+  for (let i = 0; i < x.length; i++) {
+    const saved = x[i];
+    x[i] = saved + h;
+    const up = loss64(x, labels, cols);
+    x[i] = saved - h;
+    const down = loss64(x, labels, cols);
+    x[i] = saved;
+    const numeric = (up - down) / (2 * h);
+    ok(
+      Math.abs(grad[i] - numeric) <= 1e-7,
+      `dlogits[${i}]: ${grad[i]} vs finite difference ${numeric}`,
+    );
+  }
+  // Each row of (softmax - onehot) sums to 0.
+  for (let r = 0; r < rows; r++) {
+    const s = grad.subarray(r * cols, (r + 1) * cols).reduce((a, b) => a + b);
+    ok(Math.abs(s) <= 1e-7, `row ${r} of dlogits sums to ${s}`);
+  }
+});
+
+Deno.test("logits of ±1e4 give finite, exact losses and gradients", async () => {
+  const data = new Float32Array([
+    1e4,
+    -1e4,
+    0, // label 0: loss 0
+    -1e4,
+    1e4,
+    0, // label 0: loss 2e4
+    1e4,
+    1e4,
+    -1e4, // label 1: loss ln 2, but the first maximum is column 0
+  ]);
+  const { loss, accuracy, grad } = await run(data, [0, 0, 1], 3);
+  const exact = (0 + 2e4 + Math.LN2) / 3;
+  // float32 keeps 24 bits: 1e-6 relative of 6667.
+  ok(Math.abs(loss - exact) <= 1e-6 * exact, `loss ${loss} vs ${exact}`);
+  equal(accuracy, 1 / 3);
+  ok(grad.every(Number.isFinite), `dlogits finite: ${grad}`);
+  // (softmax - onehot) / 3, softmax being 0, 1 or 1/2 here up to e^-1e4.
+  const expected = [0, 0, 0, -1 / 3, 1 / 3, 0, 1 / 6, -1 / 6, 0];
+  expected.forEach((e, i) =>
+    ok(Math.abs(grad[i] - e) <= 1e-7, `dlogits[${i}] ${grad[i]} vs ${e}`)
+  );
+});
+
+Deno.test("accuracy counts rows whose label is the first maximum", async () => {
+  const data = new Float32Array([
+    ...[3, 1, 2], // argmax 0
+    ...[0, 5, 5], // tie: first maximum is 1
+    ...[0, 5, 5], // tie, label 2 is not the first maximum
+    ...[-1, -2, -0.5], // argmax 2
+    ...[7, 7, 7], // all tied: 0
+  ]);
+  const { accuracy } = await run(data, [0, 1, 2, 2, 0], 3);
+  equal(accuracy, 4 / 5);
+  const wrong = await run(data, [1, 0, 0, 0, 2], 3);
+  equal(wrong.accuracy, 0);
+});
+
+Deno.test("an empty batch gives loss 0 and accuracy 0", async () => {
+  const { loss, accuracy } = await run(new Float32Array(0), [], 4);
+  equal(loss, 0);
+  equal(accuracy, 0);
+});
+
+Deno.test("read follows the latest forward and its row count", async () => {
+  const loss = new SoftmaxCrossEntropy();
+  await rejects(loss.read(), /needs a forward first/);
+  const a = backend.tensor(new Float32Array([1, 0, 0, 1]), [2, 2]);
+  const b = backend.tensor(new Float32Array([1, 0, 0, 1, 1, 0]), [3, 2]);
+  loss.forward(a, labelsTensor(backend, [0, 1], 2));
+  equal((await loss.read()).accuracy, 1);
+  loss.forward(b, labelsTensor(backend, [0, 0, 1], 2));
+  equal((await loss.read()).accuracy, 1 / 3);
+  loss.dispose();
+  // The loss can run again after dispose.
+  loss.forward(a, labelsTensor(backend, [1, 1], 2));
+  equal((await loss.read()).accuracy, 0.5);
+});
+
+Deno.test("shape mismatches name both shapes", () => {
+  const loss = new SoftmaxCrossEntropy();
+  const logits = backend.allocate([4, 3]);
+  throws(
+    () => loss.forward(logits, labelsTensor(backend, [0, 1, 2], 3)),
+    /^RangeError: Cannot run SoftmaxCrossEntropy forward: labels must be \[N\] with N = 4 rows of logits, got logits \[4, 3\] and labels \[3\]$/,
+  );
+  throws(
+    () =>
+      loss.forward(backend.allocate([4, 3, 1]), labelsTensor(backend, [0], 3)),
+    /logits must be \[N, C\] with C >= 1, got logits \[4, 3, 1\] and labels \[1\]/,
+  );
+  throws(
+    () =>
+      loss.forward(
+        backend.allocate([2, 0]),
+        backend.allocate([2], "uint32"),
+      ),
+    /logits must be \[N, C\] with C >= 1, got logits \[2, 0\]/,
+  );
+  throws(
+    () =>
+      loss.forward(
+        backend.allocate([4], "uint32") as unknown as Tensor,
+        labelsTensor(backend, [0], 3),
+      ),
+    /TypeError: .*logits must be a float32 tensor, got uint32/,
+  );
+  throws(
+    () =>
+      loss.forward(
+        logits,
+        backend.allocate([4]) as unknown as Tensor<"uint32">,
+      ),
+    /TypeError: .*labels must be a uint32 tensor, got float32/,
+  );
+});
+
+Deno.test("labels on another backend are refused", async () => {
+  const other = await createBackend("reference");
+  throws(
+    () =>
+      new SoftmaxCrossEntropy().forward(
+        backend.allocate([1, 2]),
+        labelsTensor(other, [0], 2),
+      ),
+    /labels must be on the reference backend of logits/,
+  );
+});
+
+Deno.test("labelsTensor checks every label on the host", async () => {
+  const ok3 = labelsTensor(backend, new Uint32Array([2, 0, 1]), 3);
+  equal(ok3.dtype, "uint32");
+  equal([...(await backend.read(ok3))].join(), "2,0,1");
+  throws(
+    () => labelsTensor(backend, [0, 1, 3], 3),
+    /^RangeError: Cannot create labels: labels\[2\] must be an integer in \[0, 3\), got 3$/,
+  );
+  throws(
+    () => labelsTensor(backend, new Uint32Array([5]), 3),
+    /labels\[0\] must be an integer in \[0, 3\), got 5/,
+  );
+  throws(() => labelsTensor(backend, [-1], 3), /labels\[0\] .*got -1/);
+  throws(() => labelsTensor(backend, [0.5], 3), /labels\[0\] .*got 0\.5/);
+  throws(() => labelsTensor(backend, [NaN], 3), /labels\[0\] .*got NaN/);
+  throws(
+    () => labelsTensor(backend, [0], 0),
+    /classes must be an integer >= 1, got 0/,
+  );
+});

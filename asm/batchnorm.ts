@@ -7,6 +7,7 @@ import {
   FACTORS0,
   FACTORS1,
   FACTORS2,
+  gradientSum,
   sumProductDeviationRun,
   sumRun,
   SUMS0,
@@ -337,8 +338,8 @@ export function batchnorm_backward(
     let sumDot: f64 = 0;
     let q = first;
     for (let o: u32 = 0; o < outer; o++, q += stride) {
-      sumDy += sumRun(dy + q, inner);
       sumDot += sumProductDeviationRun(dy + q, x + q, inner, m);
+      sumDy += gradientSum;
     }
     backwardFactors(
       k,

@@ -12,8 +12,10 @@ import { addRun, copyRun, zeroRun } from "./runs";
  * batch · outH · outW]`:
  * `cols[((ch·kernelH + ky)·kernelW + kx)·P + (b·outH + oy)·outW + ox] =
  * x[b, ch, oy·stride - padding + ky, ox·stride - padding + kx]`, 0 outside the
- * image, with `P = batch · outH · outW`. Each output row is one contiguous
- * copy (stride 1) or gather, flanked by the zeros of the padding.
+ * image, with `P = batch · outH · outW`. `cols` is written front to back;
+ * each output row is one contiguous copy (stride 1) or gather, flanked by the
+ * zeros of the padding, and at stride 1 with `outW = width` ("same" padding)
+ * a whole tap is one shifted copy.
  *
  * @param x Byte offset of `batch · channels · height · width` float32
  *   values, 4-byte aligned.
@@ -56,32 +58,24 @@ export function im2col(
   const step = min(stride, 1073741824.0) as usize;
   const nb = batch as u32;
   const nc = channels as u32;
-  let src = x;
-  for (let b: u32 = 0; b < nb; b++) {
-    for (let ch: u32 = 0; ch < nc; ch++, src += plane << 2) {
-      for (let ky: u32 = 0; ky < kh; ky++) {
-        axisRange(height, outH, ky, stride, padding);
-        const oy0 = rangeFirst as usize;
-        const oy1 = rangeEnd as usize;
-        const iy0 = rangeStart as usize;
-        for (let kx: u32 = 0; kx < kw; kx++) {
-          axisRange(width, outW, kx, stride, padding);
-          const ox0 = rangeFirst as usize;
-          const ox1 = rangeEnd as usize;
-          const row = ((ch * kh + ky) * kw + kx) as usize;
-          let dst = cols + ((row * P + (b as usize) * outPlane) << 2);
-          // Rows of the window above and below the image are all padding.
-          zeroRun(dst, oy0 * ow);
-          let from = src + ((iy0 * rowStride + (rangeStart as usize)) << 2);
-          dst += (oy0 * ow) << 2;
-          for (let oy = oy0; oy < oy1; oy++) {
-            zeroRun(dst, ox0);
-            gather(dst + (ox0 << 2), from, ox1 - ox0, step);
-            zeroRun(dst + (ox1 << 2), ow - ox1);
-            dst += ow << 2;
-            from += (step * rowStride) << 2;
-          }
-          zeroRun(dst, (oh - oy1) * ow);
+  // Walk `cols` in memory order, tap row by tap row; each channel's planes
+  // (one per image) are re-read from cache once per tap.
+  for (let ch: u32 = 0; ch < nc; ch++) {
+    for (let ky: u32 = 0; ky < kh; ky++) {
+      axisRange(height, outH, ky, stride, padding);
+      const oy0 = rangeFirst as usize;
+      const oy1 = rangeEnd as usize;
+      const iy0 = rangeStart as usize;
+      for (let kx: u32 = 0; kx < kw; kx++) {
+        axisRange(width, outW, kx, stride, padding);
+        const ox0 = rangeFirst as usize;
+        const ox1 = rangeEnd as usize;
+        const first = (iy0 * rowStride + (rangeStart as usize)) << 2;
+        const row = ((ch * kh + ky) * kw + kx) as usize;
+        let dst = cols + ((row * P) << 2);
+        for (let b: u32 = 0; b < nb; b++, dst += outPlane << 2) {
+          const src = x + ((((b * nc + ch) as usize) * plane) << 2) + first;
+          unfoldTap(dst, src, oh, ow, oy0, oy1, ox0, ox1, rowStride, step);
         }
       }
     }
@@ -91,8 +85,8 @@ export function im2col(
 /**
  * `col2im`: the adjoint of {@link im2col}: `x[b, ch, yy, xx]` is the sum of
  * every `cols` entry that `im2col` copies from that position, overwriting `x`.
- * Each image plane is cleared, then each window tap's rows are added into it
- * (a contiguous vector add at stride 1), so the plane stays in cache.
+ * Each window tap's rows are added into the cleared image planes (a
+ * contiguous vector add at stride 1), reading `cols` front to back.
  *
  * @param cols Byte offset of the float32 matrix `im2col` writes, 4-byte
  *   aligned.
@@ -135,33 +129,110 @@ export function col2im(
   const step = min(stride, 1073741824.0) as usize;
   const nb = batch as u32;
   const nc = channels as u32;
-  let dst = x;
-  for (let b: u32 = 0; b < nb; b++) {
-    for (let ch: u32 = 0; ch < nc; ch++, dst += plane << 2) {
-      zeroRun(dst, plane);
-      for (let ky: u32 = 0; ky < kh; ky++) {
-        axisRange(height, outH, ky, stride, padding);
-        const oy0 = rangeFirst as usize;
-        const oy1 = rangeEnd as usize;
-        const iy0 = rangeStart as usize;
-        for (let kx: u32 = 0; kx < kw; kx++) {
-          axisRange(width, outW, kx, stride, padding);
-          const ox0 = rangeFirst as usize;
-          const n = (rangeEnd as usize) - ox0;
-          if (n == 0) continue;
-          const row = ((ch * kh + ky) * kw + kx) as usize;
-          let from = cols +
-            ((row * P + (b as usize) * outPlane + oy0 * ow + ox0) << 2);
-          let to = dst + ((iy0 * rowStride + (rangeStart as usize)) << 2);
-          for (let oy = oy0; oy < oy1; oy++) {
-            scatterAdd(to, from, n, step);
-            from += ow << 2;
-            to += (step * rowStride) << 2;
-          }
+  // Read `cols` in memory order, as im2col writes it: per channel, clear its
+  // planes (one per image, kept in cache), then add each tap row into them.
+  for (let ch: u32 = 0; ch < nc; ch++) {
+    for (let b: u32 = 0; b < nb; b++) {
+      zeroRun(x + ((((b * nc + ch) as usize) * plane) << 2), plane);
+    }
+    for (let ky: u32 = 0; ky < kh; ky++) {
+      axisRange(height, outH, ky, stride, padding);
+      const oy0 = rangeFirst as usize;
+      const oy1 = rangeEnd as usize;
+      const iy0 = rangeStart as usize;
+      for (let kx: u32 = 0; kx < kw; kx++) {
+        axisRange(width, outW, kx, stride, padding);
+        const ox0 = rangeFirst as usize;
+        const n = (rangeEnd as usize) - ox0;
+        if (oy0 >= oy1 || n == 0) continue;
+        const first = (iy0 * rowStride + (rangeStart as usize)) << 2;
+        const row = ((ch * kh + ky) * kw + kx) as usize;
+        let src = cols + ((row * P + oy0 * ow + ox0) << 2);
+        for (let b: u32 = 0; b < nb; b++, src += outPlane << 2) {
+          const dst = x + ((((b * nc + ch) as usize) * plane) << 2) + first;
+          foldTap(dst, src, oy1 - oy0, n, ow, rowStride, step);
         }
       }
     }
   }
+}
+
+/**
+ * One window tap of one image, the adjoint of {@link unfoldTap}: `rows × n`
+ * outputs starting at `src` (rows `ow` apart) are added to the inputs starting
+ * at `dst` (rows `rowStride` apart, columns `step` apart).
+ */
+function foldTap(
+  dst: usize,
+  src: usize,
+  rows: usize,
+  n: usize,
+  ow: usize,
+  rowStride: usize,
+  step: usize,
+): void {
+  const pitch = (step * rowStride) << 2;
+  for (let r: usize = 0; r < rows; r++, src += ow << 2, dst += pitch) {
+    scatterAdd(dst, src, n, step);
+  }
+}
+
+/**
+ * One window tap of one image: the `oh × ow` block at `dst` gets the inputs of
+ * outputs `[oy0, oy1) × [ox0, ox1)` (the first at `src`, rows `rowStride`
+ * apart, columns `step` apart) and zeros around them. Between one row's last
+ * input and the next row's first, the zeros are one contiguous gap.
+ */
+function unfoldTap(
+  dst: usize,
+  src: usize,
+  oh: usize,
+  ow: usize,
+  oy0: usize,
+  oy1: usize,
+  ox0: usize,
+  ox1: usize,
+  rowStride: usize,
+  step: usize,
+): void {
+  if (oy0 >= oy1 || ox0 >= ox1) {
+    zeroRun(dst, oh * ow);
+    return;
+  }
+  const n = ox1 - ox0;
+  const gap = ow - n;
+  zeroRun(dst, oy0 * ow + ox0);
+  let d = dst + ((oy0 * ow + ox0) << 2);
+  const rows = oy1 - oy0;
+  if (step == 1 && rowStride == ow) {
+    // Inputs and outputs have the same row pitch: the rows are one shifted
+    // copy whose gaps picked up the neighbouring row ends, cleared after.
+    const span = (rows - 1) * ow + n;
+    copyRun(d, src, span);
+    for (let r: usize = 1; r < rows; r++) {
+      zeroGap(d + ((r * ow - gap) << 2), gap);
+    }
+    d += span << 2;
+  } else {
+    const pitch = (step * rowStride) << 2;
+    for (let r: usize = 1; r < rows; r++, src += pitch) {
+      gather(d, src, n, step);
+      zeroGap(d + (n << 2), gap);
+      d += ow << 2;
+    }
+    gather(d, src, n, step);
+    d += n << 2;
+  }
+  zeroRun(d, ow - ox1 + (oh - oy1) * ow);
+}
+
+/** `dst[i] = +0` for `i < n`, for the few zeros of a padding gap. */
+function zeroGap(dst: usize, n: usize): void {
+  if (n >= 8) {
+    zeroRun(dst, n);
+    return;
+  }
+  for (let i: usize = 0; i < n; i++) store<f32>(dst + (i << 2), 0);
 }
 
 /** `dst[i] = src[i · step]` for `i < n`; reads stay within `src[0 .. (n-1)·step]`. */

@@ -1,45 +1,46 @@
-/**
- * `matmul`: `c = op(a) · op(b)` (see `KernelArgs.matmul` in src/backend.ts),
- * blocked for the caches and register-blocked for SIMD.
- *
- * Blocks of `op(a)` (up to `A_FLOATS` values) and micro-panels of `op(b)`
- * (`KC × NR`) are copied into a static scratch area in the order the
- * micro-kernel reads them, which also absorbs both transposes. The
- * micro-kernel keeps an `MR × NR` tile of `c` in eight f32x4 registers; x86
- * has 16 xmm registers and V8 keeps one for itself, so `4 × 8` (8 sums, 2 `b`
- * vectors, 1 broadcast `a`, 1 product) is the largest tile that never spills.
- */
+import { SCRATCH_BYTES, scratchStart } from "./memory";
+
+// `c = op(a) · op(b)`, blocked for the caches and for the registers.
+//
+// For each block of up to KC steps of k, rows of op(a) are copied, as many as
+// fit in A_FLOATS, into the scratch area in the order the micro-kernel reads
+// them; then for each 8 columns of c, those columns of op(b) are copied too
+// and the micro-kernel runs down the copied rows, 4 at a time. The copies
+// absorb both transposes, and make every read of the micro-kernel
+// sequential. The micro-kernel keeps a 4 × 8 tile of c in eight f32x4
+// registers: V8 allocates 15 of x86's 16 xmm registers, and 4 × 8 (8 sums,
+// 2 of b, 1 of a, 1 product) is the largest tile that never spills.
 
 /** Rows of `c` per micro-tile. */
-const MR: u32 = 6;
+const MR: u32 = 4;
 /** Columns of `c` per micro-tile: two f32x4. */
 const NR: u32 = 8;
-/** Most `k` per block: a `b` micro-panel is `KC · NR · 4` bytes, in L1. */
+/** Most steps of `k` per block: a copied `op(b)` panel is `KC · NR · 4` bytes. */
 const KC: u32 = 256;
-/** Floats of packed `op(a)` per block (40 KiB, in L2). */
-const A_FLOATS: u32 = 8192;
+/** Floats of copied `op(a)` (256 KiB: it stays in L2 while `op(b)` streams past). */
+const A_FLOATS: u32 = 65536;
 
-/**
- * Scratch: the packed `a` block, one packed `b` micro-panel, and an `MR × NR`
- * tile for edges. 49 280 bytes in all: with the other static data it fits the
- * memory's first 64 KiB page, which is all the module asks of the host.
- */
-const PACKED_A = memory.data(A_FLOATS << 2, 64);
-const PACKED_B = memory.data(KC * NR * 4, 64);
-const TILE = memory.data(MR * NR * 4, 64);
+/** Byte offsets in the scratch area (asm/memory.ts). */
+const A_AT: usize = 0;
+const B_AT: usize = A_AT + ((A_FLOATS as usize) << 2);
+const TILE_AT: usize = B_AT + ((KC * NR) << 2);
+const SCRATCH_END: usize = TILE_AT + ((MR * NR) << 2);
 
 /**
  * `matmul`: `c[m × n] = op(a) · op(b)`, overwriting `c`; `k = 0` gives zeros.
+ * The sums run over blocks of up to 256 steps of `k` in order, each block's
+ * products summed in order.
  *
  * @param a Byte offset of `m · k` float32 values, 4-byte aligned: `[m, k]`
  *   row-major, or `[k, m]` when `transA`.
  * @param b Byte offset of `k · n` float32 values, 4-byte aligned: `[k, n]`
  *   row-major, or `[n, k]` when `transB`.
  * @param c Byte offset of `m · n` float32 outputs, 4-byte aligned; must not
- *   overlap `a` or `b`.
+ *   overlap `a` or `b`. The scratch area below `heap_base` must exist, as it
+ *   does once the host has allocated anything above it.
  * @param m Rows of `c`.
  * @param n Columns of `c`.
- * @param k The shared dimension; the sums run over blocks of it in order.
+ * @param k The shared dimension.
  * @param transA Nonzero when `a` is stored `[k, m]`.
  * @param transB Nonzero when `b` is stored `[n, k]`.
  */
@@ -53,41 +54,48 @@ export function matmul(
   transA: u32,
   transB: u32,
 ): void {
+  if (SCRATCH_END > SCRATCH_BYTES) {
+    ERROR("matmul's blocks must fit in SCRATCH_BYTES (asm/memory.ts)");
+  }
   if (m == 0 || n == 0) return;
   if (k == 0) {
     memory.fill(c, 0, ((m as usize) * n) << 2);
     return;
   }
-  // Equal blocks of k (a multiple of 4 but the last), so that no thin block
+  const packedA = scratchStart() + A_AT;
+  const packedB = scratchStart() + B_AT;
+  const tile = scratchStart() + TILE_AT;
+  // Equal blocks of k, multiples of 4 but the last, so that no thin block
   // pays a whole pass over c.
   const kBlocks = (k + KC - 1) / KC;
-  const kcMax = min(KC, (((k + kBlocks - 1) / kBlocks) + 3) & ~3);
+  const kcMax = min(KC, ((k + kBlocks - 1) / kBlocks + 3) & ~3);
   const ldc = (n as usize) << 2;
   for (let p0: u32 = 0; p0 < k; p0 += kcMax) {
     const kc = min(kcMax, k - p0);
     const first = p0 == 0;
-    // Rows per packed block: as many whole micro-tiles as fit, split evenly.
-    const mcFit = max(MR, (A_FLOATS / kc) / MR * MR);
+    // Rows per copied block: whole micro-tiles, the blocks as equal as can be.
+    const mcFit = A_FLOATS / kc / MR * MR;
     const mBlocks = (m + mcFit - 1) / mcFit;
-    const mcMax = min(mcFit, ((m + mBlocks - 1) / mBlocks + MR - 1) / MR * MR);
+    const mcMax = ((m + mBlocks - 1) / mBlocks + MR - 1) / MR * MR;
+    const panelA = (kc as usize) * MR << 2;
     for (let i0: u32 = 0; i0 < m; i0 += mcMax) {
       const mc = min(mcMax, m - i0);
-      packA(a, m, k, transA, i0, mc, p0, kc);
+      packA(packedA, a, m, k, transA, i0, mc, p0, kc);
       for (let j0: u32 = 0; j0 < n; j0 += NR) {
         const nr = min(NR, n - j0);
-        packB(b, n, k, transB, j0, nr, p0, kc);
-        let pa = PACKED_A;
-        const stride = (kc as usize) * MR << 2;
+        packB(packedB, b, n, k, transB, j0, nr, p0, kc);
+        let pa = packedA;
+        let ci = c + (i0 as usize) * ldc + ((j0 as usize) << 2);
         for (let i: u32 = 0; i < mc; i += MR) {
-          const cij = c + ((i0 + i) as usize) * ldc + ((j0 as usize) << 2);
           const mr = min(MR, mc - i);
           if (mr == MR && nr == NR) {
-            kernel(pa, PACKED_B, kc, cij, ldc, !first);
+            kernel(pa, packedB, kc, ci, ldc, !first);
           } else {
-            kernel(pa, PACKED_B, kc, TILE, NR << 2, false);
-            edge(cij, ldc, mr, nr, first);
+            kernel(pa, packedB, kc, tile, NR << 2, false);
+            edge(tile, ci, ldc, mr, nr, first);
           }
-          pa += stride;
+          pa += panelA;
+          ci += (MR as usize) * ldc;
         }
       }
     }
@@ -95,8 +103,9 @@ export function matmul(
 }
 
 /**
- * The micro-kernel: `c[MR × NR] (+)= Σ_p pa[p] ⊗ pb[p]` over `kc` steps, where
- * `pa` holds `MR` values and `pb` `NR` values per step, contiguously.
+ * The micro-kernel: `c[4 × 8] (+)= Σ_p pa[p] ⊗ pb[p]` over `kc` steps in
+ * order, where `pa` holds 4 values per step and `pb` 8, contiguously. Two
+ * steps per pass halve the loop's overhead; more would spill registers.
  */
 function kernel(
   pa: usize,
@@ -107,24 +116,22 @@ function kernel(
   accumulate: bool,
 ): void {
   let c00 = f32x4.splat(0);
-  let c01 = f32x4.splat(0);
-  let c10 = f32x4.splat(0);
-  let c11 = f32x4.splat(0);
-  let c20 = f32x4.splat(0);
-  let c21 = f32x4.splat(0);
-  let c30 = f32x4.splat(0);
-  let c31 = f32x4.splat(0);
-  let c40 = f32x4.splat(0);
-  let c41 = f32x4.splat(0);
-  let c50 = f32x4.splat(0);
-  let c51 = f32x4.splat(0);
+  let c01 = c00;
+  let c10 = c00;
+  let c11 = c00;
+  let c20 = c00;
+  let c21 = c00;
+  let c30 = c00;
+  let c31 = c00;
+  let b0: v128;
+  let b1: v128;
+  let x: v128;
   const end = pb + ((kc as usize) << 5);
-  const endU = pb + (((kc / 2 * 2) as usize) << 5);
-  let b0: v128, b1: v128, x: v128;
-  while (pb < endU) {
-    b0 = v128.load(pb, 0);
+  const end2 = pb + (((kc & ~1) as usize) << 5);
+  while (pb < end2) {
+    b0 = v128.load(pb);
     b1 = v128.load(pb, 16);
-    x = v128.load32_splat(pa, 0);
+    x = v128.load32_splat(pa);
     c00 = f32x4.add(c00, f32x4.mul(x, b0));
     c01 = f32x4.add(c01, f32x4.mul(x, b1));
     x = v128.load32_splat(pa, 4);
@@ -136,39 +143,27 @@ function kernel(
     x = v128.load32_splat(pa, 12);
     c30 = f32x4.add(c30, f32x4.mul(x, b0));
     c31 = f32x4.add(c31, f32x4.mul(x, b1));
-    x = v128.load32_splat(pa, 16);
-    c40 = f32x4.add(c40, f32x4.mul(x, b0));
-    c41 = f32x4.add(c41, f32x4.mul(x, b1));
-    x = v128.load32_splat(pa, 20);
-    c50 = f32x4.add(c50, f32x4.mul(x, b0));
-    c51 = f32x4.add(c51, f32x4.mul(x, b1));
     b0 = v128.load(pb, 32);
     b1 = v128.load(pb, 48);
-    x = v128.load32_splat(pa, 24);
+    x = v128.load32_splat(pa, 16);
     c00 = f32x4.add(c00, f32x4.mul(x, b0));
     c01 = f32x4.add(c01, f32x4.mul(x, b1));
-    x = v128.load32_splat(pa, 28);
+    x = v128.load32_splat(pa, 20);
     c10 = f32x4.add(c10, f32x4.mul(x, b0));
     c11 = f32x4.add(c11, f32x4.mul(x, b1));
-    x = v128.load32_splat(pa, 32);
+    x = v128.load32_splat(pa, 24);
     c20 = f32x4.add(c20, f32x4.mul(x, b0));
     c21 = f32x4.add(c21, f32x4.mul(x, b1));
-    x = v128.load32_splat(pa, 36);
+    x = v128.load32_splat(pa, 28);
     c30 = f32x4.add(c30, f32x4.mul(x, b0));
     c31 = f32x4.add(c31, f32x4.mul(x, b1));
-    x = v128.load32_splat(pa, 40);
-    c40 = f32x4.add(c40, f32x4.mul(x, b0));
-    c41 = f32x4.add(c41, f32x4.mul(x, b1));
-    x = v128.load32_splat(pa, 44);
-    c50 = f32x4.add(c50, f32x4.mul(x, b0));
-    c51 = f32x4.add(c51, f32x4.mul(x, b1));
-    pa += 48;
+    pa += 32;
     pb += 64;
   }
-  while (pb < end) {
-    b0 = v128.load(pb, 0);
+  if (pb < end) {
+    b0 = v128.load(pb);
     b1 = v128.load(pb, 16);
-    x = v128.load32_splat(pa, 0);
+    x = v128.load32_splat(pa);
     c00 = f32x4.add(c00, f32x4.mul(x, b0));
     c01 = f32x4.add(c01, f32x4.mul(x, b1));
     x = v128.load32_splat(pa, 4);
@@ -180,47 +175,41 @@ function kernel(
     x = v128.load32_splat(pa, 12);
     c30 = f32x4.add(c30, f32x4.mul(x, b0));
     c31 = f32x4.add(c31, f32x4.mul(x, b1));
-    x = v128.load32_splat(pa, 16);
-    c40 = f32x4.add(c40, f32x4.mul(x, b0));
-    c41 = f32x4.add(c41, f32x4.mul(x, b1));
-    x = v128.load32_splat(pa, 20);
-    c50 = f32x4.add(c50, f32x4.mul(x, b0));
-    c51 = f32x4.add(c51, f32x4.mul(x, b1));
-    pa += 24;
-    pb += 32;
   }
+  const c1 = c + ldc;
+  const c2 = c1 + ldc;
+  const c3 = c2 + ldc;
   if (accumulate) {
-    c00 = f32x4.add(c00, v128.load(c + 0 * ldc));
-    c01 = f32x4.add(c01, v128.load(c + 0 * ldc, 16));
-    c10 = f32x4.add(c10, v128.load(c + 1 * ldc));
-    c11 = f32x4.add(c11, v128.load(c + 1 * ldc, 16));
-    c20 = f32x4.add(c20, v128.load(c + 2 * ldc));
-    c21 = f32x4.add(c21, v128.load(c + 2 * ldc, 16));
-    c30 = f32x4.add(c30, v128.load(c + 3 * ldc));
-    c31 = f32x4.add(c31, v128.load(c + 3 * ldc, 16));
-    c40 = f32x4.add(c40, v128.load(c + 4 * ldc));
-    c41 = f32x4.add(c41, v128.load(c + 4 * ldc, 16));
-    c50 = f32x4.add(c50, v128.load(c + 5 * ldc));
-    c51 = f32x4.add(c51, v128.load(c + 5 * ldc, 16));
+    c00 = f32x4.add(v128.load(c), c00);
+    c01 = f32x4.add(v128.load(c, 16), c01);
+    c10 = f32x4.add(v128.load(c1), c10);
+    c11 = f32x4.add(v128.load(c1, 16), c11);
+    c20 = f32x4.add(v128.load(c2), c20);
+    c21 = f32x4.add(v128.load(c2, 16), c21);
+    c30 = f32x4.add(v128.load(c3), c30);
+    c31 = f32x4.add(v128.load(c3, 16), c31);
   }
-  v128.store(c + 0 * ldc, c00);
-  v128.store(c + 0 * ldc, c01, 16);
-  v128.store(c + 1 * ldc, c10);
-  v128.store(c + 1 * ldc, c11, 16);
-  v128.store(c + 2 * ldc, c20);
-  v128.store(c + 2 * ldc, c21, 16);
-  v128.store(c + 3 * ldc, c30);
-  v128.store(c + 3 * ldc, c31, 16);
-  v128.store(c + 4 * ldc, c40);
-  v128.store(c + 4 * ldc, c41, 16);
-  v128.store(c + 5 * ldc, c50);
-  v128.store(c + 5 * ldc, c51, 16);
+  v128.store(c, c00);
+  v128.store(c, c01, 16);
+  v128.store(c1, c10);
+  v128.store(c1, c11, 16);
+  v128.store(c2, c20);
+  v128.store(c2, c21, 16);
+  v128.store(c3, c30);
+  v128.store(c3, c31, 16);
 }
 
-/** Writes (`first`) or adds the top-left `mr × nr` of `TILE` into `c`. */
-function edge(c: usize, ldc: usize, mr: u32, nr: u32, first: bool): void {
+/** Writes (`first`) or adds the top-left `mr × nr` of `tile` into `c`. */
+function edge(
+  tile: usize,
+  c: usize,
+  ldc: usize,
+  mr: u32,
+  nr: u32,
+  first: bool,
+): void {
   for (let r: u32 = 0; r < mr; r++) {
-    const t = TILE + ((r * NR) << 2);
+    const t = tile + ((r * NR) << 2);
     const row = c + (r as usize) * ldc;
     for (let j: u32 = 0; j < nr; j++) {
       const o = (j as usize) << 2;
@@ -231,11 +220,12 @@ function edge(c: usize, ldc: usize, mr: u32, nr: u32, first: bool): void {
 }
 
 /**
- * Packs rows `i0 .. i0 + mc` and columns `p0 .. p0 + kc` of `op(a)` into
- * `PACKED_A`: micro-panels of `MR` rows, each `kc` steps of `MR` values, rows
- * past `mc` zero.
+ * Copies rows `i0 .. i0 + mc` and columns `p0 .. p0 + kc` of `op(a)` to
+ * `dst`: micro-panels of 4 rows, each `kc` steps of 4 values; rows past `mc`
+ * are zero.
  */
 function packA(
+  dst: usize,
   a: usize,
   m: u32,
   k: u32,
@@ -245,11 +235,10 @@ function packA(
   p0: u32,
   kc: u32,
 ): void {
-  let dst = PACKED_A;
   for (let i: u32 = 0; i < mc; i += MR) {
     const row = i0 + i;
     const mr = min(MR, mc - i);
-    if (MR == 4 && mr == MR && transA) {
+    if (mr == MR && transA) {
       // Four rows of op(a) are four adjacent values of each stored row.
       let src = a + (((p0 as usize) * m + row) << 2);
       const ld = (m as usize) << 2;
@@ -257,12 +246,12 @@ function packA(
         v128.store(dst + ((p as usize) << 4), v128.load(src));
         src += ld;
       }
-    } else if (MR == 4 && mr == MR) {
+    } else if (mr == MR) {
       const ld = (k as usize) << 2;
       const src = a + (((row as usize) * k + p0) << 2);
       let p: u32 = 0;
       for (; p + 4 <= kc; p += 4) {
-        transpose4(src + ((p as usize) << 2), ld, dst + ((p as usize) << 4));
+        transpose4(src + ((p as usize) << 2), ld, dst + ((p as usize) << 4), 16);
       }
       for (; p < kc; p++) {
         const s = src + ((p as usize) << 2);
@@ -274,12 +263,12 @@ function packA(
       }
     } else {
       for (let p: u32 = 0; p < kc; p++) {
-        const d = dst + (((p * MR) as usize) << 2);
-        for (let r: u32 = 0; r < MR; r++) store<f32>(d + ((r as usize) << 2), 0);
+        const d = dst + ((p as usize) << 4);
+        v128.store(d, f32x4.splat(0));
         for (let r: u32 = 0; r < mr; r++) {
           const at = transA
-            ? (((p0 + p) as usize) * m + row + r)
-            : (((row + r) as usize) * k + p0 + p);
+            ? ((p0 + p) as usize) * m + row + r
+            : ((row + r) as usize) * k + p0 + p;
           store<f32>(d + ((r as usize) << 2), load<f32>(a + (at << 2)));
         }
       }
@@ -289,10 +278,11 @@ function packA(
 }
 
 /**
- * Packs columns `j0 .. j0 + nr` and rows `p0 .. p0 + kc` of `op(b)` into
- * `PACKED_B`: `kc` steps of `NR` values, columns past `nr` zero.
+ * Copies columns `j0 .. j0 + nr` and rows `p0 .. p0 + kc` of `op(b)` to
+ * `dst`: `kc` steps of 8 values; columns past `nr` are zero.
  */
 function packB(
+  dst: usize,
   b: usize,
   n: u32,
   k: u32,
@@ -302,7 +292,6 @@ function packB(
   p0: u32,
   kc: u32,
 ): void {
-  const dst = PACKED_B;
   if (nr == NR && !transB) {
     let src = b + (((p0 as usize) * n + j0) << 2);
     const ld = (n as usize) << 2;
@@ -313,21 +302,21 @@ function packB(
       src += ld;
     }
   } else if (nr == NR) {
-    // Eight stored rows, read four steps at a time and transposed in halves.
+    // Eight stored rows, four steps at a time, transposed in halves.
     const ld = (k as usize) << 2;
     const src = b + (((j0 as usize) * k + p0) << 2);
     let p: u32 = 0;
     for (; p + 4 <= kc; p += 4) {
       const s = src + ((p as usize) << 2);
       const d = dst + ((p as usize) << 5);
-      transpose4Wide(s, ld, d);
-      transpose4Wide(s + 4 * ld, ld, d + 16);
+      transpose4(s, ld, d, 32);
+      transpose4(s + 4 * ld, ld, d + 16, 32);
     }
     for (; p < kc; p++) {
       const s = src + ((p as usize) << 2);
       const d = dst + ((p as usize) << 5);
-      for (let j: u32 = 0; j < NR; j++) {
-        store<f32>(d + ((j as usize) << 2), load<f32>(s + (j as usize) * ld));
+      for (let q: u32 = 0; q < NR; q++) {
+        store<f32>(d + ((q as usize) << 2), load<f32>(s + (q as usize) * ld));
       }
     }
   } else {
@@ -335,11 +324,11 @@ function packB(
       const d = dst + ((p as usize) << 5);
       v128.store(d, f32x4.splat(0));
       v128.store(d, f32x4.splat(0), 16);
-      for (let j: u32 = 0; j < nr; j++) {
+      for (let q: u32 = 0; q < nr; q++) {
         const at = transB
-          ? (((j0 + j) as usize) * k + p0 + p)
-          : (((p0 + p) as usize) * n + j0 + j);
-        store<f32>(d + ((j as usize) << 2), load<f32>(b + (at << 2)));
+          ? ((j0 + q) as usize) * k + p0 + p
+          : ((p0 + p) as usize) * n + j0 + q;
+        store<f32>(d + ((q as usize) << 2), load<f32>(b + (at << 2)));
       }
     }
   }
@@ -347,22 +336,10 @@ function packB(
 
 /**
  * Transposes the 4 × 4 floats at `src` (rows `ld` bytes apart) into four
- * contiguous f32x4 at `dst`.
+ * f32x4 at `dst`, `step` bytes apart.
  */
 @inline
-function transpose4(src: usize, ld: usize, dst: usize): void {
-  transposeTo(src, ld, dst, 16);
-}
-
-/** {@link transpose4} with the outputs 32 bytes apart (half a `b` step). */
-@inline
-function transpose4Wide(src: usize, ld: usize, dst: usize): void {
-  transposeTo(src, ld, dst, 32);
-}
-
-/** The 4 × 4 transpose, output rows `step` bytes apart. */
-@inline
-function transposeTo(src: usize, ld: usize, dst: usize, step: usize): void {
+function transpose4(src: usize, ld: usize, dst: usize, step: usize): void {
   const v0 = v128.load(src);
   const v1 = v128.load(src + ld);
   const v2 = v128.load(src + 2 * ld);

@@ -1,9 +1,29 @@
+// The memory's layout: the module's static data (vector constants, small
+// tables and buffers), then a scratch area, then the host's heap of tensors.
+// The scratch area is not static data, so the module still asks the host for
+// a single initial page; it lies below every tensor, so it exists once the
+// host has allocated any tensor a kernel is given.
+
+/** Bytes of scratch: `matmul`'s packed blocks (see asm/matmul.ts). */
+export const SCRATCH_BYTES: usize = 272 << 10;
+
 /**
- * `heap_base`: the first byte after the module's static data (the vector
- * constants and `Math.pow`'s tables); the host allocates tensors above it.
+ * The scratch area's first byte: the end of the static data, rounded up to a
+ * 64-byte line.
  *
- * @returns A byte offset, 16-byte aligned.
+ * @returns A byte offset, 64-byte aligned.
+ */
+@inline
+export function scratchStart(): usize {
+  return (__heap_base + 63) & ~(63 as usize);
+}
+
+/**
+ * `heap_base`: the first byte after the static data and the kernels' scratch
+ * area; the host allocates tensors above it.
+ *
+ * @returns A byte offset, 64-byte aligned.
  */
 export function heap_base(): usize {
-  return __heap_base;
+  return scratchStart() + SCRATCH_BYTES;
 }

@@ -54,39 +54,152 @@ export function maxpool_forward(
     }
     return;
   }
+  // Window bounds in i64: exact for every size below 2^53, and a window with
+  // a cell in the image has small ones.
+  const h = height as i64;
+  const w = width as i64;
+  const k = kernel as i64;
+  const s = stride as i64;
+  const pad = padding as i64;
+  // Outputs `[inside, beyond)` have every window column in the image; four of
+  // them at a time take the vector path.
+  const inside = min<i64>((pad + s - 1) / s, ow as i64);
+  const fit = w - k + pad;
+  const beyond = max<i64>(fit < 0 ? 0 : min<i64>(fit / s + 1, ow), inside);
+  const inner = (beyond - inside) as u32;
   let at: usize = 0;
   for (let p: u32 = 0; p < np; p++) {
     const src = x + (p as usize) * (plane << 2);
-    for (let oy: u32 = 0; oy < oh; oy++) {
-      const top = (oy as f64) * stride - padding;
-      const r0 = max(top, 0);
-      const r1 = min(top + kernel, height);
-      for (let ox: u32 = 0; ox < ow; ox++, at += 4) {
-        const left = (ox as f64) * stride - padding;
-        const c0 = max(left, 0);
-        const c1 = min(left + kernel, width);
-        if (r0 >= r1 || c0 >= c1) {
-          store<f32>(y + at, -Infinity);
-          store<u32>(argmax + at, 0);
-          continue;
+    for (let oy: u32 = 0; oy < oh; oy++, at += (ow as usize) << 2) {
+      const top = (oy as i64) * s - pad;
+      const r0 = max<i64>(top, 0);
+      const r1 = min<i64>(top + k, h);
+      if (r0 >= r1) {
+        // The window rows lie in the padding: the whole output row is empty.
+        fillRun(y + at, ow, -Infinity);
+        zeroRun(argmax + at, ow);
+        continue;
+      }
+      const rows = (r1 - r0) as u32;
+      const start = src + (((r0 * w) as usize) << 2);
+      let ox: u32 = 0;
+      if (inner >= 4) {
+        for (; (ox as i64) < inside; ox++) {
+          poolClipped(src, y + at, argmax + at, ox, r0, r1, w, k, s, pad);
         }
-        // The window has a cell in the image, so its bounds are small.
-        poolWindow(
-          src,
-          y + at,
-          argmax + at,
-          width as u32,
-          r0 as u32,
-          r1 as u32,
-          c0 as u32,
-          c1 as u32,
-        );
+        const last = (beyond as u32) - 4;
+        const lanes = i32x4(0, 1, 2, 3);
+        for (;; ox = min(ox + 4, last)) {
+          const left = ((ox as i64) * s - pad) as u32;
+          const o = (ox as usize) << 2;
+          poolFour(
+            start + ((left as usize) << 2),
+            y + at + o,
+            argmax + at + o,
+            (r0 as u32) * (w as u32) + left,
+            rows,
+            w as u32,
+            k as u32,
+            s as u32,
+            lanes,
+          );
+          if (ox == last) break;
+        }
+        ox = beyond as u32;
+      }
+      for (; ox < ow; ox++) {
+        poolClipped(src, y + at, argmax + at, ox, r0, r1, w, k, s, pad);
       }
     }
   }
 }
 
-/** One window's maximum over rows `[r0, r1)` and columns `[c0, c1)` (non-empty). */
+/**
+ * Output `ox` of a row whose window rows `[r0, r1)` are in the image (plane
+ * at `src`), its columns clipped to the image.
+ */
+function poolClipped(
+  src: usize,
+  y: usize,
+  argmax: usize,
+  ox: u32,
+  r0: i64,
+  r1: i64,
+  w: i64,
+  k: i64,
+  s: i64,
+  pad: i64,
+): void {
+  const left = (ox as i64) * s - pad;
+  const c0 = max<i64>(left, 0);
+  const c1 = min<i64>(left + k, w);
+  const at = (ox as usize) << 2;
+  if (c0 >= c1) {
+    store<f32>(y + at, -Infinity);
+    store<u32>(argmax + at, 0);
+    return;
+  }
+  poolWindow(
+    src,
+    y + at,
+    argmax + at,
+    w as u32,
+    r0 as u32,
+    r1 as u32,
+    c0 as u32,
+    c1 as u32,
+  );
+}
+
+/**
+ * Four neighbouring windows wholly inside the image columns, one per lane:
+ * window `j` covers `rows` rows and `k` columns from `base + j·s` (its first
+ * cell), where `first` is the plane index of window 0's first cell. Cells go
+ * in window order with a strict `>`, as in {@link poolWindow}.
+ */
+function poolFour(
+  base: usize,
+  y: usize,
+  argmax: usize,
+  first: u32,
+  rows: u32,
+  width: u32,
+  k: u32,
+  s: u32,
+  lanes: v128,
+): void {
+  const spread = i32x4.mul(lanes, i32x4.splat(s));
+  let where = i32x4.add(i32x4.splat(first), spread);
+  let best = gatherFour(base, s);
+  for (let r: u32 = 0; r < rows; r++) {
+    const row = base + ((r * width) << 2);
+    const index = i32x4.add(i32x4.splat(first + r * width), spread);
+    for (let c: u32 = 0; c < k; c++) {
+      const v = gatherFour(row + (c << 2), s);
+      const m = f32x4.gt(v, best);
+      best = v128.bitselect(v, best, m);
+      where = v128.bitselect(i32x4.add(index, i32x4.splat(c)), where, m);
+    }
+  }
+  v128.store(y, best);
+  v128.store(argmax, where);
+}
+
+/** `p[0], p[s], p[2s], p[3s]` as float32 lanes. */
+function gatherFour(p: usize, s: u32): v128 {
+  if (s == 1) return v128.load(p);
+  const step = (s as usize) << 2;
+  let v = v128.load32_zero(p);
+  v = v128.load32_lane(p + step, v, 1);
+  v = v128.load32_lane(p + 2 * step, v, 2);
+  return v128.load32_lane(p + 3 * step, v, 3);
+}
+
+/**
+ * One window's maximum over rows `[r0, r1)` and columns `[c0, c1)`
+ * (non-empty), branch-free: the first cell starts, a strictly greater value
+ * replaces.
+ */
 function poolWindow(
   src: usize,
   y: usize,
@@ -100,13 +213,12 @@ function poolWindow(
   let where = r0 * width + c0;
   let best = load<f32>(src + ((where as usize) << 2));
   for (let r = r0; r < r1; r++) {
-    for (let c = r == r0 ? c0 + 1 : c0; c < c1; c++) {
-      const i = r * width + c;
+    const end = r * width + c1;
+    for (let i = r * width + c0; i < end; i++) {
       const v = load<f32>(src + ((i as usize) << 2));
-      if (v > best) {
-        best = v;
-        where = i;
-      }
+      const greater = v > best;
+      best = select<f32>(v, best, greater);
+      where = select<u32>(i, where, greater);
     }
   }
   store<f32>(y, best);
@@ -129,15 +241,16 @@ function pool2x2Row(
 ): void {
   const row0 = src + ((top as usize) << 2);
   const row1 = row0 + ((width as usize) << 2);
-  const step = i32x4.splat(8);
   const one = i32x4.splat(1);
   const down = i32x4.splat(width);
-  let left = i32x4.add(i32x4.splat(top), i32x4(0, 2, 4, 6));
-  let ox: u32 = 0;
-  // The eight values loaded end at column 2·ox + 7, inside the row while
-  // 2·ox + 8 <= width.
-  for (; ox * 2 + 8 <= width; ox += 4) {
+  const lanes = i32x4.add(i32x4.splat(top), i32x4(0, 2, 4, 6));
+  // The eight values loaded for outputs `ox .. ox + 3` end at column
+  // 2·ox + 7, inside the row while ox + 4 <= ow (ow = floor(width / 2)). A
+  // ragged end redoes the last four outputs, overlapping earlier ones; rows
+  // of fewer than four outputs go one window at a time.
+  for (let ox: u32 = 0; ow >= 4; ox = min(ox + 4, ow - 4)) {
     const o = (ox as usize) << 3;
+    const left = i32x4.add(lanes, i32x4.splat(ox * 2));
     const a0 = v128.load(row0 + o);
     const a1 = v128.load(row0 + o, 16);
     const b0 = v128.load(row1 + o);
@@ -158,9 +271,9 @@ function pool2x2Row(
     where = v128.bitselect(i32x4.add(i32x4.add(left, down), one), where, m);
     v128.store(y + ((ox as usize) << 2), best);
     v128.store(argmax + ((ox as usize) << 2), where);
-    left = i32x4.add(left, step);
+    if (ox + 4 == ow) return;
   }
-  for (; ox < ow; ox++) {
+  for (let ox: u32 = 0; ox < ow; ox++) {
     const at = (ox as usize) << 2;
     poolWindow(
       src,

@@ -189,7 +189,13 @@ export function sumSquaredDeviationRun(p: usize, n: usize, mean: f32): f64 {
   return sum;
 }
 
-/** `Σ dy[i] · (x[i] - mean)` for `i < n`, each term in float32. */
+/** `Σ dy[i]` of the last {@link sumProductDeviationRun}. */
+export let gradientSum: f64 = 0;
+
+/**
+ * `Σ dy[i] · (x[i] - mean)` for `i < n`, each term in float32; sets
+ * {@link gradientSum} to `Σ dy[i]` from the same pass.
+ */
 export function sumProductDeviationRun(
   dy: usize,
   x: usize,
@@ -200,27 +206,42 @@ export function sumProductDeviationRun(
   const bytes = n << 2;
   let lo = f64x2.splat(0);
   let hi = f64x2.splat(0);
+  let glo = f64x2.splat(0);
+  let ghi = f64x2.splat(0);
   let i: usize = 0;
   for (const end = bytes & ~63; i < end; i += 64) {
-    const g = dy + i;
+    const g0 = v128.load(dy + i, 0);
+    const g1 = v128.load(dy + i, 16);
+    const g2 = v128.load(dy + i, 32);
+    const g3 = v128.load(dy + i, 48);
     const q = x + i;
-    const a = f32x4.mul(v128.load(g, 0), f32x4.sub(v128.load(q, 0), m));
-    const b = f32x4.mul(v128.load(g, 16), f32x4.sub(v128.load(q, 16), m));
-    const c = f32x4.mul(v128.load(g, 32), f32x4.sub(v128.load(q, 32), m));
-    const d = f32x4.mul(v128.load(g, 48), f32x4.sub(v128.load(q, 48), m));
+    const a = f32x4.mul(g0, f32x4.sub(v128.load(q, 0), m));
+    const b = f32x4.mul(g1, f32x4.sub(v128.load(q, 16), m));
+    const c = f32x4.mul(g2, f32x4.sub(v128.load(q, 32), m));
+    const d = f32x4.mul(g3, f32x4.sub(v128.load(q, 48), m));
     const s = f32x4.add(f32x4.add(a, b), f32x4.add(c, d));
+    const t = f32x4.add(f32x4.add(g0, g1), f32x4.add(g2, g3));
     lo = f64x2.add(lo, f64x2.promote_low_f32x4(s));
     hi = f64x2.add(hi, f64x2.promote_low_f32x4(upperHalf(s)));
+    glo = f64x2.add(glo, f64x2.promote_low_f32x4(t));
+    ghi = f64x2.add(ghi, f64x2.promote_low_f32x4(upperHalf(t)));
   }
   for (const end = bytes & ~15; i < end; i += 16) {
-    const s = f32x4.mul(v128.load(dy + i), f32x4.sub(v128.load(x + i), m));
+    const g = v128.load(dy + i);
+    const s = f32x4.mul(g, f32x4.sub(v128.load(x + i), m));
     lo = f64x2.add(lo, f64x2.promote_low_f32x4(s));
     hi = f64x2.add(hi, f64x2.promote_low_f32x4(upperHalf(s)));
+    glo = f64x2.add(glo, f64x2.promote_low_f32x4(g));
+    ghi = f64x2.add(ghi, f64x2.promote_low_f32x4(upperHalf(g)));
   }
   let sum = lanesSum(f64x2.add(lo, hi));
+  let gsum = lanesSum(f64x2.add(glo, ghi));
   for (; i < bytes; i += 4) {
-    sum += (load<f32>(dy + i) * (load<f32>(x + i) - mean)) as f64;
+    const g = load<f32>(dy + i);
+    sum += (g * (load<f32>(x + i) - mean)) as f64;
+    gsum += g as f64;
   }
+  gradientSum = gsum;
   return sum;
 }
 

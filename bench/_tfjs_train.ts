@@ -31,11 +31,11 @@ import {
  * @returns The case; call `dispose` when done.
  * @throws {Error} When the wasm backend cannot start.
  *
- * @example Train the perceptron for one step
- * ```ts ignore
+ * @example Train the CNN for one step on a batch of 4
+ * ```ts
  * import { prepareTfjsTraining } from "./_tfjs_train.ts";
  *
- * const c = await prepareTfjsTraining("mlp", 128);
+ * const c = await prepareTfjsTraining("cnn", 4);
  * await c.step();
  * c.dispose();
  * ```
@@ -135,10 +135,13 @@ function fail(message: string): never {
  * @returns True when the SIMD binary is in use.
  *
  * @example Ask after the backend has started
- * ```ts ignore
+ * ```ts
+ * import { initTfjsWasm } from "./_tfjs.ts";
  * import { tfjsWasmSimd } from "./_tfjs_train.ts";
+ * import { equal } from "node:assert/strict";
  *
- * console.log(tfjsWasmSimd());
+ * await initTfjsWasm();
+ * equal(typeof tfjsWasmSimd(), "boolean");
  * ```
  */
 export function tfjsWasmSimd(): boolean {

@@ -59,10 +59,11 @@ export const TFJS_NOTES: Partial<Record<ModelId, string>> = {
  * @returns The sample's dimensions, without the batch.
  *
  * @example The CNN takes one-channel 28×28 images
- * ```ts ignore
+ * ```ts
  * import { sampleShape } from "./_train_models.ts";
+ * import { deepEqual } from "node:assert/strict";
  *
- * console.log(sampleShape("cnn")); // [1, 28, 28]
+ * deepEqual(sampleShape("cnn"), [1, 28, 28]);
  * ```
  */
 export function sampleShape(id: ModelId): number[] {
@@ -81,11 +82,14 @@ export function sampleShape(id: ModelId): number[] {
  * @param id The network.
  * @returns Layers for a `Sequential`, not yet built.
  *
- * @example Layers of the perceptron
- * ```ts ignore
+ * @example The perceptron's first layer
+ * ```ts
  * import { ourLayers } from "./_train_models.ts";
+ * import { equal } from "node:assert/strict";
  *
- * console.log(ourLayers("mlp").map((l) => l.name));
+ * const layers = ourLayers("mlp");
+ * equal(layers.length, 7);
+ * equal(layers[0].name, "Dense(784 → 1024)");
  * ```
  */
 export function ourLayers(id: ModelId): Layer[] {
@@ -129,11 +133,16 @@ export function ourLayers(id: ModelId): Layer[] {
  * @param id The network.
  * @returns An uncompiled model.
  *
- * @example Build the TensorFlow.js perceptron
- * ```ts ignore
+ * @example The TensorFlow.js CNN ends in 10 logits
+ * ```ts
+ * import { initTfjsWasm } from "./_tfjs.ts";
  * import { tfjsModel } from "./_train_models.ts";
+ * import { deepEqual } from "node:assert/strict";
  *
- * tfjsModel("mlp").summary();
+ * await initTfjsWasm();
+ * const model = tfjsModel("cnn");
+ * deepEqual(model.outputs[0].shape, [null, 10]);
+ * model.dispose();
  * ```
  */
 export function tfjsModel(id: ModelId): tfl.Sequential {
@@ -200,12 +209,15 @@ export interface SyntheticBatch {
  * @param seed Stream seed.
  * @returns The batch.
  *
- * @example A batch of 4 for the perceptron
- * ```ts ignore
+ * @example A batch of 4 for the perceptron, the same at every call
+ * ```ts
  * import { syntheticBatch } from "./_train_models.ts";
+ * import { deepEqual, equal, ok } from "node:assert/strict";
  *
  * const { x, labels } = syntheticBatch("mlp", 4);
- * console.log(x.length, labels.length); // 3136 4
+ * equal(x.length, 4 * 784);
+ * ok(labels.every((l) => l < 10));
+ * deepEqual(syntheticBatch("mlp", 4).x, x);
  * ```
  */
 export function syntheticBatch(

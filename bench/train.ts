@@ -6,10 +6,10 @@
  * in TensorFlow.js on its single-threaded wasm backend (and, when asked for,
  * on the plain-TypeScript `reference` backend), then their ratios.
  *
- * Each implementation first runs W warm-up steps; then, K times, every
- * implementation of the network in turn runs N steps on one fixed synthetic
- * batch (each step reads its loss back), so slow spells of a shared machine hit
- * them alike. A row reports the median time per step and the samples per
+ * Each network on each implementation first runs W warm-up steps; then, K
+ * times, every one of them in turn runs N steps on one fixed synthetic batch
+ * (each step reads its loss back), so slow spells of a shared machine hit
+ * them alike (defaults: N = 3, K = 5, W = 2, batch 128). A row reports the median time per step and the samples per
  * second it gives. webgpu rows name the adapter and say `"fallback": true` on
  * a software one (llvmpipe, SwiftShader), whose times say nothing about a GPU;
  * there, unless `--steps` is given, one step is timed per sample.
@@ -209,6 +209,7 @@ async function prepareOurTraining(
 
 /** A case being timed, with its samples so far. */
 interface Timed {
+  model: ModelId;
   impl: Impl;
   case: TrainCase;
   steps: number;
@@ -244,7 +245,14 @@ async function prepare(
     c.dispose();
     throw e;
   }
-  return { impl, case: c, steps: slow ? 1 : opts.steps, extra, times: [] };
+  return {
+    model: id,
+    impl,
+    case: c,
+    steps: slow ? 1 : opts.steps,
+    extra,
+    times: [],
+  };
 }
 
 function median(values: number[]): number {
@@ -253,20 +261,23 @@ function median(values: number[]): number {
   return t.length % 2 ? t[mid] : (t[mid - 1] + t[mid]) / 2;
 }
 
-/** Times every implementation of one network, interleaved, and frees them. */
-async function timeModel(
-  id: ModelId,
-  opts: ReturnType<typeof parseOptions>,
-): Promise<Row[]> {
+/**
+ * Times every network on every implementation, interleaved (one sample of each
+ * case per round), and frees them. Networks are interleaved too, so that
+ * Jumpout's and Dropout's step times see the same spells of a shared machine.
+ */
+async function timeAll(opts: ReturnType<typeof parseOptions>): Promise<Row[]> {
   const live: Timed[] = [];
-  const skip = (impl: Impl, e: unknown) =>
-    console.error(`${id}/${impl}: skipped, ${(e as Error).message}`);
+  const skip = (t: Pick<Timed, "model" | "impl">, e: unknown) =>
+    console.error(`${t.model}/${t.impl}: skipped, ${(e as Error).message}`);
   try {
-    for (const impl of opts.impls) {
-      try {
-        live.push(await prepare(id, impl, opts));
-      } catch (e) {
-        skip(impl, e);
+    for (const model of opts.models) {
+      for (const impl of opts.impls) {
+        try {
+          live.push(await prepare(model, impl, opts));
+        } catch (e) {
+          skip({ model, impl }, e);
+        }
       }
     }
     for (let s = 0; s < opts.samples; s++) {
@@ -276,7 +287,7 @@ async function timeModel(
           for (let i = 0; i < t.steps; i++) await t.case.step();
           t.times.push((performance.now() - t0) / t.steps);
         } catch (e) {
-          skip(t.impl, e);
+          skip(t, e);
           live.splice(live.indexOf(t), 1);
           t.case.dispose();
         }
@@ -285,7 +296,7 @@ async function timeModel(
     return live.map((t) => {
       const ms = median(t.times);
       return {
-        model: id,
+        model: t.model,
         impl: t.impl,
         batch: opts.batch,
         samplesPerSec: Number((opts.batch / (ms / 1000)).toPrecision(4)),
@@ -334,6 +345,7 @@ function ratios(rows: Row[]): Ratio[] {
 
 /** The matrix-product rows printed beside the training rows. */
 function matmulRows(): Promise<Record<string, unknown>[]> {
+  console.error("matmul: skipped, no matrix-product benchmark in bench/");
   return Promise.resolve([]);
 }
 
@@ -371,13 +383,8 @@ function printTable(rows: Row[], found: Ratio[]): void {
 }
 
 const opts = parseOptions(Deno.args);
-const rows: Row[] = [];
-for (const id of opts.models) {
-  for (const row of await timeModel(id, opts)) {
-    rows.push(row);
-    if (opts.json) console.log(JSON.stringify(row));
-  }
-}
+const rows = await timeAll(opts);
+if (opts.json) { for (const r of rows) console.log(JSON.stringify(r)); }
 const found = ratios(rows);
 if (opts.json) {
   for (const r of found) console.log(JSON.stringify(r));

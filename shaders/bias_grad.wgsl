@@ -1,24 +1,29 @@
 // bias_grad: db[c] = the sum over o < outer, i < inner of
 // dy[(o * channels + c) * inner + i], overwriting db (0 when outer * inner is 0).
-// One workgroup per channel: each invocation adds up a strided share of the
-// channel's count = outer * inner values, then a tree in workgroup memory adds
-// the shares.
+// Each channel gets `lanes` invocations (a power of two chosen by the host from
+// the channel's count = outer * inner, so that each adds up a few values): each
+// adds up a strided share, then a tree in workgroup memory adds the shares. A
+// workgroup thus sums WORKGROUP_SIZE / lanes channels, and small channels do
+// not leave most of a workgroup idle.
 //
 // Bindings (group 0):
-//   0  uniform               params  Params { channels, inner, count }, 16 bytes
+//   0  uniform               params  Params { channels, inner, count, lanes },
+//                                    16 bytes
 //   1  storage, read         dy      array<f32>, outer * channels * inner elements
 //   2  storage, read_write   db      array<f32>, channels elements
 // Workgroup size: WORKGROUP_SIZE invocations (pipeline override, a power of
-//   two).
-// Dispatch: channels workgroups folded into a 2-D grid (the host's GRID_WIDTH
-//   per row); the channel is wid.y * num_workgroups.x + wid.x and the
-//   workgroups past the end return. Not dispatched when channels is 0.
+//   two); invocation lid works on the workgroup's channel lid / lanes.
+// Dispatch: ceil(channels / (WORKGROUP_SIZE / lanes)) workgroups folded into a
+//   2-D grid (the host's GRID_WIDTH per row); workgroup
+//   g = wid.y * num_workgroups.x + wid.x starts at channel
+//   g * WORKGROUP_SIZE / lanes, and those past the end return. Not dispatched
+//   when channels is 0.
 
 struct Params {
   channels: u32,
   inner: u32,
   count: u32,
-  _pad: u32,
+  lanes: u32,
 }
 
 override WORKGROUP_SIZE: u32;
@@ -35,25 +40,30 @@ fn main(
   @builtin(num_workgroups) groups: vec3u,
   @builtin(local_invocation_index) lid: u32,
 ) {
-  let c = wid.y * groups.x + wid.x;
-  if (c >= params.channels) {
+  let lanes = params.lanes;
+  let first = (wid.y * groups.x + wid.x) * (WORKGROUP_SIZE / lanes);
+  if (first >= params.channels) {
     return; // The same for the whole workgroup, so the barriers stay uniform.
   }
+  let lane = lid % lanes;
+  let c = first + lid / lanes;
   var sum = 0.0;
-  for (var j = lid; j < params.count; j += WORKGROUP_SIZE) {
-    let o = j / params.inner;
-    let i = j % params.inner;
-    sum += dy[(o * params.channels + c) * params.inner + i];
+  if (c < params.channels) {
+    for (var j = lane; j < params.count; j += lanes) {
+      let o = j / params.inner;
+      let i = j % params.inner;
+      sum += dy[(o * params.channels + c) * params.inner + i];
+    }
   }
   partial[lid] = sum;
   workgroupBarrier();
-  for (var half = WORKGROUP_SIZE / 2u; half > 0u; half >>= 1u) {
-    if (lid < half) {
+  for (var half = lanes / 2u; half > 0u; half >>= 1u) {
+    if (lane < half) {
       partial[lid] += partial[lid + half];
     }
     workgroupBarrier();
   }
-  if (lid == 0u) {
-    db[c] = partial[0];
+  if (lane == 0u && c < params.channels) {
+    db[c] = partial[lid];
   }
 }

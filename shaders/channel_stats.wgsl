@@ -2,27 +2,31 @@
 // (indexing as in bias_add): mean[c] and the biased variance[c] =
 // sum((x - mean)^2) / count, both 0 when count is 0. Two passes over the
 // channel (the mean first), which keeps the variance accurate when the values
-// sit far from 0. One workgroup per channel: each invocation adds up a strided
-// share, then a tree in workgroup memory adds the shares.
+// sit far from 0. Each channel gets `lanes` invocations (a power of two chosen
+// by the host from count, so that each adds up a few values): each adds up a
+// strided share, then a tree in workgroup memory adds the shares. A workgroup
+// thus handles WORKGROUP_SIZE / lanes channels.
 //
 // Bindings (group 0):
-//   0  uniform               params    Params { channels, inner, count },
+//   0  uniform               params    Params { channels, inner, count, lanes },
 //                                      16 bytes
 //   1  storage, read         x         array<f32>, outer * channels * inner
 //                                      elements
 //   2  storage, read_write   mean      array<f32>, channels elements
 //   3  storage, read_write   variance  array<f32>, channels elements
 // Workgroup size: WORKGROUP_SIZE invocations (pipeline override, a power of
-//   two).
-// Dispatch: channels workgroups folded into a 2-D grid (the host's GRID_WIDTH
-//   per row); the channel is wid.y * num_workgroups.x + wid.x and the
-//   workgroups past the end return. Not dispatched when channels is 0.
+//   two); invocation lid works on the workgroup's channel lid / lanes.
+// Dispatch: ceil(channels / (WORKGROUP_SIZE / lanes)) workgroups folded into a
+//   2-D grid (the host's GRID_WIDTH per row); workgroup
+//   g = wid.y * num_workgroups.x + wid.x starts at channel
+//   g * WORKGROUP_SIZE / lanes, and those past the end return. Not dispatched
+//   when channels is 0.
 
 struct Params {
   channels: u32,
   inner: u32,
   count: u32,
-  _pad: u32,
+  lanes: u32,
 }
 
 override WORKGROUP_SIZE: u32;
@@ -40,18 +44,19 @@ fn at(c: u32, j: u32) -> u32 {
     j % params.inner;
 }
 
-// The sum of every invocation's `value`, returned to all of them.
-fn workgroup_sum(lid: u32, value: f32) -> f32 {
+// The sum of `value` over the lanes of invocation lid's channel, returned to
+// all of them.
+fn channel_sum(lid: u32, lane: u32, value: f32) -> f32 {
   partial[lid] = value;
   workgroupBarrier();
-  for (var half = WORKGROUP_SIZE / 2u; half > 0u; half >>= 1u) {
-    if (lid < half) {
+  for (var half = params.lanes / 2u; half > 0u; half >>= 1u) {
+    if (lane < half) {
       partial[lid] += partial[lid + half];
     }
     workgroupBarrier();
   }
-  let total = partial[0];
-  // Nobody may overwrite partial[0] before everyone has read it.
+  let total = partial[lid - lane];
+  // Nobody may overwrite the total before every lane has read it.
   workgroupBarrier();
   return total;
 }
@@ -62,31 +67,34 @@ fn main(
   @builtin(num_workgroups) groups: vec3u,
   @builtin(local_invocation_index) lid: u32,
 ) {
-  let c = wid.y * groups.x + wid.x;
-  if (c >= params.channels) {
+  let lanes = params.lanes;
+  let first = (wid.y * groups.x + wid.x) * (WORKGROUP_SIZE / lanes);
+  if (first >= params.channels) {
     return; // The same for the whole workgroup, so the barriers stay uniform.
   }
-  if (params.count == 0u) {
-    if (lid == 0u) {
-      mean[c] = 0.0;
-      variance[c] = 0.0;
-    }
-    return;
-  }
-  let n = f32(params.count);
+  let lane = lid % lanes;
+  let c = first + lid / lanes;
+  // Lanes past the last channel add nothing but still meet the barriers.
+  let count = select(0u, params.count, c < params.channels);
   var sum = 0.0;
-  for (var j = lid; j < params.count; j += WORKGROUP_SIZE) {
+  for (var j = lane; j < count; j += lanes) {
     sum += x[at(c, j)];
   }
-  let mu = workgroup_sum(lid, sum) / n;
+  let n = f32(params.count);
+  let mu = channel_sum(lid, lane, sum) / n;
   var squares = 0.0;
-  for (var j = lid; j < params.count; j += WORKGROUP_SIZE) {
+  for (var j = lane; j < count; j += lanes) {
     let d = x[at(c, j)] - mu;
     squares += d * d;
   }
-  let var_c = workgroup_sum(lid, squares) / n;
-  if (lid == 0u) {
-    mean[c] = mu;
-    variance[c] = var_c;
+  let spread = channel_sum(lid, lane, squares) / n;
+  if (lane == 0u && c < params.channels) {
+    if (params.count == 0u) {
+      mean[c] = 0.0;
+      variance[c] = 0.0;
+    } else {
+      mean[c] = mu;
+      variance[c] = spread;
+    }
   }
 }

@@ -95,6 +95,18 @@ fn stage(e: u32, row0: u32, col0: u32, p0: u32) {
   b_slab[q][j] = bv;
 }
 
+// Writes c[row, col + SIDE * t] = values[t] for t < 4, inside c only.
+fn store_row(row: u32, col: u32, values: vec4f) {
+  if (row >= params.m) {
+    return;
+  }
+  for (var t = 0u; t < 4u; t++) {
+    if (col + SIDE * t < params.n) {
+      c[row * params.n + col + SIDE * t] = values[t];
+    }
+  }
+}
+
 @compute @workgroup_size(SIDE, SIDE)
 fn main(
   @builtin(workgroup_id) wid: vec3u,
@@ -112,8 +124,12 @@ fn main(
   let tx = local.x;
   let ty = local.y;
 
-  // acc[s][t] is c[row0 + ty + SIDE * s, col0 + tx + SIDE * t].
-  var acc = array<vec4f, 4>();
+  // acc_s[t] is c[row0 + ty + SIDE * s, col0 + tx + SIDE * t]; four named
+  // vectors rather than an array, so that they stay in registers.
+  var acc0 = vec4f();
+  var acc1 = vec4f();
+  var acc2 = vec4f();
+  var acc3 = vec4f();
   for (var p0 = 0u; p0 < params.k; p0 += DEPTH) {
     for (var l = 0u; l < LOADS; l++) {
       stage(lid + THREADS * l, row0, col0, p0);
@@ -126,25 +142,17 @@ fn main(
         b_slab[p][tx + 2u * SIDE],
         b_slab[p][tx + 3u * SIDE],
       );
-      acc[0] += a_slab[p][ty] * bv;
-      acc[1] += a_slab[p][ty + SIDE] * bv;
-      acc[2] += a_slab[p][ty + 2u * SIDE] * bv;
-      acc[3] += a_slab[p][ty + 3u * SIDE] * bv;
+      acc0 += a_slab[p][ty] * bv;
+      acc1 += a_slab[p][ty + SIDE] * bv;
+      acc2 += a_slab[p][ty + 2u * SIDE] * bv;
+      acc3 += a_slab[p][ty + 3u * SIDE] * bv;
     }
     // The slabs are overwritten next step only once everyone is done.
     workgroupBarrier();
   }
 
-  for (var s = 0u; s < 4u; s++) {
-    let row = row0 + ty + SIDE * s;
-    if (row >= params.m) {
-      break;
-    }
-    for (var q = 0u; q < 4u; q++) {
-      let col = col0 + tx + SIDE * q;
-      if (col < params.n) {
-        c[row * params.n + col] = acc[s][q];
-      }
-    }
-  }
+  store_row(row0 + ty, col0 + tx, acc0);
+  store_row(row0 + ty + SIDE, col0 + tx, acc1);
+  store_row(row0 + ty + 2u * SIDE, col0 + tx, acc2);
+  store_row(row0 + ty + 3u * SIDE, col0 + tx, acc3);
 }

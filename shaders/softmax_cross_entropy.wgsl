@@ -7,7 +7,7 @@
 // A single workgroup, one row per invocation at a time, so the totals are
 // added up on the GPU with no second pass: meant for the few thousand rows of
 // a batch. exp and log are computed here to a few ulps, since WGSL only
-// promises 3 + 2|x| ulps for exp.
+// promises 3 + 2|x| ulps for exp and an absolute 2^-21 for log near 1.
 //
 // Bindings (group 0):
 //   0  uniform               params   Params { rows, cols, inv_rows = 1 / rows
@@ -59,18 +59,25 @@ fn exp_nonpositive(t: f32) -> f32 {
   return ldexp(ldexp(e, half), i32(n) - half);
 }
 
-// ln(s) for s >= 1 (a sum of exponentials whose largest is 1), to about an
-// ulp: s = 2^k m with m in [sqrt(1/2), sqrt(2)), ln m = 2 atanh(u) with
-// u = (m - 1) / (m + 1), |u| < 0.172, by its series.
-fn log_at_least_one(s: f32) -> f32 {
-  let parts = frexp(s);
-  var m = parts.fract;
-  var k = parts.exp;
-  if (m < 0.70710678) {
-    m *= 2.0;
-    k -= 1i;
+// ln(1 + t) for t >= 0, to about an ulp even for t near 0: 1 + t =
+// 2^k m with m in [sqrt(1/2), sqrt(2)), ln m = 2 atanh(u) with
+// u = (m - 1) / (m + 1), |u| < 0.172, by its series. Below 1/4, u comes from t
+// itself (1 + t would round away t's low bits).
+fn log_one_plus(t: f32) -> f32 {
+  var u: f32;
+  var k = 0i;
+  if (t < 0.25) {
+    u = t / (2.0 + t);
+  } else {
+    let parts = frexp(1.0 + t);
+    var m = parts.fract;
+    k = parts.exp;
+    if (m < 0.70710678) {
+      m *= 2.0;
+      k -= 1i;
+    }
+    u = (m - 1.0) / (m + 1.0);
   }
-  let u = (m - 1.0) / (m + 1.0);
   let u2 = u * u;
   let series = 1.0 + u2 * (1.0 / 3.0 + u2 * (1.0 / 5.0 + u2 * (1.0 / 7.0 +
     u2 * (1.0 / 9.0 + u2 * (1.0 / 11.0 + u2 * (1.0 / 13.0))))));
@@ -86,7 +93,8 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   for (var r = lid; r < params.rows; r += WORKGROUP_SIZE) {
     let start = r * cols;
     let label = labels[r];
-    // The first maximum: replaced only by a strictly greater value.
+    // The first maximum: replaced only by a strictly greater value. Its
+    // exponential is exactly 1.
     var top = logits[start];
     var first = 0u;
     for (var j = 1u; j < cols; j++) {
@@ -96,19 +104,36 @@ fn main(@builtin(local_invocation_index) lid: u32) {
         first = j;
       }
     }
-    var sum = 0.0;
+    // The sum of the other exponentials, kept apart from the 1: added to 1
+    // one by one they would lose their low bits, and 1 - softmax at the
+    // label would cancel.
+    var rest = 0.0;
     for (var j = 0u; j < cols; j++) {
-      sum += exp_nonpositive(logits[start + j] - top);
+      if (j != first) {
+        rest += exp_nonpositive(logits[start + j] - top);
+      }
     }
-    // (max - x[label]) first: exact when they are close, so a small loss
+    let sum = 1.0 + rest;
+    let e_label = exp_nonpositive(logits[start + label] - top);
+    // (max - x[label]) apart: exact when they are close, so a small loss
     // keeps its digits.
-    loss += log_at_least_one(sum) + (top - logits[start + label]);
+    loss += log_one_plus(rest) + (top - logits[start + label]);
     if (first == label) {
       right += 1.0;
     }
+    // softmax - 1 at the label, as minus the other terms over the sum.
+    var others = rest;
+    if (label != first) {
+      others = 1.0 + (rest - e_label);
+    }
     for (var j = 0u; j < cols; j++) {
-      let p = exp_nonpositive(logits[start + j] - top) / sum;
-      dlogits[start + j] = (p - select(0.0, 1.0, j == label)) * params.inv_rows;
+      var d: f32;
+      if (j == label) {
+        d = -others / sum;
+      } else {
+        d = exp_nonpositive(logits[start + j] - top) / sum;
+      }
+      dlogits[start + j] = d * params.inv_rows;
     }
   }
   partial[lid] = vec2f(loss, right);

@@ -234,7 +234,9 @@ export interface KernelArgs {
   } & PoolGeometry;
   /**
    * `dx[p, i] = Σ dy[p, w]` over the windows `w` whose `argmax` is `i`,
-   * overwriting `dx`.
+   * overwriting `dx`. `argmax` must be as `maxpool_forward` wrote it (each
+   * index inside its own window), which lets backends gather instead of
+   * scatter.
    */
   maxpool_backward: {
     dy: Tensor<"float32">;

@@ -179,11 +179,17 @@ Deno.test("wasm transpose matches the reference on ragged tiles", async () => {
   }
 });
 
-/** Pooling geometries of the 2×2 path (rows of 8 to 17) and past 2^32. */
+/**
+ * Pooling geometries of the 2×2 path (rows of 8 to 17), of the four-window
+ * path at strides 1 to 3 between clipped border windows, and past 2^32.
+ */
 const POOL: PoolGeometry[] = [
   { planes: 3, height: 4, width: 8, kernel: 2, stride: 2, padding: 0 },
   { planes: 2, height: 5, width: 17, kernel: 2, stride: 2, padding: 0 },
   { planes: 2, height: 6, width: 10, kernel: 2, stride: 2, padding: 0 },
+  { planes: 2, height: 9, width: 13, kernel: 3, stride: 1, padding: 1 },
+  { planes: 2, height: 10, width: 23, kernel: 3, stride: 2, padding: 0 },
+  { planes: 1, height: 7, width: 30, kernel: 4, stride: 3, padding: 2 },
   {
     planes: 2,
     height: 3,

@@ -27,8 +27,9 @@ const MATMUL_TILE = 64;
  * workgroups, so grids fold into rows; folding at 256 already (empty
  * workgroups at the end cost nothing) runs every size above 256 workgroups
  * through the same 2-D indexing, which tests at 2^20 elements then cover.
- * Rows only pass 65535 for one workgroup per row or channel of more than
- * 2^24 of them; the rows then widen (see {@linkcode grid}).
+ * Rows only pass 65535 for reductions of more than 2^24 long rows or
+ * channels (a workgroup each); the rows then widen (see
+ * {@linkcode dispatchGrid}).
  */
 const GRID_WIDTH = 256;
 /** Workgroups along one dimension of a dispatch, at most. */
@@ -39,6 +40,11 @@ const MAX_GRID_SIDE = 65535;
  * submits them: one submission per training step rather than one per kernel.
  */
 const BATCH_DISPATCHES = 256;
+/**
+ * Values each invocation of a per-row or per-channel reduction adds up before
+ * the tree, at least (see {@linkcode reductionLanes}).
+ */
+const LANE_VALUES = 8;
 /** Bytes of the largest `Params` struct (`adam_update`'s). */
 const MAX_UNIFORM_BYTES = 48;
 
@@ -133,7 +139,7 @@ const UNIFORM_BYTES: Record<KernelName, number> = {
   transpose: 16,
   channel_stats: 16,
   batchnorm_forward: 16,
-  batchnorm_backward: 16,
+  batchnorm_backward: 32,
   axpby: 16,
   maxpool_forward: 32,
   maxpool_backward: 32,
@@ -273,8 +279,9 @@ export class WebGpuBackend extends BaseBackend {
     },
     bias_grad: (a) => {
       // outer * inner may pass 2^32 only when channels is 0: no dispatch.
-      this.#u32.set([a.channels, a.inner, a.outer * a.inner]);
-      this.#dispatch("bias_grad", a, a.channels);
+      const count = a.outer * a.inner, lanes = reductionLanes(count);
+      this.#u32.set([a.channels, a.inner, count, lanes]);
+      this.#dispatch("bias_grad", a, a.channels * lanes / WORKGROUP_SIZE);
     },
     relu: (a) => {
       this.#u32[0] = a.n;
@@ -300,8 +307,9 @@ export class WebGpuBackend extends BaseBackend {
       this.#dispatch("transpose", a, n / WORKGROUP_SIZE);
     },
     channel_stats: (a) => {
-      this.#u32.set([a.channels, a.inner, a.outer * a.inner]);
-      this.#dispatch("channel_stats", a, a.channels);
+      const count = a.outer * a.inner, lanes = reductionLanes(count);
+      this.#u32.set([a.channels, a.inner, count, lanes]);
+      this.#dispatch("channel_stats", a, a.channels * lanes / WORKGROUP_SIZE);
     },
     batchnorm_forward: (a) => {
       const n = a.outer * a.channels * a.inner;
@@ -310,9 +318,11 @@ export class WebGpuBackend extends BaseBackend {
       this.#dispatch("batchnorm_forward", a, n / WORKGROUP_SIZE);
     },
     batchnorm_backward: (a) => {
-      this.#u32.set([a.channels, a.inner, a.outer * a.inner]);
-      this.#f32[3] = a.epsilon;
-      this.#dispatch("batchnorm_backward", a, a.channels);
+      const count = a.outer * a.inner, lanes = reductionLanes(count);
+      this.#u32.set([a.channels, a.inner, count, lanes]);
+      this.#f32[4] = a.epsilon;
+      const groups = a.channels * lanes / WORKGROUP_SIZE;
+      this.#dispatch("batchnorm_backward", a, groups);
     },
     axpby: (a) => {
       this.#u32[0] = a.n;
@@ -332,8 +342,9 @@ export class WebGpuBackend extends BaseBackend {
       this.#dispatch("maxpool_backward", a, n / WORKGROUP_SIZE);
     },
     row_mean: (a) => {
-      this.#u32.set([a.rows, a.cols]);
-      this.#dispatch("row_mean", a, a.rows);
+      const lanes = reductionLanes(a.cols);
+      this.#u32.set([a.rows, a.cols, lanes]);
+      this.#dispatch("row_mean", a, a.rows * lanes / WORKGROUP_SIZE);
     },
     row_broadcast: (a) => {
       this.#u32.set([a.rows * a.cols, a.cols]);
@@ -575,7 +586,7 @@ export class WebGpuBackend extends BaseBackend {
     const pass = encoder.beginComputePass();
     pass.setPipeline(program.pipeline);
     pass.setBindGroup(0, bindGroup);
-    const [x, y] = grid(groups);
+    const [x, y] = dispatchGrid(groups);
     pass.dispatchWorkgroups(x, y);
     pass.end();
   }
@@ -615,15 +626,41 @@ export class WebGpuBackend extends BaseBackend {
 }
 
 /**
- * The 2-D grid of `groups` workgroups: rows of {@linkcode GRID_WIDTH}, wider
- * when that would take more than 65535 rows. Shaders number workgroups
- * `wid.y * num_workgroups.x + wid.x` and skip those past the end.
+ * The 2-D grid a dispatch of `groups` workgroups uses: rows of 256, wider
+ * when that would take more than 65535 rows (one dimension's limit). Shaders
+ * number their workgroups `wid.y * num_workgroups.x + wid.x` and skip those
+ * past the end.
+ *
+ * @param groups Workgroups needed, at most 65535².
+ * @returns Workgroups along x and along y.
+ *
+ * @example Grids of a few sizes
+ * ```ts
+ * import { dispatchGrid } from "./webgpu.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * deepEqual(dispatchGrid(3), [3, 1]);
+ * deepEqual(dispatchGrid(257), [256, 2]);
+ * deepEqual(dispatchGrid(2 ** 24 + 1), [257, 65281]);
+ * ```
  */
-function grid(groups: number): [number, number] {
+export function dispatchGrid(groups: number): [number, number] {
   const width = groups <= GRID_WIDTH * MAX_GRID_SIDE
     ? Math.min(groups, GRID_WIDTH)
     : Math.ceil(groups / MAX_GRID_SIDE);
   return [width, Math.ceil(groups / width)];
+}
+
+/**
+ * Invocations that share one row or channel of a reduction: the fewest (a
+ * power of two up to a workgroup) that leave each at most
+ * {@linkcode LANE_VALUES} values, so that a workgroup takes several short
+ * rows at once instead of idling through a tree of barriers for each.
+ */
+function reductionLanes(count: number): number {
+  let lanes = 1;
+  while (lanes < WORKGROUP_SIZE && lanes * LANE_VALUES < count) lanes *= 2;
+  return lanes;
 }
 
 /**

@@ -8,16 +8,18 @@ import { SCRATCH_BYTES, scratchStart } from "./memory";
 // and the micro-kernel runs down the copied rows, 4 at a time. The copies
 // absorb both transposes, and make every read of the micro-kernel
 // sequential. The micro-kernel keeps a 4 × 8 tile of c in eight f32x4
-// registers: V8 allocates 15 of x86's 16 xmm registers, and 4 × 8 (8 sums,
-// 2 of b, 1 of a, 1 product) is the largest tile that never spills.
+// registers (with 2 of b, 1 of a and 1 product, 12 of the 15 xmm registers V8
+// allocates on x86). Wider tiles and lane shuffles instead of broadcast loads
+// measured no faster: where every load carries a bounds check, the loads and
+// the arithmetic cost alike, and no tile shifts that balance by much.
 
 /** Rows of `c` per micro-tile. */
 const MR: u32 = 4;
 /** Columns of `c` per micro-tile: two f32x4. */
 const NR: u32 = 8;
-/** Most steps of `k` per block: a copied `op(b)` panel is `KC · NR · 4` bytes. */
+/** Most steps of `k` per block: a copied panel of `op(b)` is 8 KiB, in L1. */
 const KC: u32 = 256;
-/** Floats of copied `op(a)` (256 KiB: it stays in L2 while `op(b)` streams past). */
+/** Floats of copied `op(a)`: 256 KiB, in L2 while panels of `op(b)` pass. */
 const A_FLOATS: u32 = 65536;
 
 /** Byte offsets in the scratch area (asm/memory.ts). */
@@ -83,7 +85,9 @@ export function matmul(
       packA(packedA, a, m, k, transA, i0, mc, p0, kc);
       for (let j0: u32 = 0; j0 < n; j0 += NR) {
         const nr = min(NR, n - j0);
-        packB(packedB, b, n, k, transB, j0, nr, p0, kc);
+        // A last panel of at most 4 columns takes half-width micro-tiles.
+        const narrow = nr <= NR / 2;
+        packB(packedB, b, n, k, transB, j0, nr, p0, kc, narrow);
         let pa = packedA;
         let ci = c + (i0 as usize) * ldc + ((j0 as usize) << 2);
         for (let i: u32 = 0; i < mc; i += MR) {
@@ -91,7 +95,8 @@ export function matmul(
           if (mr == MR && nr == NR) {
             kernel(pa, packedB, kc, ci, ldc, !first);
           } else {
-            kernel(pa, packedB, kc, tile, NR << 2, false);
+            if (narrow) kernelNarrow(pa, packedB, kc, tile, NR << 2);
+            else kernel(pa, packedB, kc, tile, NR << 2, false);
             edge(tile, ci, ldc, mr, nr, first);
           }
           pa += panelA;
@@ -105,7 +110,7 @@ export function matmul(
 /**
  * The micro-kernel: `c[4 × 8] (+)= Σ_p pa[p] ⊗ pb[p]` over `kc` steps in
  * order, where `pa` holds 4 values per step and `pb` 8, contiguously. Two
- * steps per pass halve the loop's overhead; more would spill registers.
+ * steps per pass halve the loop's overhead; four measured slower.
  */
 function kernel(
   pa: usize,
@@ -199,6 +204,51 @@ function kernel(
   v128.store(c3, c31, 16);
 }
 
+/**
+ * {@link kernel} for 4 columns: `c[4 × 4] = Σ_p pa[p] ⊗ pb[p]`, where `pb`
+ * holds 4 values per step; `c` rows are `ldc` bytes apart.
+ */
+function kernelNarrow(
+  pa: usize,
+  pb: usize,
+  kc: u32,
+  c: usize,
+  ldc: usize,
+): void {
+  let c00 = f32x4.splat(0);
+  let c10 = c00;
+  let c20 = c00;
+  let c30 = c00;
+  let b0: v128;
+  const end = pb + ((kc as usize) << 4);
+  const end2 = pb + (((kc & ~1) as usize) << 4);
+  while (pb < end2) {
+    b0 = v128.load(pb);
+    c00 = f32x4.add(c00, f32x4.mul(v128.load32_splat(pa), b0));
+    c10 = f32x4.add(c10, f32x4.mul(v128.load32_splat(pa, 4), b0));
+    c20 = f32x4.add(c20, f32x4.mul(v128.load32_splat(pa, 8), b0));
+    c30 = f32x4.add(c30, f32x4.mul(v128.load32_splat(pa, 12), b0));
+    b0 = v128.load(pb, 16);
+    c00 = f32x4.add(c00, f32x4.mul(v128.load32_splat(pa, 16), b0));
+    c10 = f32x4.add(c10, f32x4.mul(v128.load32_splat(pa, 20), b0));
+    c20 = f32x4.add(c20, f32x4.mul(v128.load32_splat(pa, 24), b0));
+    c30 = f32x4.add(c30, f32x4.mul(v128.load32_splat(pa, 28), b0));
+    pa += 32;
+    pb += 32;
+  }
+  if (pb < end) {
+    b0 = v128.load(pb);
+    c00 = f32x4.add(c00, f32x4.mul(v128.load32_splat(pa), b0));
+    c10 = f32x4.add(c10, f32x4.mul(v128.load32_splat(pa, 4), b0));
+    c20 = f32x4.add(c20, f32x4.mul(v128.load32_splat(pa, 8), b0));
+    c30 = f32x4.add(c30, f32x4.mul(v128.load32_splat(pa, 12), b0));
+  }
+  v128.store(c, c00);
+  v128.store(c + ldc, c10);
+  v128.store(c + 2 * ldc, c20);
+  v128.store(c + 3 * ldc, c30);
+}
+
 /** Writes (`first`) or adds the top-left `mr × nr` of `tile` into `c`. */
 function edge(
   tile: usize,
@@ -251,7 +301,8 @@ function packA(
       const src = a + (((row as usize) * k + p0) << 2);
       let p: u32 = 0;
       for (; p + 4 <= kc; p += 4) {
-        transpose4(src + ((p as usize) << 2), ld, dst + ((p as usize) << 4), 16);
+        const o = p as usize;
+        transpose4(src + (o << 2), ld, dst + (o << 4), 16);
       }
       for (; p < kc; p++) {
         const s = src + ((p as usize) << 2);
@@ -279,7 +330,8 @@ function packA(
 
 /**
  * Copies columns `j0 .. j0 + nr` and rows `p0 .. p0 + kc` of `op(b)` to
- * `dst`: `kc` steps of 8 values; columns past `nr` are zero.
+ * `dst`: `kc` steps of 8 values (4 when `narrow`); columns past `nr` are
+ * zero.
  */
 function packB(
   dst: usize,
@@ -291,6 +343,7 @@ function packB(
   nr: u32,
   p0: u32,
   kc: u32,
+  narrow: bool,
 ): void {
   if (nr == NR && !transB) {
     let src = b + (((p0 as usize) * n + j0) << 2);
@@ -320,10 +373,11 @@ function packB(
       }
     }
   } else {
+    const width: usize = narrow ? 4 : NR;
     for (let p: u32 = 0; p < kc; p++) {
-      const d = dst + ((p as usize) << 5);
+      const d = dst + (p as usize) * (width << 2);
       v128.store(d, f32x4.splat(0));
-      v128.store(d, f32x4.splat(0), 16);
+      if (!narrow) v128.store(d, f32x4.splat(0), 16);
       for (let q: u32 = 0; q < nr; q++) {
         const at = transB
           ? ((j0 + q) as usize) * k + p0 + p

@@ -1,24 +1,29 @@
 /**
  * `deno task bench:train [--json] [--models mlp,mlp-dropout,cnn]
- * [--impls wasm,webgpu,tfjs-wasm,reference] [--batch 128] [--steps N] [--samples K]
- * [--warmup W] [--matmul]`: training throughput of the benchmark networks
- * (see `_train_models.ts`) on this library's `wasm` and `webgpu` backends and
- * in TensorFlow.js on its single-threaded wasm backend (and, when asked for,
- * on the plain-TypeScript `reference` backend), then their ratios.
+ * [--impls wasm,webgpu,tfjs-wasm,reference] [--batch 128] [--steps N]
+ * [--samples K] [--warmup W] [--[no-]matmul]`: training throughput of the
+ * benchmark networks (see `_train_models.ts`) on this library's `wasm` and
+ * `webgpu` backends and in TensorFlow.js on its single-threaded wasm backend
+ * (and, when asked for, on the plain-TypeScript `reference` backend), then
+ * their ratios.
  *
  * Each network on each implementation first runs W warm-up steps; then, K
  * times, every one of them in turn runs N steps on one fixed synthetic batch
  * (each step reads its loss back), so slow spells of a shared machine hit
- * them alike (defaults: N = 3, K = 5, W = 2, batch 128). A row reports the median time per step and the samples per
- * second it gives. webgpu rows name the adapter and say `"fallback": true` on
- * a software one (llvmpipe, SwiftShader), whose times say nothing about a GPU;
- * there, unless `--steps` is given, one step is timed per sample.
+ * them alike (defaults: N = 3, K = 5, W = 2, batch 128). A row reports the
+ * median time per step and the samples per second it gives. webgpu rows name
+ * the adapter and say `"fallback": true` on a software one (llvmpipe,
+ * SwiftShader), whose times say nothing about a GPU; there, unless `--steps`
+ * is given, one step is timed per sample.
  *
  * With `--json`, one JSON object per line: rows `{"model", "impl", "batch",
  * "samplesPerSec", "medianMsPerStep", "steps", "samples", ...}`, ratios
  * `{"ratio", "model" | "impl", "value"}`, then, with `--matmul` (on by
- * default with `--json`), the 1024³ matrix-product rows of `matmul.ts`. An
- * implementation that fails is reported on stderr and skipped.
+ * default with `--json`), the 1024³ matrix-product rows of `matmul.ts`
+ * (`{"kernel": "matmul", "impl", "m", "n", "k", "transA", "transB", "gflops",
+ * "medianMs"}`, plain and with each transpose, for `wasm` and `tfjs-wasm`
+ * among the implementations asked for). An implementation that fails is
+ * reported on stderr and skipped.
  *
  * @module
  */
@@ -29,6 +34,12 @@ import { labelsTensor, SoftmaxCrossEntropy } from "../src/loss.ts";
 import { SGD } from "../src/optim/sgd.ts";
 import { Sequential } from "../src/sequential.ts";
 import { trainStep } from "../src/train_step.ts";
+import {
+  MATMUL_IMPLS,
+  type MatmulRow,
+  measureMatmul,
+  SQUARE_SHAPES,
+} from "./matmul.ts";
 import {
   CLASSES,
   LEARNING_RATE,
@@ -78,7 +89,7 @@ interface Ratio {
 }
 
 const USAGE =
-  "Usage: deno task bench:train [--json] [--models mlp,mlp-dropout,cnn] [--impls wasm,webgpu,tfjs-wasm] [--batch 128] [--steps N] [--samples K] [--warmup W] [--matmul]";
+  "Usage: deno task bench:train [--json] [--models mlp,mlp-dropout,cnn] [--impls wasm,webgpu,tfjs-wasm,reference] [--batch 128] [--steps N] [--samples K] [--warmup W] [--[no-]matmul]";
 
 function fail(message: string): never {
   console.error(`${message}\n${USAGE}`);
@@ -119,6 +130,7 @@ function parseOptions(args: string[]) {
   try {
     ({ values } = parseArgs({
       args,
+      allowNegative: true,
       options: {
         json: { type: "boolean", default: false },
         models: { type: "string", default: MODEL_IDS.join(",") },
@@ -343,10 +355,48 @@ function ratios(rows: Row[]): Ratio[] {
   return out;
 }
 
-/** The matrix-product rows printed beside the training rows. */
-function matmulRows(): Promise<Record<string, unknown>[]> {
-  console.error("matmul: skipped, no matrix-product benchmark in bench/");
-  return Promise.resolve([]);
+/**
+ * The 1024³ matrix products (plain and with each transpose) of this library's
+ * wasm backend and of TensorFlow.js, among the implementations asked for:
+ * the kernel that dominates the networks' step time.
+ */
+async function matmulRows(
+  opts: ReturnType<typeof parseOptions>,
+): Promise<MatmulRow[]> {
+  const impls = MATMUL_IMPLS.filter((i) => opts.impls.includes(i));
+  if (impls.length === 0) return [];
+  try {
+    return await measureMatmul(SQUARE_SHAPES, {
+      impls,
+      samples: opts.samples,
+      warmup: 1,
+    });
+  } catch (e) {
+    console.error(`matmul: skipped, ${(e as Error).message}`);
+    return [];
+  }
+}
+
+function printMatmul(rows: MatmulRow[]): void {
+  const impls = MATMUL_IMPLS.filter((i) => rows.some((r) => r.impl === i));
+  const name = (r: MatmulRow) =>
+    `${r.m}×${r.n}×${r.k}${r.transA ? " tA" : ""}${r.transB ? " tB" : ""}`;
+  console.log(
+    `\n${"matmul (m×n×k)".padEnd(20)}${
+      impls.map((i) => `${i} GFLOP/s`.padStart(20)).join("")
+    }${impls.length === 2 ? "wasm/tfjs".padStart(12) : ""}`,
+  );
+  for (let i = 0; i < rows.length; i += impls.length) {
+    const group = rows.slice(i, i + impls.length);
+    const ratio = group.length === 2
+      ? (group[0].gflops / group[1].gflops).toFixed(2).padStart(12)
+      : "";
+    console.log(
+      `${name(group[0]).padEnd(20)}${
+        group.map((g) => String(g.gflops).padStart(20)).join("")
+      }${ratio}`,
+    );
+  }
 }
 
 function printTable(rows: Row[], found: Ratio[]): void {
@@ -392,5 +442,7 @@ if (opts.json) {
   printTable(rows, found);
 }
 if (opts.matmul) {
-  for (const r of await matmulRows()) console.log(JSON.stringify(r));
+  const matmul = await matmulRows(opts);
+  if (opts.json) { for (const r of matmul) console.log(JSON.stringify(r)); }
+  else if (matmul.length) printMatmul(matmul);
 }

@@ -85,7 +85,7 @@ export function matmul(
       packA(packedA, a, m, k, transA, i0, mc, p0, kc);
       for (let j0: u32 = 0; j0 < n; j0 += NR) {
         const nr = min(NR, n - j0);
-        // A last panel of at most 4 columns takes half-width micro-tiles.
+        // At most 4 columns left: half-width tiles, half the work.
         const narrow = nr <= NR / 2;
         packB(packedB, b, n, k, transB, j0, nr, p0, kc, narrow);
         let pa = packedA;

@@ -110,6 +110,7 @@ Deno.test("wasm matmul: small versions of the training shapes", () => {
     [32, 78, 100], // its input gradient (dy · W^T)
     [32, 10, 256],
     [16, 1000, 9], // a convolution over an im2col matrix
+    [5, 230, 10],
     [32, 500, 144],
   ]);
 });

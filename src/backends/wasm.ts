@@ -428,8 +428,8 @@ export class WasmBackend extends BaseBackend {
    *
    * @param module The compiled kernels.
    * @param instance `module` instantiated with `{ env: { memory } }`.
-   * @param memory The memory the instance imports; its bytes above the
-   *   module's static data must be zero.
+   * @param memory The memory the instance imports; its bytes from the
+   *   module's `heap_base()` on must be zero.
    * @throws {TypeError} When the instance does not export the kernels.
    */
   constructor(

@@ -86,6 +86,8 @@ interface Ratio {
   model?: ModelId;
   impl?: Impl;
   value: number;
+  /** Set when the ratio involves a software WebGPU adapter. */
+  fallback?: boolean;
 }
 
 const USAGE =
@@ -338,6 +340,7 @@ function ratios(rows: Row[]): Ratio[] {
           ratio: `${impl}_vs_tfjs-wasm_samples_per_sec`,
           model,
           value: round(ours.samplesPerSec / tfjs.samplesPerSec),
+          ...(ours.fallback ? { fallback: true } : {}),
         });
       }
     }
@@ -349,6 +352,7 @@ function ratios(rows: Row[]): Ratio[] {
         ratio: "jumpout_vs_dropout_step_time",
         impl,
         value: round(jumpout.medianMsPerStep / dropout.medianMsPerStep),
+        ...(jumpout.fallback ? { fallback: true } : {}),
       });
     }
   }

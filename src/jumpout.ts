@@ -12,8 +12,16 @@ import {
   type ResolvedJumpoutOptions,
   resolveJumpoutOptions,
 } from "./_jumpout_options.ts";
+import {
+  type Built,
+  checkBackward,
+  checkBuild,
+  checkForward,
+  checkShape,
+  checkTensor,
+} from "./layers/_checks.ts";
 import { maskKey, normal } from "./random.ts";
-import { Tensor } from "./tensor.ts";
+import type { Tensor } from "./tensor.ts";
 
 export type {
   JumpoutOptions,
@@ -39,7 +47,7 @@ export interface ForwardOptions {
   training?: boolean;
 }
 
-/** What backward needs from the last training forward. */
+/** What backward and the statistics need from the last training forward. */
 interface ForwardState {
   backend: Backend;
   shape: readonly number[];
@@ -108,10 +116,13 @@ export class Jumpout implements Layer {
   #options: Readonly<ResolvedJumpoutOptions>;
   /** Whether the seed came from the options (else `build` may set it). */
   readonly #seedGiven: boolean;
-  /** The backend of the last `build`, which forward then insists on. */
-  #backend: Backend | undefined;
+  /** What the last `build` fixed, which forward then insists on. */
+  #built: Built | undefined;
   #step = 0;
+  /** The last training forward's per-row tensors; kept for the statistics. */
   #state: ForwardState | undefined;
+  /** Whether `#state` belongs to the last forward, which backward needs. */
+  #pending = false;
 
   /**
    * Makes a layer; it allocates nothing until its first training forward.
@@ -147,16 +158,30 @@ export class Jumpout implements Layer {
   }
 
   /**
-   * Prepares the layer for a model: it remembers the backend (forward then
-   * rejects tensors of another) and, when made without a `seed`, takes
-   * `seed`. It allocates nothing.
+   * The output shape for inputs of `inputShape`: the same shape.
+   *
+   * @param inputShape Any shape, batch first.
+   * @returns A copy of `inputShape`.
+   * @throws {RangeError} When `inputShape` is not a shape.
+   */
+  outputShape(inputShape: readonly number[]): number[] {
+    return checkShape(`build ${this.layerName}`, inputShape);
+  }
+
+  /**
+   * Prepares the layer for a model: it remembers the backend and the input
+   * shape (forward then rejects tensors of another backend or sample shape)
+   * and, when made without a `seed`, takes `seed`. It frees the state of
+   * earlier forwards and restarts the mask stream at step 0, so a rebuilt
+   * layer draws the masks of a fresh one. It allocates nothing.
    *
    * @param backend Where the layer runs.
    * @param inputShape Any shape, batch first.
    * @param seed The seed of the masks, unless the options gave one.
-   * @param _prefix Unused: the layer has no parameters.
+   * @param prefix Unused: the layer has no parameters.
    * @returns The input shape.
    * @throws {RangeError} When the shape or the seed is invalid.
+   * @throws {TypeError} When `prefix` is not a string.
    *
    * @example Jumpout keeps every shape
    * ```ts
@@ -173,32 +198,18 @@ export class Jumpout implements Layer {
     backend: Backend,
     inputShape: readonly number[],
     seed: number,
-    _prefix: string,
+    prefix: string,
   ): number[] {
     const what = `build ${this.layerName}`;
-    if (
-      !Array.isArray(inputShape) || inputShape.length === 0 ||
-      !inputShape.every((d) => Number.isSafeInteger(d) && d >= 0)
-    ) {
-      throw new RangeError(
-        `Cannot ${what}: inputShape must hold non-negative integers, batch first, got ${
-          Array.isArray(inputShape)
-            ? `[${inputShape.join(", ")}]`
-            : String(inputShape)
-        }`,
-      );
-    }
-    if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) {
-      throw new RangeError(
-        `Cannot ${what}: seed must be an integer in [0, 2^32), got ${seed}`,
-      );
-    }
+    const shape = checkBuild(what, inputShape, seed, prefix);
+    const out = this.outputShape(shape);
     if (!this.#seedGiven) {
       this.#options = Object.freeze({ ...this.#options, seed });
     }
-    if (this.#backend !== backend) this.dispose();
-    this.#backend = backend;
-    return [...inputShape];
+    this.#releaseState();
+    this.#step = 0;
+    this.#built = { backend, input: shape };
+    return out;
   }
 
   /**
@@ -227,16 +238,18 @@ export class Jumpout implements Layer {
    * @returns A new tensor on x's backend (or `x` itself in inference).
    * @throws {TypeError} When `x` is not a live float32 tensor, or not on
    *   the backend the layer was built for.
+   * @throws {RangeError} When the layer was built and `x`'s shape differs
+   *   from the built one past the batch.
    */
   forward(x: Tensor, options: ForwardOptions = {}): Tensor<"float32"> {
     const name = this.layerName;
-    checkInput(x, `run ${name} forward`, "x");
-    if (this.#backend !== undefined && x.backend !== this.#backend) {
-      throw new TypeError(
-        `Cannot run ${name} forward: x must be on the ${this.#backend.name} backend the layer was built for, got a tensor of the ${x.backend.name} backend`,
-      );
-    }
-    const input = x as Tensor<"float32">;
+    // Built, the layer holds to its build as every layer does; unbuilt, it
+    // takes any live float32 tensor.
+    const input = this.#built === undefined
+      ? checkTensor(x, `run ${name} forward`, "x", undefined)
+      : checkForward(name, this.#built, x);
+    // Inference keeps the statistics but leaves nothing to differentiate.
+    this.#pending = false;
     if (!options.training) return input;
     const o = this.options;
     const backend = x.backend;
@@ -284,6 +297,7 @@ export class Jumpout implements Layer {
       cols,
       key: state.key,
     });
+    this.#pending = true;
     return y;
   }
 
@@ -292,41 +306,23 @@ export class Jumpout implements Layer {
    *
    * @param dy Gradient of the loss with respect to the forward's output.
    * @returns dx, a new tensor on the same backend.
-   * @throws {TypeError} Before any training forward, or when dy is on another backend.
+   * @throws {TypeError} Without a training forward since the last build
+   *   or inference forward, or when dy is on another backend.
    * @throws {RangeError} When dy's shape differs from the forward's input.
    */
   backward(dy: Tensor): Tensor<"float32"> {
-    const name = this.layerName;
-    const what = `run ${name} backward`;
-    const s = this.#state;
-    if (s === undefined) {
-      throw new TypeError(
-        `Cannot ${what}: dy needs a training forward first, got backward before any forward with training: true`,
-      );
-    }
-    checkInput(dy, what, "dy");
-    if (dy.backend !== s.backend) {
-      throw new TypeError(
-        `Cannot ${what}: dy must be on the ${s.backend.name} backend of the forward, got a tensor of the ${dy.backend.name} backend`,
-      );
-    }
-    if (!sameShape(dy.shape, s.shape)) {
-      throw new RangeError(
-        `Cannot ${what}: dy must have the forward's shape [${
-          s.shape.join(", ")
-        }], got [${dy.shape.join(", ")}]`,
-      );
-    }
-    const dx = s.backend.allocate(dy.shape, "float32", "uninitialized");
-    s.backend.run("mask_scale", {
-      x: dy as Tensor<"float32">,
-      keep: s.keep,
-      scale: s.scale,
-      y: dx,
-      rows: s.rows,
-      cols: s.cols,
-      key: s.key,
-    });
+    const s = this.#pending ? this.#state : undefined;
+    // Unbuilt, the forward's backend is the one dy must be on.
+    const grad = checkBackward(
+      this.layerName,
+      this.#built ?? (s && { backend: s.backend, input: s.shape }),
+      s?.shape,
+      dy,
+      this.#built === undefined ? "of the forward" : undefined,
+    );
+    const { backend, keep, scale, rows, cols, key } = s!;
+    const dx = backend.allocate(grad.shape, "float32", "uninitialized");
+    backend.run("mask_scale", { x: grad, keep, scale, y: dx, rows, cols, key });
     return dx;
   }
 
@@ -377,17 +373,23 @@ export class Jumpout implements Layer {
   }
 
   /**
-   * Frees the layer's per-row tensors and forgets the built backend; the
-   * layer can still run again.
+   * Frees the layer's per-row tensors and forgets the build (backend and
+   * shape); the layer can still run again, on any backend and shape.
    */
   dispose(): void {
-    this.#backend = undefined;
+    this.#releaseState();
+    this.#built = undefined;
+  }
+
+  /** Frees the per-row tensors of the last training forward. */
+  #releaseState(): void {
     const s = this.#state;
+    this.#state = undefined;
+    this.#pending = false;
     if (s === undefined) return;
     for (const t of [s.counts, s.rate, s.keep, s.scale]) {
       if (!t.released) s.backend.release(t);
     }
-    this.#state = undefined;
   }
 
   #stats(
@@ -419,7 +421,7 @@ export class Jumpout implements Layer {
       s.cols = cols;
       return s;
     }
-    this.dispose();
+    this.#releaseState();
     this.#state = {
       backend,
       shape,
@@ -434,29 +436,4 @@ export class Jumpout implements Layer {
     };
     return this.#state;
   }
-}
-
-/** Throws unless `t` is a live float32 tensor. */
-function checkInput(t: unknown, what: string, name: string): void {
-  if (!(t instanceof Tensor)) {
-    throw new TypeError(
-      `Cannot ${what}: ${name} must be a Tensor, got ${typeof t}`,
-    );
-  }
-  if (t.released) {
-    throw new TypeError(
-      `Cannot ${what}: ${name} was released, got a released tensor of shape [${
-        t.shape.join(", ")
-      }]`,
-    );
-  }
-  if (t.dtype !== "float32") {
-    throw new TypeError(
-      `Cannot ${what}: ${name} must be float32, got ${t.dtype}`,
-    );
-  }
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
 }

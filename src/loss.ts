@@ -7,6 +7,13 @@
 import type { Backend } from "./backend.ts";
 import { Tensor } from "./tensor.ts";
 
+/**
+ * The largest label each {@linkcode labelsTensor} result was made with (-1
+ * for none), so that the loss can refuse labels made for more classes than
+ * its logits have: the kernel itself cannot report a bad label.
+ */
+const largestLabel = new WeakMap<Tensor, number>();
+
 /** The mean loss and the share of correct predictions of one batch. */
 export interface LossResult {
   /** Mean cross-entropy over the batch, in nats. */
@@ -48,12 +55,17 @@ export class SoftmaxCrossEntropy {
    * {@linkcode SoftmaxCrossEntropy.read}.
    *
    * @param logits Float32 scores, `[N, C]` with C >= 1.
-   * @param labels Uint32 classes, `[N]`, each < C (see {@linkcode labelsTensor}:
-   *   the kernel cannot check them).
+   * @param labels Uint32 classes, `[N]`, each < C. Labels made by
+   *   {@linkcode labelsTensor} (or a view of them) are checked against C
+   *   here, from the largest label they were made with. For any other uint32
+   *   tensor (or one uploaded into since), the caller guarantees the range:
+   *   the kernel cannot check it, and a row whose label is >= C gives a NaN
+   *   loss.
    * @returns `dlogits`, the gradient of the mean loss, `[N, C]`, owned by the caller.
    * @throws {TypeError} When a tensor is released, of the wrong type or on
    *   another backend.
-   * @throws {RangeError} When the shapes do not match; the message names both.
+   * @throws {RangeError} When the shapes do not match (the message names
+   *   both), or when labels made by {@linkcode labelsTensor} hold a label >= C.
    */
   forward(logits: Tensor, labels: Tensor<"uint32">): Tensor<"float32"> {
     const what = "run SoftmaxCrossEntropy forward";
@@ -79,19 +91,32 @@ export class SoftmaxCrossEntropy {
         `Cannot ${what}: labels must be on the ${backend.name} backend of logits, got a tensor of the ${labels.backend.name} backend`,
       );
     }
+    // A view shares its base's storage, whole: the base's record holds for it.
+    const largest = largestLabel.get(labels) ??
+      (labels.base && largestLabel.get(labels.base));
+    if (largest !== undefined && largest >= cols) {
+      throw new RangeError(
+        `Cannot ${what}: labels must be < ${cols} (the logits' columns), got a label of ${largest}`,
+      );
+    }
     if (this.#result?.backend !== backend || this.#result.released) {
       this.dispose();
       this.#result = backend.allocate([2]);
     }
     const dlogits = backend.allocate(logits.shape, "float32", "uninitialized");
-    backend.run("softmax_cross_entropy", {
-      logits: logits as Tensor<"float32">,
-      labels,
-      dlogits,
-      result: this.#result,
-      rows,
-      cols,
-    });
+    try {
+      backend.run("softmax_cross_entropy", {
+        logits: logits as Tensor<"float32">,
+        labels,
+        dlogits,
+        result: this.#result,
+        rows,
+        cols,
+      });
+    } catch (error) {
+      backend.release(dlogits);
+      throw error;
+    }
     this.#rows = rows;
     return dlogits;
   }
@@ -128,7 +153,9 @@ export class SoftmaxCrossEntropy {
 /**
  * Checks class labels on the host and uploads them as a uint32 tensor `[N]`.
  * The loss kernel trusts its labels (a GPU cannot report a bad one), so this
- * is where an out-of-range label is caught.
+ * is where an out-of-range label is caught. The tensor keeps a record of its
+ * largest label, so that {@linkcode SoftmaxCrossEntropy.forward} also refuses
+ * it for logits with fewer columns than `classes`.
  *
  * @param backend Where the labels go.
  * @param labels One class index per sample.
@@ -140,13 +167,16 @@ export class SoftmaxCrossEntropy {
  * @example Upload three labels of a 10-class problem
  * ```ts
  * import { createBackend } from "../mod.ts";
- * import { labelsTensor } from "./loss.ts";
+ * import { labelsTensor, SoftmaxCrossEntropy } from "./loss.ts";
  * import { deepEqual, throws } from "node:assert/strict";
  *
  * const backend = await createBackend("reference");
  * const labels = labelsTensor(backend, [3, 0, 9], 10);
  * deepEqual([...(await backend.read(labels))], [3, 0, 9]);
  * throws(() => labelsTensor(backend, [3, 10], 10), /labels\[1\] must be an integer in \[0, 10\), got 10/);
+ * // Labels of a 10-class problem do not fit logits of 5 columns.
+ * const logits = backend.allocate([3, 5]);
+ * throws(() => new SoftmaxCrossEntropy().forward(logits, labels), /labels must be < 5/);
  * ```
  */
 export function labelsTensor(
@@ -168,6 +198,7 @@ export function labelsTensor(
     );
   }
   const data = new Uint32Array(labels.length);
+  let largest = -1;
   for (let i = 0; i < labels.length; i++) {
     const label = labels[i];
     if (!Number.isInteger(label) || label < 0 || label >= classes) {
@@ -176,9 +207,11 @@ export function labelsTensor(
       );
     }
     data[i] = label;
+    if (label > largest) largest = label;
   }
   const tensor = backend.allocate([data.length], "uint32", "uninitialized");
   backend.upload(tensor, data);
+  largestLabel.set(tensor, largest);
   return tensor;
 }
 

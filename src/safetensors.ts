@@ -10,6 +10,14 @@
  * @module
  */
 
+import {
+  BYTES,
+  checkMetadata,
+  elementCount,
+  METADATA,
+  readSafetensorsLayout,
+  type SafetensorsEntry,
+} from "./_safetensors_header.ts";
 import { Tensor } from "./tensor.ts";
 
 /** Element types this library reads and writes. */
@@ -29,15 +37,13 @@ export interface SafetensorsTensor {
 export interface SafetensorsFile {
   /** The tensors by name. */
   tensors: Map<string, SafetensorsTensor>;
-  /** The free-form string pairs of `__metadata__` (empty when absent). */
+  /** The free-form string pairs of `__metadata__` (empty when absent or null). */
   metadata: Record<string, string>;
 }
 
 /** The largest header this library reads; bigger ones are refused before decoding. */
 export const SAFETENSORS_MAX_HEADER_BYTES = 100_000_000;
 
-const METADATA = "__metadata__";
-const BYTES = 4; // both supported dtypes
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
@@ -113,9 +119,11 @@ export function encodeSafetensors(
 /**
  * Reads a safetensors file. Everything is checked before any tensor is
  * allocated: the header length against the file (and
- * {@linkcode SAFETENSORS_MAX_HEADER_BYTES}), the header as UTF-8 JSON, every entry's
- * dtype, shape and offsets, and that the tensors tile the data without
- * overlaps or gaps.
+ * {@linkcode SAFETENSORS_MAX_HEADER_BYTES}), the header as UTF-8 JSON (no
+ * byte-order mark, no tensor or field twice), every entry's dtype, shape and
+ * offsets (integers written as such: `4.0` is refused), and that the tensors
+ * tile the data without overlaps or gaps. A `"__metadata__": null` reads as
+ * no metadata, as in the reference implementation.
  *
  * @param bytes The whole file.
  * @returns The tensors (fresh arrays) and the metadata.
@@ -134,234 +142,47 @@ export function encodeSafetensors(
  * ```
  */
 export function decodeSafetensors(bytes: Uint8Array): SafetensorsFile {
-  const what = "read safetensors";
-  if (!(bytes instanceof Uint8Array)) {
-    throw new TypeError(
-      `Cannot ${what}: bytes must be a Uint8Array, got ${
-        bytes === null ? "null" : typeof bytes
-      }`,
-    );
-  }
-  if (bytes.length < 8) {
-    throw new RangeError(
-      `Cannot ${what}: the file must hold at least the 8-byte header length, got ${bytes.length} bytes`,
-    );
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = view.getUint32(0, true) +
-    view.getUint32(4, true) * 2 ** 32;
-  const limit = Math.min(SAFETENSORS_MAX_HEADER_BYTES, bytes.length - 8);
-  if (headerLength > limit) {
-    throw new RangeError(
-      `Cannot ${what}: header length must be at most ${limit} (${
-        limit === SAFETENSORS_MAX_HEADER_BYTES
-          ? "the header limit"
-          : "the bytes after it"
-      }), got ${headerLength}`,
-    );
-  }
-  const header = parseHeader(bytes.subarray(8, 8 + headerLength), what);
-  const data = bytes.subarray(8 + headerLength);
-  const metadata = header[METADATA] === undefined
-    ? {}
-    : checkMetadata(header[METADATA], what);
-  const entries = Object.entries(header)
-    .filter(([name]) => name !== METADATA)
-    .map(([name, entry]) => checkHeaderEntry(name, entry, data.length, what));
-  checkTiling(entries, data.length, what);
+  const { entries, metadata, data } = readSafetensorsLayout(
+    bytes,
+    SAFETENSORS_MAX_HEADER_BYTES,
+  );
   const tensors = new Map<string, SafetensorsTensor>();
-  for (const { name, dtype, shape, begin, end } of entries) {
-    const out = dtype === "F32"
-      ? new Float32Array((end - begin) / BYTES)
-      : new Uint32Array((end - begin) / BYTES);
-    const outBytes = new Uint8Array(out.buffer);
-    outBytes.set(data.subarray(begin, end));
-    if (!LITTLE_ENDIAN) swapBytes(outBytes);
-    tensors.set(name, { dtype, shape, data: out });
+  for (const entry of entries) {
+    const { name, dtype, shape } = entry;
+    tensors.set(name, { dtype, shape, data: copyData(data, entry) });
   }
   return { tensors, metadata };
 }
 
-/** A checked header entry. */
-interface Entry {
-  name: string;
-  dtype: SafetensorsDType;
-  shape: number[];
-  begin: number;
-  end: number;
-}
-
-function parseHeader(
-  json: Uint8Array,
-  what: string,
-): Record<string, unknown> {
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(json);
-  } catch {
-    throw new SyntaxError(
-      `Cannot ${what}: the header must be UTF-8 text, got invalid bytes`,
-    );
-  }
-  let header: unknown;
-  try {
-    header = JSON.parse(text);
-  } catch (error) {
-    throw new SyntaxError(
-      `Cannot ${what}: the header must be JSON, got ${
-        (error as Error).message
-      }`,
-    );
-  }
-  if (header === null || typeof header !== "object" || Array.isArray(header)) {
-    throw new TypeError(
-      `Cannot ${what}: the header must be a JSON object, got ${
-        header === null
-          ? "null"
-          : Array.isArray(header)
-          ? "an array"
-          : typeof header
-      }`,
-    );
-  }
-  return header as Record<string, unknown>;
-}
-
-function checkHeaderEntry(
-  name: string,
-  entry: unknown,
-  dataLength: number,
-  what: string,
-): Entry {
-  const fail = (Err: typeof RangeError, detail: string): never => {
-    throw new Err(`Cannot ${what}: tensor ${JSON.stringify(name)} ${detail}`);
-  };
-  if (entry === null || typeof entry !== "object" || Array.isArray(entry)) {
-    fail(TypeError, `must be an object, got ${JSON.stringify(entry)}`);
-  }
-  const { dtype, shape, data_offsets: offsets } = entry as Record<
-    string,
-    unknown
-  >;
-  if (dtype !== "F32" && dtype !== "U32") {
-    fail(TypeError, `has dtype ${String(dtype)}, expected F32 or U32`);
-  }
-  if (
-    !Array.isArray(shape) ||
-    !shape.every((d) => Number.isSafeInteger(d) && d >= 0)
-  ) {
-    fail(
-      RangeError,
-      `must have a shape of non-negative integers, got ${
-        JSON.stringify(shape)
-      }`,
-    );
-  }
-  if (
-    !Array.isArray(offsets) || offsets.length !== 2 ||
-    !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)
-  ) {
-    fail(
-      RangeError,
-      `must have data_offsets [begin, end] of non-negative integers, got ${
-        JSON.stringify(offsets)
-      }`,
-    );
-  }
-  const [begin, end] = offsets as number[];
-  if (begin > end || end > dataLength) {
-    fail(
-      RangeError,
-      `must have data_offsets with begin <= end <= ${dataLength} (the data size), got [${begin}, ${end}]`,
-    );
-  }
-  // An inexact (huge) product can never equal end - begin, which is small.
-  const count = (shape as number[]).reduce((a, b) => a * b, 1);
-  if (count * BYTES !== end - begin) {
-    fail(
-      RangeError,
-      `must have ${count} × ${BYTES} = ${count * BYTES} bytes for shape [${
-        (shape as number[]).join(", ")
-      }], got data_offsets [${begin}, ${end}] (${end - begin} bytes)`,
-    );
-  }
-  return {
-    name,
-    dtype: dtype as SafetensorsDType,
-    shape: [...(shape as number[])],
-    begin,
-    end,
-  };
-}
-
-/** The tensors must cover the data exactly: no overlaps, no gaps, nothing after. */
-function checkTiling(entries: Entry[], dataLength: number, what: string) {
-  const sorted = [...entries].sort((a, b) =>
-    a.begin - b.begin || a.end - b.end
-  );
-  let covered = 0;
-  let previous: Entry | undefined;
-  for (const e of sorted) {
-    if (e.begin < covered) {
-      throw new RangeError(
-        `Cannot ${what}: tensor ${JSON.stringify(e.name)} overlaps tensor ${
-          JSON.stringify(previous!.name)
-        }, got data_offsets [${e.begin}, ${e.end}] and [${previous!.begin}, ${
-          previous!.end
-        }]`,
-      );
-    }
-    if (e.begin > covered) {
-      throw new RangeError(
-        `Cannot ${what}: tensor ${
-          JSON.stringify(e.name)
-        } must start where the previous data ends, at ${covered}, got a gap: data_offsets [${e.begin}, ${e.end}]`,
-      );
-    }
-    covered = e.end;
-    previous = e;
-  }
-  if (covered !== dataLength) {
-    throw new RangeError(
-      `Cannot ${what}: the tensors must cover all ${dataLength} data bytes, got ${
-        dataLength - covered
-      } bytes after the last tensor`,
-    );
-  }
-}
-
-function checkMetadata(
-  metadata: unknown,
-  what: string,
-): Record<string, string> {
-  if (
-    metadata === null || typeof metadata !== "object" ||
-    Array.isArray(metadata)
-  ) {
-    throw new TypeError(
-      `Cannot ${what}: ${METADATA} must be an object of strings, got ${
-        JSON.stringify(metadata)
-      }`,
-    );
-  }
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(metadata)) {
-    if (typeof value !== "string") {
-      throw new TypeError(
-        `Cannot ${what}: ${METADATA} values must be strings, got ${
-          JSON.stringify(key)
-        }: ${JSON.stringify(value)}`,
-      );
-    }
-    // defineProperty: a key named "__proto__" stays an ordinary key.
-    Object.defineProperty(out, key, {
-      value,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  }
+/** A tensor's values as a fresh array, in host byte order. */
+function copyData(
+  data: Uint8Array,
+  { dtype, begin, end }: SafetensorsEntry,
+): Float32Array | Uint32Array {
+  const out = dtype === "F32"
+    ? new Float32Array((end - begin) / BYTES)
+    : new Uint32Array((end - begin) / BYTES);
+  const outBytes = new Uint8Array(out.buffer);
+  outBytes.set(data.subarray(begin, end));
+  if (!LITTLE_ENDIAN) swapBytes(outBytes);
   return out;
+}
+
+/**
+ * A float32 tensor's values for an upload: a view of the file where the host
+ * is little-endian and the bytes are 4-byte aligned in an ArrayBuffer, else
+ * a copy.
+ */
+function float32Data(data: Uint8Array, entry: SafetensorsEntry): Float32Array {
+  const at = data.byteOffset + entry.begin;
+  if (LITTLE_ENDIAN && at % BYTES === 0 && data.buffer instanceof ArrayBuffer) {
+    return new Float32Array(
+      data.buffer,
+      at,
+      (entry.end - entry.begin) / BYTES,
+    );
+  }
+  return copyData(data, entry) as Float32Array;
 }
 
 function checkTensorEntry(
@@ -406,7 +227,15 @@ function checkTensorEntry(
       }`,
     );
   }
-  const count = t.shape.reduce((a, b) => a * b, 1);
+  const count = elementCount(t.shape);
+  if (count === undefined) {
+    fail(
+      RangeError,
+      `must have a shape of fewer than 2^53 elements, got [${
+        t.shape.join(", ")
+      }]`,
+    );
+  }
   if (count !== t.data.length) {
     fail(
       RangeError,
@@ -487,7 +316,10 @@ export async function saveWeights(
 /**
  * Loads a safetensors file into existing tensors. Every check comes first —
  * the file's format, every expected name present with the same shape and
- * dtype F32, no unexpected names — so on any error nothing has been written.
+ * dtype F32, no unexpected names — so on any error nothing has been written
+ * and no tensor's values have been copied. The values are then uploaded
+ * straight from `bytes` (copied first only where they are not 4-byte
+ * aligned in memory, or on a big-endian host).
  *
  * @param state The tensors to overwrite, by name, e.g. a model's `state()`.
  * @param bytes The file.
@@ -516,7 +348,13 @@ export function loadWeights(
 ): Record<string, string> {
   const what = "load weights";
   checkState(state, what);
-  const { tensors, metadata } = decodeSafetensors(bytes);
+  // The layout is checked and compared first; only then are values read, each
+  // straight from the file where it can be.
+  const { entries, metadata, data } = readSafetensorsLayout(
+    bytes,
+    SAFETENSORS_MAX_HEADER_BYTES,
+  );
+  const tensors = new Map(entries.map((e) => [e.name, e]));
   const problems: string[] = [];
   for (const [name, target] of state) {
     const found = tensors.get(name);
@@ -547,7 +385,7 @@ export function loadWeights(
     );
   }
   for (const [name, target] of state) {
-    target.backend.upload(target, tensors.get(name)!.data as Float32Array);
+    target.backend.upload(target, float32Data(data, tensors.get(name)!));
   }
   return metadata;
 }

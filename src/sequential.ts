@@ -6,6 +6,7 @@
 
 import type { Backend } from "./backend.ts";
 import type { Layer, Parameter } from "./layer.ts";
+import { checkSeed, checkShape, checkTensor } from "./layers/_checks.ts";
 import {
   batchShape,
   InputShapeError,
@@ -14,7 +15,21 @@ import {
   showShape,
 } from "./layers/_shape.ts";
 import { hash32, randomSeed } from "./random.ts";
-import { Tensor } from "./tensor.ts";
+import type { Tensor } from "./tensor.ts";
+
+/** What a layer must have, as the constructor checks it. */
+const METHODS = [
+  "build",
+  "outputShape",
+  "forward",
+  "backward",
+  "parameters",
+  "state",
+  "dispose",
+] as const;
+
+/** How messages name the backend tensors must be on. */
+const MODEL_BACKEND = "the model was built for";
 
 /** Options of {@linkcode Sequential.build}. */
 export interface SequentialBuildOptions {
@@ -95,28 +110,40 @@ export class Sequential {
   /**
    * Makes a model; nothing is allocated until {@linkcode Sequential.build}.
    *
-   * @param layers The layers, in order; each used by this model only.
-   * @throws {TypeError} When `layers` is not an array of layers.
+   * @param layers The layers, in order; each used by this model only, and
+   *   once: a layer keeps the state of its own last forward, so a second
+   *   place in the model would overwrite what backward needs of the first.
+   * @throws {TypeError} When `layers` is not an array of distinct layers.
    */
   constructor(layers: Layer[]) {
+    const what = "create Sequential";
     if (!Array.isArray(layers)) {
       throw new TypeError(
-        `Cannot create Sequential: layers must be an array of layers, got ${
+        `Cannot ${what}: layers must be an array of layers, got ${
           layers === null ? "null" : typeof layers
         }`,
       );
     }
     layers.forEach((layer, i) => {
-      const methods = ["build", "forward", "backward", "parameters", "state"];
-      const missing = methods.find((m) =>
-        typeof (layer as unknown as Record<string, unknown>)?.[m] !==
-          "function"
-      );
+      const fields = layer as unknown as Record<string, unknown> | null;
+      const missing = METHODS.find((m) => typeof fields?.[m] !== "function");
       if (missing !== undefined) {
         throw new TypeError(
-          `Cannot create Sequential: layers[${i}] must be a layer, got ${
+          `Cannot ${what}: layers[${i}] must be a layer, got ${
             layer === null ? "null" : typeof layer
           } without ${missing}()`,
+        );
+      }
+      const nameType = typeof layer.name;
+      if (nameType !== "string") {
+        throw new TypeError(
+          `Cannot ${what}: layers[${i}] must be a layer with a string name, got a name of type ${nameType}`,
+        );
+      }
+      const first = layers.indexOf(layer);
+      if (first !== i) {
+        throw new TypeError(
+          `Cannot ${what}: layers[${i}] must be a layer not already in the model, got the same object as layers[${first}]`,
         );
       }
     });
@@ -153,14 +180,19 @@ export class Sequential {
   /**
    * Builds every layer in order for inputs of `inputShape`: layer `i` gets
    * the previous output shape, the name prefix `"i."` and a seed derived
-   * from `seed` and `i`. Building again starts afresh.
+   * from `seed` and `i`. Building again starts afresh. Every layer's shape
+   * is checked before any layer is (re)built, so a build that throws leaves
+   * the model as it was.
    *
    * @param backend Where the model's tensors live.
    * @param inputShape The input's shape, batch first (any batch later).
    * @param options `{ seed }`.
    * @returns The output shape.
    * @throws {RangeError} When a layer cannot take its input shape; the
-   *   message names the layer's index, the layer and both shapes.
+   *   message names the layer's index, the layer and both shapes. Also when
+   *   `inputShape` holds anything but non-negative integers, or the seed is
+   *   out of range.
+   * @throws {TypeError} When `inputShape` is not an array.
    *
    * @example A shape mismatch names the layer
    * ```ts
@@ -182,50 +214,24 @@ export class Sequential {
     inputShape: readonly number[],
     options: SequentialBuildOptions = {},
   ): number[] {
-    const seed = options.seed ?? randomSeed();
-    if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) {
-      throw new RangeError(
-        `Cannot build Sequential: seed must be an integer in [0, 2^32), got ${seed}`,
+    const what = "build Sequential";
+    const seed = checkSeed(what, options.seed ?? randomSeed());
+    const shapes = [checkShape(what, inputShape)];
+    this.layers.forEach((layer, i) => {
+      shapes.push(
+        atLayer(i, layer, shapes[i], () => layer.outputShape(shapes[i])),
       );
-    }
-    if (
-      !Array.isArray(inputShape) || inputShape.length === 0 ||
-      !inputShape.every((d) => Number.isSafeInteger(d) && d >= 0)
-    ) {
-      throw new RangeError(
-        `Cannot build Sequential: inputShape must hold non-negative integers, batch first, got ${
-          Array.isArray(inputShape) ? showShape(inputShape) : String(inputShape)
-        }`,
-      );
-    }
+    });
+    // Every shape fits: only now is anything freed or rebuilt.
     this.#releaseActivations();
     this.#built = undefined;
-    const shapes = [[...inputShape]];
     this.layers.forEach((layer, i) => {
-      const shape = shapes[i];
-      let out: number[];
-      try {
-        out = layer.build(backend, shape, layerSeed(seed, i), `${i}.`);
-      } catch (error) {
-        if (error instanceof InputShapeError) {
-          throw new RangeError(
-            `Cannot build Sequential: layer ${i} (${layer.name}) needs inputs ${error.expected}, got ${
-              batchShape(error.got)
-            }`,
-            { cause: error },
-          );
-        }
-        if (error instanceof RangeError) {
-          throw new RangeError(
-            `Cannot build Sequential: layer ${i} (${layer.name}) does not take inputs ${
-              batchShape(shape)
-            }: ${error.message}`,
-            { cause: error },
-          );
-        }
-        throw error;
-      }
-      shapes.push([...out]);
+      atLayer(
+        i,
+        layer,
+        shapes[i],
+        () => layer.build(backend, shapes[i], layerSeed(seed, i), `${i}.`),
+      );
     });
     this.#built = { backend, shapes };
     return [...shapes[shapes.length - 1]];
@@ -288,7 +294,7 @@ export class Sequential {
         `Cannot ${what}: dy needs a training forward first, got backward without a pending forward with training: true`,
       );
     }
-    checkTensor(dy, what, "dy", this.#built.backend);
+    checkTensor(dy, what, "dy", this.#built.backend, MODEL_BACKEND);
     if (!sameShape(dy.shape, pending.outShape)) {
       throw new RangeError(
         `Cannot ${what}: dy must have the output's shape ${
@@ -362,7 +368,7 @@ export class Sequential {
         `Cannot ${what}: the model must be built first, got forward before build`,
       );
     }
-    checkTensor(x, what, "x", built.backend);
+    checkTensor(x, what, "x", built.backend, MODEL_BACKEND);
     const expected = built.shapes[0];
     if (!sameSample(x.shape, expected)) {
       const first = this.layers.length === 0
@@ -390,6 +396,7 @@ export class Sequential {
       `run Sequential: ${what}`,
       "its result",
       this.#built!.backend,
+      MODEL_BACKEND,
     );
     if (!sameShape(t.shape, expected)) {
       throw new RangeError(
@@ -443,32 +450,40 @@ function baseOf<T extends Tensor>(t: T): T {
   return (t.base ?? t) as T;
 }
 
+/**
+ * `run()`, with a layer's shape errors restated to name its index: what
+ * `outputShape` and `build` throw alike.
+ */
+function atLayer<T>(
+  i: number,
+  layer: Layer,
+  shape: readonly number[],
+  run: () => T,
+): T {
+  try {
+    return run();
+  } catch (error) {
+    if (error instanceof InputShapeError) {
+      throw new RangeError(
+        `Cannot build Sequential: layer ${i} (${layer.name}) needs inputs ${error.expected}, got ${
+          batchShape(error.got)
+        }`,
+        { cause: error },
+      );
+    }
+    if (error instanceof RangeError) {
+      throw new RangeError(
+        `Cannot build Sequential: layer ${i} (${layer.name}) does not take inputs ${
+          batchShape(shape)
+        }: ${error.message}`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
 /** A layer's seed: the model seed and the index, hashed together. */
 function layerSeed(seed: number, index: number): number {
   return hash32(hash32(seed ^ 0x6c617972) ^ hash32(index + 0x9e3779b9));
-}
-
-/** Throws unless `t` is a live float32 tensor of `backend`. */
-function checkTensor(
-  t: unknown,
-  what: string,
-  name: string,
-  backend: Backend,
-): asserts t is Tensor<"float32"> {
-  if (!(t instanceof Tensor) || t.released || t.dtype !== "float32") {
-    throw new TypeError(
-      `Cannot ${what}: ${name} must be a live float32 tensor, got ${
-        t instanceof Tensor
-          ? t.released ? "a released tensor" : `a ${t.dtype} tensor`
-          : t === null
-          ? "null"
-          : typeof t
-      }`,
-    );
-  }
-  if (t.backend !== backend) {
-    throw new TypeError(
-      `Cannot ${what}: ${name} must be on the ${backend.name} backend the model was built for, got a tensor of the ${t.backend.name} backend`,
-    );
-  }
 }

@@ -2,9 +2,12 @@
 import { equal, throws } from "node:assert/strict";
 import {
   createBackend,
+  Dense,
   Dropout,
   Jumpout,
   type JumpoutOptions,
+  ReLU,
+  Sequential,
 } from "../mod.ts";
 
 const backend = await createBackend("reference");
@@ -161,7 +164,8 @@ Deno.test("dy of another shape", () => {
     () => layer.backward(backend.tensor(new Float32Array(6), [3, 2])),
     (e: Error) =>
       e instanceof RangeError &&
-      /dy must have the forward's shape \[2, 3\], got \[3, 2\]/.test(e.message),
+      e.message ===
+        "Cannot run Jumpout backward: dy must have the forward's output shape [2, 3], got [3, 2]",
   );
 });
 
@@ -174,6 +178,67 @@ Deno.test("dy of another backend", () => {
       e instanceof TypeError &&
       /dy must be on the reference backend of the forward/.test(e.message),
   );
+});
+
+Deno.test("dy of another backend than the built one", () => {
+  const layer = new Jumpout({ seed: 1 });
+  layer.build(backend, [2, 3], 0, "");
+  layer.forward(backend.tensor(new Float32Array(6), [2, 3]), {
+    training: true,
+  });
+  throws(
+    () => layer.backward(other.tensor(new Float32Array(6), [2, 3])),
+    (e: Error) =>
+      e instanceof TypeError &&
+      e.message ===
+        "Cannot run Jumpout backward: dy must be on the reference backend the layer was built for, got a tensor of the reference backend",
+  );
+});
+
+Deno.test("the same bad argument gets the same message from Jumpout, other layers and Sequential", () => {
+  const x = backend.tensor(new Float32Array(6), [2, 3]);
+  backend.release(x);
+  const built = (layer: Jumpout | Dense | ReLU) => {
+    layer.build(backend, [2, 3], 0, "");
+    return layer;
+  };
+  const model = new Sequential([new Dense(3, 3)]);
+  model.build(backend, [2, 3], { seed: 1 });
+  const cases: [string, () => unknown][] = [
+    ["Jumpout", () => new Jumpout({ seed: 1 }).forward(x)],
+    ["Jumpout", () => built(new Jumpout({ seed: 1 })).forward(x)],
+    ["Dropout", () => new Dropout({ rate: 0.5 }).forward(x)],
+    ["ReLU", () => built(new ReLU()).forward(x)],
+    ["Dense(3 → 3)", () => built(new Dense(3, 3)).forward(x)],
+    ["Sequential", () => model.forward(x)],
+  ];
+  for (const [name, run] of cases) {
+    throws(
+      run,
+      (e: Error) =>
+        e instanceof TypeError &&
+        e.message ===
+          `Cannot run ${name} forward: x was released, got a released tensor of shape [2, 3]`,
+      name,
+    );
+  }
+  // Build arguments: Jumpout checks them as every layer does.
+  for (const layer of [new Jumpout(), new ReLU()]) {
+    throws(
+      () => layer.build(backend, [2, 3], 0, 7 as unknown as string),
+      (e: Error) =>
+        e instanceof TypeError &&
+        e.message ===
+          `Cannot build ${layer.name}: prefix must be a string, got number`,
+    );
+    throws(
+      () => layer.build(backend, [2, 1.5], 0, ""),
+      (e: Error) =>
+        e instanceof RangeError &&
+        e.message ===
+          `Cannot build ${layer.name}: inputShape must hold non-negative integers, batch first, got [2, 1.5]`,
+    );
+  }
 });
 
 Deno.test("a tensor used after release", async () => {

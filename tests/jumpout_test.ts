@@ -1,4 +1,10 @@
-import { deepEqual, notDeepEqual, ok as assert } from "node:assert/strict";
+import {
+  deepEqual,
+  equal,
+  notDeepEqual,
+  ok as assert,
+  throws,
+} from "node:assert/strict";
 import {
   createBackend,
   Dropout,
@@ -7,9 +13,12 @@ import {
   RATE_ONE,
 } from "../mod.ts";
 import { hash32, maskKey } from "../src/random.ts";
+import type { Tensor } from "../src/tensor.ts";
 import { pattern } from "./_helpers/backends.ts";
+import { CountingBackend } from "./_helpers/counting_backend.ts";
 
 const backend = await createBackend("reference");
+const read = (t: Tensor) => backend.readSync!(t) as Float32Array;
 
 /** The kept mask of the last training forward: dx != 0 for dy = 1. */
 function keptMask(layer: Jumpout, shape: number[]): Float32Array {
@@ -210,4 +219,97 @@ Deno.test("readStats agrees with lastStats", async () => {
   deepEqual(await layer.readStats(), layer.lastStats);
   layer.dispose();
   deepEqual(layer.lastStats, undefined);
+});
+
+Deno.test("a built layer rejects another backend after any number of training forwards", () => {
+  const other = new CountingBackend();
+  for (const scope of ["batch", "sample"] as const) {
+    const layer = new Jumpout({ seed: 1, scope });
+    layer.build(backend, [4, 3], 0, "0.");
+    // A new batch size makes the layer reallocate its per-row tensors.
+    for (const batch of [4, 4, 2]) {
+      layer.forward(backend.tensor(pattern(batch * 3), [batch, 3]), {
+        training: true,
+      });
+      for (const training of [true, false]) {
+        throws(
+          () => layer.forward(other.allocate([4, 3]), { training }),
+          (e: Error) =>
+            e instanceof TypeError &&
+            e.message ===
+              "Cannot run Jumpout forward: x must be on the reference backend the layer was built for, got a tensor of the reference backend",
+          `${scope}, batch ${batch}, training ${training}`,
+        );
+      }
+    }
+    // dispose forgets the build: any backend again.
+    layer.dispose();
+    other.release(layer.forward(other.allocate([4, 3]), { training: true }));
+  }
+});
+
+Deno.test("build restarts the mask stream: a rebuilt layer draws a fresh layer's masks", () => {
+  const x = backend.tensor(pattern(200, 3), [4, 50]);
+  const fresh = new Jumpout({ sigma: 0.3, seed: 4 });
+  fresh.build(backend, [4, 50], 0, "");
+  const first = read(fresh.forward(x, { training: true }));
+  const rebuilt = new Jumpout({ sigma: 0.3, seed: 4 });
+  rebuilt.build(backend, [4, 50], 0, "");
+  rebuilt.forward(x, { training: true });
+  const second = read(rebuilt.forward(x, { training: true }));
+  notDeepEqual(second, first); // the stream moved on
+  rebuilt.build(backend, [4, 50], 0, "");
+  equal(rebuilt.step, 0);
+  // Nothing of the earlier forwards is left to differentiate or report.
+  equal(rebuilt.lastStats, undefined);
+  throws(
+    () => rebuilt.backward(backend.allocate([4, 50])),
+    /needs a training forward first/,
+  );
+  deepEqual(read(rebuilt.forward(x, { training: true })), first);
+  equal(rebuilt.step, 1);
+});
+
+Deno.test("a built layer takes only its built shape past the batch; unbuilt, any shape", () => {
+  const layer = new Jumpout({ seed: 2 });
+  layer.build(backend, [8, 3], 0, "");
+  for (const training of [true, false]) {
+    throws(
+      () => layer.forward(backend.allocate([2, 5]), { training }),
+      (e: Error) =>
+        e instanceof RangeError &&
+        e.message ===
+          "Cannot run Jumpout forward: x must have shape [N, 3] as built, got [2, 5]",
+    );
+  }
+  equal(layer.step, 0); // a refused forward draws nothing
+  deepEqual(layer.forward(backend.allocate([5, 3])).shape, [5, 3]);
+  const free = new Jumpout({ seed: 2 });
+  for (const shape of [[2, 5], [3], [1, 2, 3, 4]]) {
+    deepEqual(free.forward(backend.allocate(shape)).shape, shape);
+  }
+});
+
+Deno.test("backward needs the last forward to be a training one; lastStats outlives inference", () => {
+  for (const build of [false, true]) {
+    const layer = new Dropout({ rate: 0.5, seed: 3 });
+    if (build) layer.build(backend, [2, 50], 0, "");
+    const x = backend.tensor(pattern(100, 2), [2, 50]);
+    layer.forward(x, { training: true });
+    const stats = layer.lastStats;
+    const mask = keptMask(layer, [2, 50]);
+    equal(layer.forward(x), x);
+    throws(
+      () => layer.backward(backend.allocate([2, 50])),
+      (e: Error) =>
+        e instanceof TypeError &&
+        e.message ===
+          "Cannot run Dropout backward: dy needs a training forward first, got backward without a pending forward with training: true",
+      `built: ${build}`,
+    );
+    deepEqual(layer.lastStats, stats);
+    // The next training forward draws the next step's mask.
+    layer.forward(x, { training: true });
+    notDeepEqual(keptMask(layer, [2, 50]), mask);
+  }
 });

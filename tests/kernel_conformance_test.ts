@@ -6,6 +6,7 @@
  * select or move values, within 1e-6 of Σ|terms| for element-wise arithmetic,
  * and within 1e-5 of Σ|terms| for reductions and matrix products.
  */
+import { deepEqual } from "node:assert/strict";
 import {
   ACCELERATED,
   ignoreBackend,
@@ -32,6 +33,17 @@ const SPECS: Partial<Record<KernelName, KernelSpec>> = {
   ...loss,
   ...optim,
 };
+
+Deno.test("conformance: every kernel of the reference backend has cases", () => {
+  const table = (reference as unknown as { kernels: Record<string, unknown> })
+    .kernels;
+  const jumpoutKernels = ["count_active", "jumpout_params", "mask_scale"];
+  deepEqual(
+    Object.keys(table).sort(),
+    [...jumpoutKernels, ...TRAINING_KERNELS].sort(),
+  );
+  deepEqual(Object.keys(SPECS).sort(), [...TRAINING_KERNELS].sort());
+});
 
 for (const name of ACCELERATED) {
   const ignore = await ignoreBackend(name);

@@ -3,9 +3,12 @@
  * the reference backend: dx and every parameter gradient against central
  * differences of the random projection loss L = Σ y·r.
  *
- * Tolerance: each entry within 2e-2 of the analytic value relative to the
- * larger of the two, plus 1e-3 of the tensor's largest analytic entry (for
- * entries near 0, where a relative bound means nothing). The forward runs in
+ * Tolerance, single layers: each entry within 2e-3 of the analytic value
+ * relative to the larger of the two, plus 1e-4 of the tensor's largest
+ * analytic entry (for entries near 0, where a relative bound means nothing);
+ * the worst entry measured uses under 0.1 of that, and a gradient off by a
+ * constant factor of 0.2% fails. The whole model: 2e-2 and 1e-3 (its smaller
+ * step rounds more). The forward runs in
  * float32 but L is summed in float64, so with h = 1e-2 the rounding error of
  * a difference quotient is about 1e-5 of the gradient's scale; piecewise
  * linear layers have no truncation error as long as no input crosses a kink,
@@ -96,6 +99,7 @@ function gradientCheck(
   shape: number[],
   x: Float32Array,
   h = 1e-2,
+  relative = 2e-3,
 ): Report[] {
   const model = make();
   const input = backend.tensor(x, shape);
@@ -128,8 +132,9 @@ function gradientCheck(
       // The perturbation actually applied, after rounding to float32.
       const step = plus[i] - minus[i];
       const numeric = (lossAt(slot, plus) - lossAt(slot, minus)) / step;
-      const allowed = 2e-2 * Math.max(Math.abs(numeric), Math.abs(grad[i])) +
-        1e-3 * scale + 1e-7;
+      const allowed =
+        relative * Math.max(Math.abs(numeric), Math.abs(grad[i])) +
+        relative / 20 * scale + 1e-7;
       const err = Math.abs(numeric - grad[i]) / allowed;
       worst = Math.max(worst, err);
       ok(
@@ -247,7 +252,8 @@ Deno.test("a whole Sequential: conv, batch norm, ReLU, pooling, dense, Jumpout",
   };
   // A smaller step: a perturbation moves every downstream activation, and at
   // 1e-3 none of them crosses a ReLU kink or swaps a pooling maximum (at
-  // 3e-3 some do). Rounding then uses up to about 0.3 of the tolerance.
-  const reports = gradientCheck(make, shape, uniform(216, 11), 1e-3);
+  // 3e-3 some do). Rounding then uses up to about 0.3 of the (wider)
+  // tolerance.
+  const reports = gradientCheck(make, shape, uniform(216, 11), 1e-3, 2e-2);
   ok(reports.length === 1 + 1 + 2 + 2 + 2); // dx, conv, norm, 2 dense
 });

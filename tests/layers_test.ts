@@ -280,7 +280,7 @@ Deno.test("Jumpout and Dropout are layers: no parameters, shape kept, build seed
   equal(seeded.options.seed, 9);
   equal(seeded.name, "Dropout");
   // The built seed gives the masks of a layer made with that seed.
-  const x = backend.tensor(pattern(48, 3).map((v) => v + 3), [4, 12]);
+  const x = backend.tensor(pattern(48, 3).map((v) => v + 3), [4, 3, 2, 2]);
   deepEqual(
     read(free.forward(x, { training: true })),
     read(new Jumpout({ seed: 123 }).forward(x, { training: true })),
@@ -373,4 +373,142 @@ Deno.test("layer errors: arguments, build, forward before build, backward withou
     () => conv.backward(backend.allocate([1, 1, 2, 2])),
     /needs a training forward first/,
   );
+});
+
+/** Elements of a shape. */
+function size(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** The error `run` throws. */
+function thrown(run: () => unknown): Error {
+  try {
+    run();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error("nothing was thrown");
+}
+
+/** One layer of each kind, with an input shape it takes and one it does not. */
+function everyLayer(): [Layer, number[], number[]][] {
+  return [
+    [new Dense(4, 2), [3, 4], [3, 5]],
+    [new Conv2d(1, 2, 3, { stride: 2, padding: 1 }), [2, 1, 5, 4], [
+      2,
+      2,
+      5,
+      4,
+    ]],
+    [new BatchNorm(2), [3, 2, 2, 2], [3, 3]],
+    [new ReLU(), [3, 2], [3, -2]],
+    [new MaxPool2d(3, { stride: 2 }), [1, 2, 5, 7], [1, 2, 2, 7]],
+    [new GlobalAvgPool(), [2, 3, 2, 2], [2, 3]],
+    [new Flatten(), [2, 3, 2], []],
+    [new Jumpout({ seed: 1 }), [2, 6], [2, 1.5]],
+    [new Dropout({ rate: 0.5 }), [2, 3, 4, 4], []],
+  ];
+}
+
+Deno.test("outputShape is build's result and build's errors, without allocating or changing anything", () => {
+  const counting = new CountingBackend();
+  for (const [layer, good, bad] of everyLayer()) {
+    const fresh = everyLayer().find(([l]) => l.name === layer.name)![0];
+    const expected = fresh.build(backend, good, 1, "");
+    deepEqual(layer.outputShape(good), expected, layer.name);
+    // Another batch gives the same shape with that batch.
+    deepEqual(layer.outputShape([7, ...good.slice(1)]), [
+      7,
+      ...expected.slice(1),
+    ]);
+    const buildError = thrown(() => fresh.build(backend, bad, 1, ""));
+    throws(
+      () => layer.outputShape(bad),
+      (e: Error) =>
+        e.constructor === buildError.constructor &&
+        e.message === buildError.message,
+      layer.name,
+    );
+    // Built, outputShape leaves the layer as it was: same weights, same output.
+    layer.build(counting, good, 2, "");
+    const x = counting.tensor(pattern(size(good), 4), good);
+    const run = () => {
+      const y = layer.forward(x);
+      const values = counting.readSync(y);
+      if ((y.base ?? y) !== x) counting.release(y);
+      return values;
+    };
+    const before = run();
+    const allocations = counting.allocations;
+    throws(() => layer.outputShape(bad));
+    layer.outputShape(good);
+    equal(counting.allocations, allocations, `${layer.name} allocates nothing`);
+    deepEqual(run(), before, layer.name);
+    layer.dispose();
+    fresh.dispose();
+    counting.release(x);
+  }
+  equal(counting.live.size, 0);
+});
+
+Deno.test("backward refuses a forward input that was released before it", () => {
+  const layers: [Layer, number[]][] = [
+    [new Dense(3, 2), [2, 3]],
+    [new ReLU(), [2, 3]],
+    [new BatchNorm(3), [2, 3]],
+  ];
+  for (const [layer, shape] of layers) {
+    const out = layer.build(backend, shape, 1, "");
+    const x = backend.tensor(pattern(6, 5), shape);
+    layer.forward(x, { training: true });
+    backend.release(x);
+    throws(
+      () => layer.backward(backend.allocate(out)),
+      (e: Error) =>
+        e instanceof TypeError &&
+        e.message ===
+          `Cannot run ${layer.name} backward: x must stay live until backward, got a released tensor of shape [2, 3]`,
+    );
+  }
+  // A view of a released input is released too.
+  const dense = new Dense(3, 2);
+  dense.build(backend, [2, 3], 1, "");
+  const base = backend.tensor(pattern(6, 6), [6]);
+  dense.forward(backend.reshape(base, [2, 3]), { training: true });
+  backend.release(base);
+  throws(
+    () => dense.backward(backend.allocate([2, 2])),
+    /Dense\(3 → 2\) backward: x must stay live until backward/,
+  );
+});
+
+Deno.test("results follow the ownership rule: release a result only when its storage is not the argument's", () => {
+  const counting = new CountingBackend();
+  const storage = (t: Tensor) => t.base ?? t;
+  for (const [layer, shape] of everyLayer()) {
+    const out = layer.build(counting, shape, 1, "");
+    for (const training of [true, false]) {
+      const x = counting.tensor(pattern(size(shape), 7), shape);
+      const y = layer.forward(x, { training });
+      const results: [Tensor, Tensor][] = [[x, y]];
+      if (training) {
+        const dy = counting.tensor(pattern(size(out), 8), out);
+        results.push([dy, layer.backward(dy)]);
+      }
+      for (const [arg, result] of results) {
+        // What shares the argument's storage is the argument or a view of it.
+        if (storage(result) === storage(arg)) {
+          ok(result === arg || result.base === storage(arg), layer.name);
+        } else {
+          ok(counting.live.has(result), `${layer.name}: owned, fresh storage`);
+          counting.release(result);
+        }
+        ok(!arg.released, `${layer.name}: the argument stays live`);
+        counting.release(arg);
+      }
+    }
+    // A result the rule leaves unreleased would still be live here.
+    layer.dispose();
+    equal(counting.live.size, 0, `${layer.name}: nothing leaked`);
+  }
 });

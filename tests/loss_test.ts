@@ -5,6 +5,7 @@
  */
 import { equal, ok, rejects, throws } from "node:assert/strict";
 import { createBackend, type Tensor } from "../mod.ts";
+import { ReferenceBackend } from "../src/backends/reference.ts";
 import { labelsTensor, SoftmaxCrossEntropy } from "../src/loss.ts";
 import { pattern } from "./_helpers/backends.ts";
 
@@ -193,4 +194,56 @@ Deno.test("labelsTensor checks every label on the host", async () => {
     () => labelsTensor(backend, [0], 0),
     /classes must be an integer >= 1, got 0/,
   );
+});
+
+Deno.test("labels made for more classes than the logits' columns are refused", async () => {
+  // The wasm kernel would write outside dlogits for such a label.
+  for (const name of ["reference", "wasm"] as const) {
+    const b = await createBackend(name);
+    const logits = b.tensor(new Float32Array([1, 2, 3, 4]), [2, 2]);
+    const loss = new SoftmaxCrossEntropy();
+    const wide = labelsTensor(b, [0, 40], 100);
+    throws(
+      () => loss.forward(logits, wide),
+      /^RangeError: Cannot run SoftmaxCrossEntropy forward: labels must be < 2 \(the logits' columns\), got a label of 40$/,
+    );
+    // A view of them shares the record.
+    throws(
+      () => loss.forward(logits, b.reshape(wide, [2])),
+      /labels must be < 2 \(the logits' columns\), got a label of 40/,
+    );
+    // Made for more classes, but every label fits: accepted, as the loss of [0, 1].
+    const fits = loss.forward(logits, labelsTensor(b, [0, 1], 100));
+    const { loss: value, accuracy } = await loss.read();
+    // Both rows are [a, a + 1]: softplus(1) for label 0, softplus(-1) for 1.
+    const expected = (Math.log1p(Math.E) + Math.log1p(1 / Math.E)) / 2;
+    ok(Math.abs(value - expected) <= 1e-6, `loss ${value} vs ${expected}`);
+    equal(accuracy, 0.5);
+    b.release(fits);
+    b.dispose();
+  }
+});
+
+Deno.test("a failing kernel releases the dlogits that forward made", () => {
+  const b = new ReferenceBackend();
+  const made: Tensor[] = [];
+  const allocate = b.allocate.bind(b);
+  b.allocate = ((...args: Parameters<typeof b.allocate>) => {
+    const t = allocate(...args);
+    made.push(t);
+    return t;
+  }) as typeof b.allocate;
+  b.run = () => {
+    throw new Error("the device is gone");
+  };
+  const logits = b.tensor(new Float32Array(6), [2, 3]);
+  const labels = labelsTensor(b, [0, 2], 3);
+  made.length = 0;
+  throws(
+    () => new SoftmaxCrossEntropy().forward(logits, labels),
+    /the device is gone/,
+  );
+  const dlogits = made.filter((t) => t.shape.join() === "2,3");
+  equal(dlogits.length, 1, "forward allocates one dlogits");
+  ok(dlogits[0].released, "dlogits is released");
 });

@@ -83,8 +83,37 @@ Deno.test("SGD without momentum", async () => {
     nesterov: false,
     weightDecay: 0,
   });
-  // Without momentum the velocity is scratch, not state.
+  // Without momentum there is no state.
   deepEqual([...sgd.state().keys()], []);
+});
+
+Deno.test("SGD without momentum, with weight decay", async () => {
+  await runSgd({ lr: 0.1, momentum: 0, nesterov: false, weightDecay: 0.05 });
+});
+
+Deno.test("SGD without momentum allocates nothing", async () => {
+  for (const name of ["reference", "wasm"] as const) {
+    const b = await createBackend(name);
+    let allocations = 0;
+    const allocate = b.allocate.bind(b);
+    b.allocate = ((...args: Parameters<typeof b.allocate>) => {
+      allocations++;
+      return allocate(...args);
+    }) as typeof b.allocate;
+    const value = b.tensor(new Float32Array([1, -2]), [2]);
+    const grad = b.tensor(new Float32Array([0.5, 4]), [2]);
+    allocations = 0;
+    const sgd = new SGD([{ name: "w", value, grad }], {
+      lr: 0.5,
+      weightDecay: 0.5,
+    });
+    sgd.step();
+    equal(sgd.state().size, 0);
+    equal(allocations, 0, `allocations on ${name}`);
+    // w - 0.5 · (g + 0.5 · w): every number exact in float32.
+    deepEqual([...(await b.read(value))], [0.5, -3.5]);
+    b.dispose();
+  }
 });
 
 Deno.test("SGD with momentum and weight decay", async () => {
@@ -355,7 +384,7 @@ Deno.test("parameters are checked", () => {
   backend.release(released);
   throws(
     () => new Adam([{ name: "r", value: released, grad: w.grad }]),
-    /parameter "r" value must be a live float32 Tensor, got a released tensor/,
+    /^TypeError: Cannot create Adam: parameter "r" value must be a live float32 tensor, got a released tensor of shape \[2\]$/,
   );
   throws(
     () =>
@@ -364,10 +393,108 @@ Deno.test("parameters are checked", () => {
         value: backend.allocate([2], "uint32") as unknown as Tensor<"float32">,
         grad: w.grad,
       }]),
-    /parameter "u" value must be a live float32 Tensor, got a uint32 tensor/,
+    /parameter "u" value must be a live float32 tensor, got a uint32 tensor of shape \[2\]/,
   );
   throws(
     () => new Adam("w" as unknown as Parameter[]),
     /parameters must be an array of Parameter, got string/,
+  );
+});
+
+/** Steps that must throw and change nothing: values, state and stepCount. */
+async function refusedStep(
+  optimizer: SGD | Adam,
+  values: Tensor<"float32">[],
+  message: RegExp,
+) {
+  const before = await Promise.all(values.map((v) => backend.read(v)));
+  const state = [...optimizer.state()];
+  const stateBefore = await Promise.all(
+    state.map(([, t]) => t.released ? undefined : backend.read(t)),
+  );
+  const steps = optimizer.stepCount;
+  throws(() => optimizer.step(), message);
+  equal(optimizer.stepCount, steps);
+  for (let i = 0; i < values.length; i++) {
+    deepEqual(await backend.read(values[i]), before[i], `value ${i}`);
+  }
+  deepEqual([...optimizer.state().keys()], state.map(([name]) => name));
+  for (let i = 0; i < state.length; i++) {
+    if (state[i][1].released) continue;
+    deepEqual(await backend.read(state[i][1]), stateBefore[i], state[i][0]);
+  }
+}
+
+Deno.test("a step checks every parameter before it updates any", async () => {
+  for (
+    const make of [
+      (ps: Parameter[]) => new SGD(ps, { lr: 0.5 }),
+      (ps: Parameter[]) => new SGD(ps, { lr: 0.5, momentum: 0.5 }),
+      (ps: Parameter[]) => new Adam(ps, { lr: 0.5 }),
+    ]
+  ) {
+    const a = parameter("a", new Float32Array([1, 2]));
+    const b = parameter("b", new Float32Array([3]));
+    backend.upload(a.grad, new Float32Array([1, 1]));
+    backend.upload(b.grad, new Float32Array([1]));
+    const optimizer = make([a, b]);
+    optimizer.step(); // state now holds numbers that a failed step must keep
+    const kind = optimizer instanceof SGD ? "SGD" : "Adam";
+
+    // A released grad of the last parameter.
+    const mutable = b as { value: Tensor<"float32">; grad: Tensor<"float32"> };
+    const grad = b.grad;
+    backend.release(grad);
+    await refusedStep(
+      optimizer,
+      [a.value, b.value],
+      new RegExp(
+        `^TypeError: Cannot run ${kind} step: parameter "b" grad must be a live float32 tensor, got a released tensor of shape \\[1\\]$`,
+      ),
+    );
+    // A replaced value of another shape, then of another dtype.
+    mutable.grad = backend.tensor(new Float32Array([1]), [1]);
+    const value = b.value;
+    mutable.value = backend.allocate([2]);
+    await refusedStep(
+      optimizer,
+      [a.value, value],
+      new RegExp(
+        `^RangeError: Cannot run ${kind} step: parameter "b" value must keep the shape \\[1\\] and the reference backend it had when ${kind} was made, got \\[2\\] on the reference backend$`,
+      ),
+    );
+    mutable.value = backend.allocate([1], "uint32") as unknown as Tensor<
+      "float32"
+    >;
+    await refusedStep(
+      optimizer,
+      [a.value, value],
+      /parameter "b" value must be a live float32 tensor, got a uint32 tensor of shape \[1\]/,
+    );
+    // A value on another backend.
+    const other = await createBackend("reference");
+    mutable.value = other.tensor(new Float32Array([3]), [1]);
+    await refusedStep(
+      optimizer,
+      [a.value, value],
+      /parameter "b" value must keep the shape \[1\] and the reference backend it had when .* was made, got \[1\] on the reference backend/,
+    );
+    // Restored, the step runs.
+    mutable.value = value;
+    optimizer.step();
+    equal(optimizer.stepCount, 2);
+  }
+});
+
+Deno.test("a step refuses released state and updates nothing", async () => {
+  const a = parameter("a", new Float32Array([1]));
+  const b = parameter("b", new Float32Array([2]));
+  const sgd = new SGD([a, b], { lr: 1, momentum: 0.5 });
+  const velocity = sgd.state().get("b.velocity")!;
+  backend.release(velocity);
+  await refusedStep(
+    sgd,
+    [a.value, b.value],
+    /^TypeError: Cannot run SGD step: state "b.velocity" must be live, got a released tensor of shape \[1\]$/,
   );
 });

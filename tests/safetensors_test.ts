@@ -235,7 +235,7 @@ Deno.test("malformed files give clear errors", () => {
     ],
     [
       file(`{"a":${entry("F32", [2 ** 40, 2 ** 40], [0, 0])}}`),
-      /tensor "a" must have 1\.2089258196146292e\+24 × 4/,
+      /^RangeError: Cannot read safetensors: tensor "a" must have a shape of fewer than 2\^53 elements, got \[1099511627776, 1099511627776\] \(2\^53 elements or more\)$/,
     ],
     [
       file(`{"a":${entry("F32", [1], [0, 4])}`, [0, 0, 0, 0]),
@@ -385,4 +385,184 @@ Deno.test("a released target tensor is refused before anything is written", asyn
     /^TypeError: Cannot load weights: "b" must be a live float32 Tensor, got a released tensor$/,
   );
   deepEqual([...(await backend.read(a))], [0]);
+});
+
+Deno.test("header length and element count messages are exact", () => {
+  // A length of 2^64 - 1: above 2^53, printed exactly.
+  const bytes = new Uint8Array([255, 255, 255, 255, 255, 255, 255, 255, 0x7b]);
+  throws(
+    () => decodeSafetensors(bytes),
+    /header length must be at most 1 \(the bytes after it\), got 18446744073709551615$/,
+  );
+  const entry = (shape: string, end: number) =>
+    `{"a":{"dtype":"U32","shape":${shape},"data_offsets":[0,${end}]}}`;
+  // 2^53 - 1 squared: no NaN, no rounded product.
+  const big = 2 ** 53 - 1;
+  throws(
+    () => decodeSafetensors(file(entry(`[${big},${big}]`, 4), [1, 0, 0, 0])),
+    /tensor "a" must have a shape of fewer than 2\^53 elements, got \[9007199254740991, 9007199254740991\]/,
+  );
+  // 2^52 elements need 2^54 bytes, printed exactly.
+  throws(
+    () =>
+      decodeSafetensors(
+        file(entry(`[${2 ** 26},${2 ** 26}]`, 4), [1, 0, 0, 0]),
+      ),
+    /must have 4503599627370496 × 4 = 18014398509481984 bytes for shape/,
+  );
+  // A zero dimension makes no elements, however large the others.
+  const huge = Array(25).fill(2 ** 52);
+  const empty = decodeSafetensors(file(entry(`[${huge},0]`, 0)));
+  deepEqual(empty.tensors.get("a")!.shape, [...huge, 0]);
+  equal(empty.tensors.get("a")!.data.length, 0);
+  const written = encodeSafetensors(
+    new Map([["a", {
+      dtype: "U32",
+      shape: [...huge, 0],
+      data: new Uint32Array(0),
+    }]]),
+  );
+  deepEqual(decodeSafetensors(written).tensors.get("a")!.shape, [...huge, 0]);
+  throws(
+    () =>
+      encodeSafetensors(
+        new Map([["a", {
+          dtype: "U32",
+          shape: [big, 2],
+          data: new Uint32Array(0),
+        }]]),
+      ),
+    /^RangeError: Cannot write safetensors: tensor "a" must have a shape of fewer than 2\^53 elements, got \[9007199254740991, 2\]$/,
+  );
+});
+
+Deno.test("the header is read as the reference implementation reads it", () => {
+  const a = '"a":{"dtype":"U32","shape":[1],"data_offsets":[0,4]}';
+  const one = [1, 0, 0, 0];
+  // "__metadata__": null is no metadata.
+  deepEqual(
+    decodeSafetensors(file(`{"__metadata__":null,${a}}`, one)).metadata,
+    {},
+  );
+  // A byte-order mark is refused.
+  throws(
+    () => decodeSafetensors(file(`\ufeff{${a}}`, one)),
+    /^SyntaxError: Cannot read safetensors: the header must be JSON without a byte-order mark, got EF BB BF first$/,
+  );
+  // Offsets and dimensions must be written as integers.
+  for (
+    const [offsets, shape] of [
+      ["[0,4.0]", "[1]"],
+      ["[0,4e0]", "[1]"],
+      ["[0.0,4]", "[1]"],
+      ["[-0,4]", "[1]"],
+      ["[0,4]", "[1.0]"],
+      ["[0,4]", "[1E0]"],
+    ]
+  ) {
+    const header =
+      `{"a":{"dtype":"U32","shape":${shape},"data_offsets":${offsets}}}`;
+    const bad = offsets.match(/[.eE-]/) ? offsets : shape;
+    const field = bad === offsets ? "data_offsets \\[begin, end\\]" : "a shape";
+    throws(
+      () => decodeSafetensors(file(header, one)),
+      new RegExp(
+        `^RangeError: Cannot read safetensors: tensor "a" must have ${field} of non-negative integers, got ${
+          bad.replace(/[.[\]]/g, "\\$&")
+        }$`,
+      ),
+      header,
+    );
+  }
+  // Fields the format does not read may hold anything.
+  const extra =
+    `{"a":{"dtype":"U32","shape":[1],"data_offsets":[0,4],"x":[1.5,{"q":1,"q":2}]}}`;
+  deepEqual([...decodeSafetensors(file(extra, one)).tensors.get("a")!.data], [
+    1,
+  ]);
+  // Keys read by the format appear once; metadata keys may repeat, the last wins.
+  for (
+    const [header, message] of [
+      [
+        `{${a},${a}}`,
+        /^SyntaxError: Cannot read safetensors: tensor "a" appears twice in the header$/,
+      ],
+      [`{${a},"\\u0061":{}}`, /tensor "a" appears twice in the header/],
+      [
+        `{"__metadata__":{},${a},"__metadata__":{}}`,
+        /^SyntaxError: Cannot read safetensors: __metadata__ appears twice in the header$/,
+      ],
+      [
+        `{"a":{"dtype":"U32","dtype":"U32","shape":[1],"data_offsets":[0,4]}}`,
+        /^SyntaxError: Cannot read safetensors: tensor "a" must have each field once, got "dtype" twice$/,
+      ],
+    ] as const
+  ) {
+    throws(() => decodeSafetensors(file(header, one)), message, header);
+  }
+  deepEqual(
+    decodeSafetensors(file(`{"__metadata__":{"k":"1","k":"2"},${a}}`, one))
+      .metadata,
+    { k: "2" },
+  );
+  // Quotes, escapes and brackets inside strings are text, not structure.
+  const tricky = new Map([
+    ['x"{[1.5]},', {
+      dtype: "U32" as const,
+      shape: [1],
+      data: new Uint32Array([7]),
+    }],
+    ["\\", { dtype: "F32" as const, shape: [0], data: new Float32Array(0) }],
+  ]);
+  const metadata = { '"shape":[1.0]': "}{", '\\"': "[,]" };
+  const decoded = decodeSafetensors(encodeSafetensors(tricky, metadata));
+  deepEqual([...decoded.tensors.keys()].sort(), [...tricky.keys()].sort());
+  deepEqual(decoded.metadata, metadata);
+});
+
+Deno.test("loadWeights uploads straight from the file, copying only unaligned data", async () => {
+  const source = new Map([
+    ["w", backend.tensor(new Float32Array([1, 2, 3]), [3])],
+    ["b", backend.tensor(new Float32Array([4]), [1])],
+  ]);
+  const bytes = await saveWeights(source);
+  const target = await createBackend("reference");
+  const uploads: Float32Array[] = [];
+  const upload = target.upload.bind(target);
+  target.upload = ((t, data) => {
+    uploads.push(data as Float32Array);
+    upload(t, data);
+  }) as typeof target.upload;
+  const state = () =>
+    new Map([["w", target.allocate([3])], ["b", target.allocate([1])]]);
+
+  // In place in its own buffer, every tensor is 4-byte aligned: views, no copies.
+  const aligned = state();
+  loadWeights(aligned, bytes);
+  equal(uploads.length, 2);
+  ok(
+    uploads.every((data) => data.buffer === bytes.buffer),
+    "views of the file",
+  );
+  deepEqual([...(await target.read(aligned.get("w")!))], [1, 2, 3]);
+  deepEqual([...(await target.read(aligned.get("b")!))], [4]);
+
+  // One byte into a larger buffer, nothing is aligned: copies, same values.
+  uploads.length = 0;
+  const shifted = new Uint8Array(bytes.length + 1);
+  shifted.set(bytes, 1);
+  const unaligned = state();
+  loadWeights(unaligned, shifted.subarray(1));
+  equal(uploads.length, 2);
+  ok(uploads.every((data) => data.buffer !== shifted.buffer), "copies");
+  deepEqual([...(await target.read(unaligned.get("w")!))], [1, 2, 3]);
+  deepEqual([...(await target.read(unaligned.get("b")!))], [4]);
+
+  // A mismatch uploads nothing.
+  uploads.length = 0;
+  const wrong = state();
+  wrong.set("b", target.allocate([2]));
+  throws(() => loadWeights(wrong, bytes), /"b" has shape \[1\] in the file/);
+  equal(uploads.length, 0);
+  target.dispose();
 });

@@ -97,6 +97,127 @@ Deno.test("build returns each output shape and names a mismatched layer with bot
   deepEqual(new Sequential(cnn()).build(backend, [5, 1, 8, 8]), [5, 10]);
 });
 
+Deno.test("the constructor refuses a layer twice: its state would serve both places", () => {
+  const relu = new ReLU();
+  throws(
+    () => new Sequential([new Dense(4, 4), relu, new Dense(4, 4), relu]),
+    (e: Error) =>
+      e instanceof TypeError &&
+      e.message ===
+        "Cannot create Sequential: layers[3] must be a layer not already in the model, got the same object as layers[1]",
+  );
+  const jumpout = new Jumpout();
+  throws(
+    () => new Sequential([jumpout, jumpout]),
+    /layers\[1\] must be a layer not already in the model, got the same object as layers\[0\]/,
+  );
+});
+
+Deno.test("the constructor requires every method of a layer and a string name", () => {
+  const without = (method: string): Layer => {
+    const layer = new Dense(2, 2);
+    // An own property hides the class's method.
+    Object.defineProperty(layer, method, { value: undefined });
+    return layer;
+  };
+  for (const method of ["outputShape", "dispose"]) {
+    throws(
+      () => new Sequential([new ReLU(), without(method)]),
+      (e: Error) =>
+        e instanceof TypeError &&
+        e.message ===
+          `Cannot create Sequential: layers[1] must be a layer, got object without ${method}()`,
+    );
+  }
+  const unnamed = new ReLU();
+  Object.defineProperty(unnamed, "name", { value: 3 });
+  throws(
+    () => new Sequential([unnamed]),
+    (e: Error) =>
+      e instanceof TypeError &&
+      e.message ===
+        "Cannot create Sequential: layers[0] must be a layer with a string name, got a name of type number",
+  );
+});
+
+Deno.test("a build that fails changes nothing: the built model still gives the same outputs", () => {
+  const counting = new CountingBackend();
+  const model = new Sequential([
+    new Conv2d(1, 2, 3),
+    new BatchNorm(2),
+    new Flatten(),
+    new Dense(2 * 4 * 4, 3),
+    new Jumpout({ sigma: 0.3 }),
+  ]);
+  model.build(counting, [2, 1, 6, 6], { seed: 1 });
+  const x = counting.tensor(pattern(72, 2), [2, 1, 6, 6]);
+  const dy = counting.tensor(pattern(6, 3), [2, 3]);
+  // One step, so that the failed builds below must keep the running
+  // statistics and the mask stream's position too.
+  counting.release(model.forward(x));
+  counting.release(model.backward(dy));
+  const state = [...model.state().values()];
+  const values = state.map((t) => counting.readSync(t).slice());
+  const live = new Set(counting.live);
+  const allocations = counting.allocations;
+  const bad: [number[], RegExp][] = [
+    [
+      [2, 1, 7, 7],
+      /layer 3 \(Dense\(32 → 3\)\) needs inputs \[N, 32\], got \[N, 50\]/,
+    ],
+    [
+      [2, 3, 6, 6],
+      /layer 0 .* needs inputs \[N, 1, H, W\], got \[N, 3, 6, 6\]/,
+    ],
+    [[2, 1, 6], /layer 0 .* got \[N, 1, 6\]/],
+    [[2, -1, 6, 6], /inputShape must hold non-negative integers/],
+  ];
+  for (const [shape, message] of bad) {
+    throws(() => model.build(counting, shape, { seed: 1 }), message);
+  }
+  throws(
+    () => model.build(counting, [2, 1, 6, 6], { seed: -1 }),
+    /seed must be an integer/,
+  );
+  equal(counting.allocations, allocations, "nothing allocated");
+  deepEqual(new Set(counting.live), live, "nothing released");
+  state.forEach((t, i) => deepEqual(counting.readSync(t), values[i]));
+
+  // The same outputs as a twin that never saw the failed builds.
+  const twin = new Sequential([
+    new Conv2d(1, 2, 3),
+    new BatchNorm(2),
+    new Flatten(),
+    new Dense(2 * 4 * 4, 3),
+    new Jumpout({ sigma: 0.3 }),
+  ]);
+  twin.build(counting, [2, 1, 6, 6], { seed: 1 });
+  counting.release(twin.forward(x));
+  counting.release(twin.backward(dy));
+  for (const training of [true, false]) {
+    const y = model.forward(x, { training });
+    const expected = twin.forward(x, { training });
+    deepEqual(counting.readSync(y), counting.readSync(expected), `${training}`);
+    counting.release(y);
+    counting.release(expected);
+  }
+});
+
+Deno.test("building again starts afresh: a rebuilt model draws a fresh model's masks", () => {
+  const make = () =>
+    new Sequential([new Dense(8, 8), new Jumpout({ sigma: 0.3 })]);
+  const x = backend.tensor(pattern(64, 7).map((v) => v + 2), [8, 8]);
+  const fresh = make();
+  fresh.build(backend, [8, 8], { seed: 3 });
+  const first = read(fresh.forward(x));
+  const model = make();
+  model.build(backend, [8, 8], { seed: 3 });
+  notDeepEqual(read(model.forward(x)), read(model.forward(x)));
+  model.build(backend, [8, 8], { seed: 3 });
+  deepEqual(read(model.forward(x)), first);
+  equal((model.layers[1] as Jumpout).step, 1);
+});
+
 Deno.test("forward checks x against the built input and names the first layer", () => {
   const model = new Sequential(cnn());
   throws(
@@ -122,7 +243,13 @@ Deno.test("forward checks x against the built input and names the first layer", 
   );
   const x = backend.allocate([2, 1, 8, 8]);
   backend.release(x);
-  throws(() => model.forward(x), /x must be a live float32 tensor/);
+  throws(
+    () => model.forward(x),
+    (e: Error) =>
+      e instanceof TypeError &&
+      e.message ===
+        "Cannot run Sequential forward: x was released, got a released tensor of shape [2, 1, 8, 8]",
+  );
 });
 
 Deno.test("forward and backward shapes, for the built batch and another", () => {

@@ -164,6 +164,8 @@ Deno.test("wasm matmul leaves every other tensor alone", () => {
     }
     const aValues = values(m * k, 8);
     ok(wasm.readSync(a).every((v, i) => Object.is(v, aValues[i])), "a");
+    const bValues = values(k * n, 10);
+    ok(wasm.readSync(b).every((v, i) => Object.is(v, bValues[i])), "b");
   } finally {
     for (const t of [first, a, guard, b, c, last]) wasm.release(t);
   }

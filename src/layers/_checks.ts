@@ -17,15 +17,18 @@ export interface Built {
 }
 
 /**
- * Throws unless `t` is a live float32 tensor of `backend`.
+ * Throws unless `t` is a live float32 tensor, of `backend` when one is given.
  *
+ * @param where What fixed the backend, as the message says it, e.g.
+ *   `"the model was built for"`.
  * @returns `t`, typed.
  */
 export function checkTensor(
   t: unknown,
   what: string,
   name: string,
-  backend: Backend,
+  backend: Backend | undefined,
+  where = "the layer was built for",
 ): Tensor<"float32"> {
   if (!(t instanceof Tensor)) {
     throw new TypeError(
@@ -46,9 +49,9 @@ export function checkTensor(
       `Cannot ${what}: ${name} must be float32, got ${t.dtype}`,
     );
   }
-  if (t.backend !== backend) {
+  if (backend !== undefined && t.backend !== backend) {
     throw new TypeError(
-      `Cannot ${what}: ${name} must be on the ${backend.name} backend the layer was built for, got a tensor of the ${t.backend.name} backend`,
+      `Cannot ${what}: ${name} must be on the ${backend.name} backend ${where}, got a tensor of the ${t.backend.name} backend`,
     );
   }
   return t as Tensor<"float32">;
@@ -88,6 +91,7 @@ export function checkForward(
  *
  * @param output The output shape of the last training forward, or undefined
  *   when there is none to differentiate.
+ * @param where What fixed the backend, as {@linkcode checkTensor} says it.
  * @returns `dy`, typed.
  */
 export function checkBackward(
@@ -95,6 +99,7 @@ export function checkBackward(
   built: Built | undefined,
   output: readonly number[] | undefined,
   dy: unknown,
+  where?: string,
 ): Tensor<"float32"> {
   const what = `run ${layer} backward`;
   if (built === undefined || output === undefined) {
@@ -102,7 +107,7 @@ export function checkBackward(
       `Cannot ${what}: dy needs a training forward first, got backward without a pending forward with training: true`,
     );
   }
-  const t = checkTensor(dy, what, "dy", built.backend);
+  const t = checkTensor(dy, what, "dy", built.backend, where);
   if (!sameShape(t.shape, output)) {
     throw new RangeError(
       `Cannot ${what}: dy must have the forward's output shape ${
@@ -111,6 +116,23 @@ export function checkBackward(
     );
   }
   return t;
+}
+
+/**
+ * Throws unless the input a training forward kept for backward is still
+ * live: the caller must not release it before backward has run.
+ *
+ * @param layer The layer's name.
+ * @param x The kept input.
+ */
+export function checkSaved(layer: string, x: Tensor): void {
+  if (x.released) {
+    throw new TypeError(
+      `Cannot run ${layer} backward: x must stay live until backward, got a released tensor of shape ${
+        showShape(x.shape)
+      }`,
+    );
+  }
 }
 
 /**
@@ -153,17 +175,12 @@ export function checkBoolean(
 }
 
 /**
- * Checks the arguments of a layer's `build`.
+ * Throws unless `inputShape` is a shape, batch first.
  *
  * @param what Who is asking, e.g. `"build Dense(4 → 2)"`.
- * @returns The input shape, copied.
+ * @returns The shape, copied.
  */
-export function checkBuild(
-  what: string,
-  inputShape: unknown,
-  seed: unknown,
-  prefix: unknown,
-): number[] {
+export function checkShape(what: string, inputShape: unknown): number[] {
   if (!Array.isArray(inputShape)) {
     throw new TypeError(
       `Cannot ${what}: inputShape must be an array of integers, got ${
@@ -181,6 +198,15 @@ export function checkBuild(
       }]`,
     );
   }
+  return [...inputShape];
+}
+
+/**
+ * Throws unless `seed` is a 32-bit unsigned integer.
+ *
+ * @returns `seed`.
+ */
+export function checkSeed(what: string, seed: unknown): number {
   if (
     !Number.isInteger(seed) || (seed as number) < 0 ||
     (seed as number) >= 2 ** 32
@@ -191,10 +217,27 @@ export function checkBuild(
       }`,
     );
   }
+  return seed as number;
+}
+
+/**
+ * Checks the arguments of a layer's `build`.
+ *
+ * @param what Who is asking, e.g. `"build Dense(4 → 2)"`.
+ * @returns The input shape, copied.
+ */
+export function checkBuild(
+  what: string,
+  inputShape: unknown,
+  seed: unknown,
+  prefix: unknown,
+): number[] {
+  const shape = checkShape(what, inputShape);
+  checkSeed(what, seed);
   if (typeof prefix !== "string") {
     throw new TypeError(
       `Cannot ${what}: prefix must be a string, got ${typeof prefix}`,
     );
   }
-  return [...inputShape];
+  return shape;
 }

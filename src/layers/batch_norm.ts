@@ -13,6 +13,8 @@ import {
   checkBuild,
   checkForward,
   checkInteger,
+  checkSaved,
+  checkShape,
 } from "./_checks.ts";
 import { makeParameter, releaseParameters } from "./_init.ts";
 import { release, reuse } from "./_scratch.ts";
@@ -112,6 +114,26 @@ export class BatchNorm implements Layer {
   }
 
   /**
+   * The output shape for inputs of `inputShape`; allocates nothing.
+   *
+   * @param inputShape `[N, channels]` or `[N, channels, H, W]`.
+   * @returns The input shape.
+   * @throws {RangeError} When the input shape does not fit.
+   */
+  outputShape(inputShape: readonly number[]): number[] {
+    const shape = checkShape(`build ${this.name}`, inputShape);
+    const c = this.channels;
+    if ((shape.length !== 2 && shape.length !== 4) || shape[1] !== c) {
+      throw new InputShapeError(
+        this.name,
+        `[N, ${c}] or [N, ${c}, H, W]`,
+        shape,
+      );
+    }
+    return shape;
+  }
+
+  /**
    * Allocates gamma, beta and the running statistics.
    *
    * @param backend Where the layer's tensors live.
@@ -128,16 +150,7 @@ export class BatchNorm implements Layer {
     prefix: string,
   ): number[] {
     const shape = checkBuild(`build ${this.name}`, inputShape, seed, prefix);
-    if (
-      (shape.length !== 2 && shape.length !== 4) || shape[1] !== this.channels
-    ) {
-      const c = this.channels;
-      throw new InputShapeError(
-        this.name,
-        `[N, ${c}] or [N, ${c}, H, W]`,
-        shape,
-      );
-    }
+    const out = this.outputShape(shape);
     this.dispose();
     const c = this.channels;
     this.#gamma = makeParameter(
@@ -151,7 +164,7 @@ export class BatchNorm implements Layer {
     this.#runningVar = backend.tensor(new Float32Array(c).fill(1), [c]);
     this.#built = { backend, input: shape };
     this.#prefix = prefix;
-    return shape;
+    return out;
   }
 
   /**
@@ -233,6 +246,7 @@ export class BatchNorm implements Layer {
   backward(dy: Tensor): Tensor<"float32"> {
     const pending = this.#pending;
     const grad = checkBackward(this.name, this.#built, pending?.x.shape, dy);
+    checkSaved(this.name, pending!.x);
     const backend = this.#built!.backend;
     const { x, outer, inner } = pending!;
     const dx = backend.allocate(x.shape, "float32", "uninitialized");

@@ -14,6 +14,7 @@ import {
   checkBuild,
   checkForward,
   checkInteger,
+  checkShape,
 } from "./_checks.ts";
 import { heNormal, makeParameter, releaseParameters } from "./_init.ts";
 import { release, reuse } from "./_scratch.ts";
@@ -120,6 +121,40 @@ export class Conv2d implements Layer {
   }
 
   /**
+   * The output shape for inputs of `inputShape`; allocates nothing.
+   *
+   * @param inputShape `[N, inChannels, H, W]`, the image at least one
+   *   window in size once padded.
+   * @returns `[N, outChannels, outH, outW]`.
+   * @throws {RangeError} When the input shape does not fit.
+   */
+  outputShape(inputShape: readonly number[]): number[] {
+    const shape = checkShape(`build ${this.name}`, inputShape);
+    const [k, p, s] = [this.kernelSize, this.padding, this.stride];
+    if (shape.length !== 4 || shape[1] !== this.inChannels) {
+      throw new InputShapeError(
+        this.name,
+        `[N, ${this.inChannels}, H, W]`,
+        shape,
+      );
+    }
+    const min = Math.max(1, k - 2 * p);
+    if (shape[2] < min || shape[3] < min) {
+      throw new InputShapeError(
+        this.name,
+        `[N, ${this.inChannels}, H, W] with H, W >= ${min}`,
+        shape,
+      );
+    }
+    return [
+      shape[0],
+      this.outChannels,
+      outputSize(shape[2], k, s, p),
+      outputSize(shape[3], k, s, p),
+    ];
+  }
+
+  /**
    * Allocates the weight and bias for inputs `[N, inChannels, H, W]`.
    *
    * @param backend Where the layer's tensors live.
@@ -137,23 +172,9 @@ export class Conv2d implements Layer {
     prefix: string,
   ): number[] {
     const shape = checkBuild(`build ${this.name}`, inputShape, seed, prefix);
-    const [k, p, s] = [this.kernelSize, this.padding, this.stride];
-    if (shape.length !== 4 || shape[1] !== this.inChannels) {
-      throw new InputShapeError(
-        this.name,
-        `[N, ${this.inChannels}, H, W]`,
-        shape,
-      );
-    }
-    const min = Math.max(1, k - 2 * p);
-    if (shape[2] < min || shape[3] < min) {
-      throw new InputShapeError(
-        this.name,
-        `[N, ${this.inChannels}, H, W] with H, W >= ${min}`,
-        shape,
-      );
-    }
+    const out = this.outputShape(shape);
     this.dispose();
+    const k = this.kernelSize;
     const fanIn = this.inChannels * k * k;
     this.#weight = makeParameter(
       backend,
@@ -165,12 +186,7 @@ export class Conv2d implements Layer {
       this.#bias = makeParameter(backend, `${prefix}bias`, [this.outChannels]);
     }
     this.#built = { backend, input: shape };
-    return [
-      shape[0],
-      this.outChannels,
-      outputSize(shape[2], k, s, p),
-      outputSize(shape[3], k, s, p),
-    ];
+    return out;
   }
 
   /**

@@ -14,6 +14,8 @@ import {
   checkBuild,
   checkForward,
   checkInteger,
+  checkSaved,
+  checkShape,
 } from "./_checks.ts";
 import { heNormal, makeParameter, releaseParameters } from "./_init.ts";
 import { InputShapeError } from "./_shape.ts";
@@ -85,6 +87,21 @@ export class Dense implements Layer {
   }
 
   /**
+   * The output shape for inputs of `inputShape`; allocates nothing.
+   *
+   * @param inputShape `[N, inFeatures]`.
+   * @returns `[N, outFeatures]`.
+   * @throws {RangeError} When the input shape does not fit.
+   */
+  outputShape(inputShape: readonly number[]): number[] {
+    const shape = checkShape(`build ${this.name}`, inputShape);
+    if (shape.length !== 2 || shape[1] !== this.inFeatures) {
+      throw new InputShapeError(this.name, `[N, ${this.inFeatures}]`, shape);
+    }
+    return [shape[0], this.outFeatures];
+  }
+
+  /**
    * Allocates the weight and bias for inputs `[N, inFeatures]`.
    *
    * @param backend Where the layer's tensors live.
@@ -101,10 +118,8 @@ export class Dense implements Layer {
     prefix: string,
   ): number[] {
     const shape = checkBuild(`build ${this.name}`, inputShape, seed, prefix);
+    const out = this.outputShape(shape);
     const [fanIn, fanOut] = [this.inFeatures, this.outFeatures];
-    if (shape.length !== 2 || shape[1] !== fanIn) {
-      throw new InputShapeError(this.name, `[N, ${fanIn}]`, shape);
-    }
     this.dispose();
     this.#weight = makeParameter(
       backend,
@@ -116,7 +131,7 @@ export class Dense implements Layer {
       this.#bias = makeParameter(backend, `${prefix}bias`, [fanOut]);
     }
     this.#built = { backend, input: shape };
-    return [shape[0], fanOut];
+    return out;
   }
 
   /**
@@ -172,6 +187,7 @@ export class Dense implements Layer {
       x && [x.shape[0], this.outFeatures],
       dy,
     );
+    checkSaved(this.name, x!);
     const backend = this.#built!.backend;
     const rows = x!.shape[0];
     backend.run("matmul", {

@@ -12,6 +12,7 @@ import {
   checkBackward,
   checkBuild,
   checkForward,
+  checkShape,
 } from "./_checks.ts";
 
 /**
@@ -46,6 +47,18 @@ export class Flatten implements Layer {
   }
 
   /**
+   * The output shape for inputs of `inputShape`; allocates nothing.
+   *
+   * @param inputShape `[N, ...]`, at least the batch.
+   * @returns `[N, product of the rest]`.
+   * @throws {RangeError} When `inputShape` is not a shape.
+   */
+  outputShape(inputShape: readonly number[]): number[] {
+    const shape = checkShape(`build ${this.name}`, inputShape);
+    return [shape[0], shape.slice(1).reduce((a, b) => a * b, 1)];
+  }
+
+  /**
    * Remembers the backend and the input shape.
    *
    * @param backend Where the layer runs.
@@ -61,9 +74,10 @@ export class Flatten implements Layer {
     prefix: string,
   ): number[] {
     const shape = checkBuild(`build ${this.name}`, inputShape, seed, prefix);
+    const out = this.outputShape(shape);
     this.#built = { backend, input: shape };
     this.#shape = undefined;
-    return [shape[0], shape.slice(1).reduce((a, b) => a * b, 1)];
+    return out;
   }
 
   /**

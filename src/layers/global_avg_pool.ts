@@ -12,6 +12,7 @@ import {
   checkBackward,
   checkBuild,
   checkForward,
+  checkShape,
 } from "./_checks.ts";
 import { InputShapeError } from "./_shape.ts";
 
@@ -45,6 +46,25 @@ export class GlobalAvgPool implements Layer {
   }
 
   /**
+   * The output shape for inputs of `inputShape`; allocates nothing.
+   *
+   * @param inputShape `[N, C, H, W]` with `H, W >= 1`.
+   * @returns `[N, C]`.
+   * @throws {RangeError} When the input shape does not fit.
+   */
+  outputShape(inputShape: readonly number[]): number[] {
+    const shape = checkShape(`build ${this.name}`, inputShape);
+    if (shape.length !== 4 || shape[2] < 1 || shape[3] < 1) {
+      throw new InputShapeError(
+        this.name,
+        "[N, C, H, W] with H, W >= 1",
+        shape,
+      );
+    }
+    return shape.slice(0, 2);
+  }
+
+  /**
    * Remembers the backend and the input shape.
    *
    * @param backend Where the layer runs.
@@ -61,16 +81,10 @@ export class GlobalAvgPool implements Layer {
     prefix: string,
   ): number[] {
     const shape = checkBuild(`build ${this.name}`, inputShape, seed, prefix);
-    if (shape.length !== 4 || shape[2] < 1 || shape[3] < 1) {
-      throw new InputShapeError(
-        this.name,
-        "[N, C, H, W] with H, W >= 1",
-        shape,
-      );
-    }
+    const out = this.outputShape(shape);
     this.#built = { backend, input: shape };
     this.#shape = undefined;
-    return shape.slice(0, 2);
+    return out;
   }
 
   /**

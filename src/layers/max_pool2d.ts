@@ -13,6 +13,7 @@ import {
   checkBuild,
   checkForward,
   checkInteger,
+  checkShape,
 } from "./_checks.ts";
 import { release, reuse } from "./_scratch.ts";
 import { InputShapeError } from "./_shape.ts";
@@ -97,6 +98,33 @@ export class MaxPool2d implements Layer {
   }
 
   /**
+   * The output shape for inputs of `inputShape`; allocates nothing.
+   *
+   * @param inputShape `[N, C, H, W]`, the image at least one window in
+   *   size once padded.
+   * @returns `[N, C, outH, outW]`.
+   * @throws {RangeError} When the input shape does not fit.
+   */
+  outputShape(inputShape: readonly number[]): number[] {
+    const shape = checkShape(`build ${this.name}`, inputShape);
+    const [k, s, p] = [this.kernelSize, this.stride, this.padding];
+    const min = Math.max(1, k - 2 * p);
+    if (shape.length !== 4 || shape[2] < min || shape[3] < min) {
+      throw new InputShapeError(
+        this.name,
+        `[N, C, H, W] with H, W >= ${min}`,
+        shape,
+      );
+    }
+    return [
+      shape[0],
+      shape[1],
+      outputSize(shape[2], k, s, p),
+      outputSize(shape[3], k, s, p),
+    ];
+  }
+
+  /**
    * Remembers the backend and the input shape.
    *
    * @param backend Where the layer runs.
@@ -114,23 +142,10 @@ export class MaxPool2d implements Layer {
     prefix: string,
   ): number[] {
     const shape = checkBuild(`build ${this.name}`, inputShape, seed, prefix);
-    const [k, s, p] = [this.kernelSize, this.stride, this.padding];
-    const min = Math.max(1, k - 2 * p);
-    if (shape.length !== 4 || shape[2] < min || shape[3] < min) {
-      throw new InputShapeError(
-        this.name,
-        `[N, C, H, W] with H, W >= ${min}`,
-        shape,
-      );
-    }
+    const out = this.outputShape(shape);
     this.dispose();
     this.#built = { backend, input: shape };
-    return [
-      shape[0],
-      shape[1],
-      outputSize(shape[2], k, s, p),
-      outputSize(shape[3], k, s, p),
-    ];
+    return out;
   }
 
   /**

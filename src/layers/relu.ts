@@ -12,6 +12,8 @@ import {
   checkBackward,
   checkBuild,
   checkForward,
+  checkSaved,
+  checkShape,
 } from "./_checks.ts";
 
 /**
@@ -44,6 +46,17 @@ export class ReLU implements Layer {
   }
 
   /**
+   * The output shape for inputs of `inputShape`; allocates nothing.
+   *
+   * @param inputShape Any shape, batch first.
+   * @returns The input shape.
+   * @throws {RangeError} When `inputShape` is not a shape.
+   */
+  outputShape(inputShape: readonly number[]): number[] {
+    return checkShape(`build ${this.name}`, inputShape);
+  }
+
+  /**
    * Remembers the backend; ReLU has no parameters.
    *
    * @param backend Where the layer runs.
@@ -59,9 +72,10 @@ export class ReLU implements Layer {
     prefix: string,
   ): number[] {
     const shape = checkBuild(`build ${this.name}`, inputShape, seed, prefix);
+    const out = this.outputShape(shape);
     this.#built = { backend, input: shape };
     this.#input = undefined;
-    return shape;
+    return out;
   }
 
   /**
@@ -89,6 +103,7 @@ export class ReLU implements Layer {
   backward(dy: Tensor): Tensor<"float32"> {
     const x = this.#input;
     const grad = checkBackward(this.name, this.#built, x?.shape, dy);
+    checkSaved(this.name, x!);
     const backend = this.#built!.backend;
     const dx = backend.allocate(grad.shape, "float32", "uninitialized");
     backend.run("relu_backward", { x: x!, dy: grad, dx, n: grad.size });

@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { Backend } from "../backend.ts";
 import type { Parameter } from "../layer.ts";
 import { Tensor } from "../tensor.ts";
 import type { Schedule } from "./schedules.ts";
@@ -37,6 +38,8 @@ export abstract class Optimizer {
   readonly #kind: string;
   readonly #lr: number | undefined;
   readonly #schedule: Schedule | undefined;
+  /** Each parameter's backend and shape when the optimiser was made, in order. */
+  readonly #layouts: readonly Layout[];
   #stepCount = 0;
   #slots = new Map<Parameter, Tensor<"float32">[]>();
 
@@ -59,6 +62,10 @@ export abstract class Optimizer {
   ) {
     this.#kind = kind;
     this.parameters = Object.freeze(checkParameters(parameters, kind));
+    this.#layouts = this.parameters.map((p) => ({
+      backend: p.value.backend,
+      shape: [...p.value.shape],
+    }));
     if (schedule !== undefined) {
       if (typeof schedule !== "function") {
         throw new TypeError(
@@ -102,21 +109,46 @@ export abstract class Optimizer {
   }
 
   /**
-   * Applies one update to every parameter from its current gradient.
+   * Applies one update to every parameter from its current gradient. Every
+   * parameter (and its state) is checked before any is updated, so a step
+   * that throws has changed nothing, `stepCount` included.
    *
    * @throws {RangeError} When the schedule gives a rate that is not a finite
-   *   number >= 0.
+   *   number >= 0, or a parameter's value or grad no longer has the shape or
+   *   backend it had when the optimiser was made.
+   * @throws {TypeError} When a parameter's value or grad is no longer a live
+   *   float32 tensor, or a state tensor was released; the message names it.
    */
   step(): void {
+    const what = `run ${this.#kind} step`;
     const lr = this.lr;
     if (!(Number.isFinite(lr) && lr >= 0)) {
       throw new RangeError(
-        `Cannot run ${this.#kind} step: schedule(${this.#stepCount}) must return a finite number >= 0, got ${lr}`,
+        `Cannot ${what}: schedule(${this.#stepCount}) must return a finite number >= 0, got ${lr}`,
       );
     }
-    for (const p of this.parameters) {
-      this.update(p, this.#slotsOf(p), lr, this.#stepCount + 1);
-    }
+    this.parameters.forEach((p, i) => {
+      for (const key of ["value", "grad"] as const) {
+        checkTensor(p[key], `parameter "${p.name}" ${key}`, what);
+        const name = `parameter "${p.name}" ${key}`;
+        checkLayout(p[key], this.#layouts[i], name, what, this.#kind);
+      }
+      this.#slots.get(p)?.forEach((t, j) => {
+        if (t.released) {
+          throw new TypeError(
+            `Cannot ${what}: state "${p.name}.${
+              this.slotNames[j]
+            }" must be live, got a released tensor of shape [${
+              t.shape.join(", ")
+            }]`,
+          );
+        }
+      });
+    });
+    const slots = this.parameters.map((p, i) => this.#slotsOf(p, i));
+    this.parameters.forEach((p, i) => {
+      this.update(p, slots[i], lr, this.#stepCount + 1);
+    });
     this.#stepCount++;
   }
 
@@ -129,12 +161,12 @@ export abstract class Optimizer {
    */
   state(): Map<string, Tensor<"float32">> {
     const state = new Map<string, Tensor<"float32">>();
-    for (const p of this.parameters) {
-      const slots = this.#slotsOf(p);
-      this.slotNames.forEach((slot, i) => {
-        if (this.savesSlot(slot)) state.set(`${p.name}.${slot}`, slots[i]);
-      });
-    }
+    this.parameters.forEach((p, i) => {
+      const slots = this.#slotsOf(p, i);
+      this.slotNames.forEach((slot, j) =>
+        state.set(`${p.name}.${slot}`, slots[j])
+      );
+    });
     return state;
   }
 
@@ -161,25 +193,65 @@ export abstract class Optimizer {
     step: number,
   ): void;
 
-  /**
-   * Whether a slot belongs in checkpoints (not when it is only scratch).
-   *
-   * @param _slot The slot's name.
-   * @returns True unless a subclass says otherwise.
-   */
-  protected savesSlot(_slot: string): boolean {
-    return true;
-  }
-
-  #slotsOf(p: Parameter): Tensor<"float32">[] {
+  /** The state tensors of parameter `i`, allocated on its backend when first asked for. */
+  #slotsOf(p: Parameter, i: number): Tensor<"float32">[] {
     let slots = this.#slots.get(p);
     if (slots === undefined) {
-      const backend = p.value.backend;
-      slots = this.slotNames.map(() => backend.allocate(p.value.shape));
+      const { backend, shape } = this.#layouts[i];
+      slots = this.slotNames.map(() => backend.allocate(shape));
       this.#slots.set(p, slots);
     }
     return slots;
   }
+}
+
+/** Where a parameter lives and its shape. */
+interface Layout {
+  backend: Backend;
+  shape: readonly number[];
+}
+
+/** Throws unless `t` is a live float32 tensor. */
+function checkTensor(t: unknown, name: string, what: string): void {
+  if (!(t instanceof Tensor) || t.dtype !== "float32" || t.released) {
+    throw new TypeError(
+      `Cannot ${what}: ${name} must be a live float32 tensor, got ${
+        describe(t)
+      }`,
+    );
+  }
+}
+
+/** Throws unless the tensor `t` still has the backend and shape of `layout`. */
+function checkLayout(
+  t: Tensor,
+  layout: Layout,
+  name: string,
+  what: string,
+  kind: string,
+): void {
+  if (t.backend !== layout.backend || !sameShape(t.shape, layout.shape)) {
+    throw new RangeError(
+      `Cannot ${what}: ${name} must keep the shape [${
+        layout.shape.join(", ")
+      }] and the ${layout.backend.name} backend it had when ${kind} was made, got [${
+        t.shape.join(", ")
+      }] on the ${t.backend.name} backend`,
+    );
+  }
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** A value for a message: a tensor's state, dtype and shape, else its type. */
+function describe(t: unknown): string {
+  if (!(t instanceof Tensor)) return t === null ? "null" : typeof t;
+  const shape = `shape [${t.shape.join(", ")}]`;
+  return t.released
+    ? `a released tensor of ${shape}`
+    : `a ${t.dtype} tensor of ${shape}`;
 }
 
 /** Checks the parameter list: live float32 pairs of one shape, unique names. */
@@ -218,23 +290,10 @@ function checkParameters(
     }
     names.add(p.name);
     for (const key of ["value", "grad"] as const) {
-      const t = p[key];
-      if (!(t instanceof Tensor) || t.dtype !== "float32" || t.released) {
-        throw new TypeError(
-          `Cannot ${what}: parameter "${p.name}" ${key} must be a live float32 Tensor, got ${
-            t instanceof Tensor
-              ? (t.released ? "a released tensor" : `a ${t.dtype} tensor`)
-              : typeof t
-          }`,
-        );
-      }
+      checkTensor(p[key], `parameter "${p.name}" ${key}`, what);
     }
     const { value, grad } = p;
-    if (
-      grad.backend !== value.backend ||
-      grad.shape.length !== value.shape.length ||
-      grad.shape.some((d: number, j: number) => d !== value.shape[j])
-    ) {
+    if (grad.backend !== value.backend || !sameShape(grad.shape, value.shape)) {
       throw new RangeError(
         `Cannot ${what}: parameter "${p.name}" grad must match its value, got value [${
           value.shape.join(", ")

@@ -31,8 +31,9 @@ export interface SGDOptions {
  * velocity starts at zero, so the first step is `param -= lr · g`.
  *
  * State per parameter, allocated at the first step on the parameter's
- * backend: `"<name>.velocity"` (saved in {@linkcode SGD.state} only with
- * momentum > 0; without momentum it is scratch).
+ * backend: `"<name>.velocity"`, with momentum > 0 only. Without momentum
+ * there is no state ({@linkcode SGD.state} is empty) and the step is
+ * `param = (1 - lr · weightDecay) · param - lr · grad`.
  *
  * @example Two momentum steps by hand
  * ```ts
@@ -57,8 +58,8 @@ export class SGD extends Optimizer {
   readonly nesterov: boolean;
   /** L2 penalty factor. */
   readonly weightDecay: number;
-  /** The state tensors of each parameter. */
-  protected readonly slotNames = ["velocity"] as const;
+  /** The state tensors of each parameter: the velocity, with momentum only. */
+  protected readonly slotNames: readonly string[];
 
   /**
    * Makes an optimiser; it allocates nothing until the first step.
@@ -105,13 +106,14 @@ export class SGD extends Optimizer {
     this.momentum = momentum;
     this.nesterov = nesterov;
     this.weightDecay = weightDecay;
+    this.slotNames = momentum > 0 ? ["velocity"] : [];
   }
 
   /**
    * Runs the update kernel for one parameter.
    *
    * @param p The parameter.
-   * @param slots Its state tensors.
+   * @param slots Its state tensors: the velocity, or none without momentum.
    * @param lr This step's rate.
    */
   protected update(
@@ -119,6 +121,18 @@ export class SGD extends Optimizer {
     [velocity]: Tensor<"float32">[],
     lr: number,
   ): void {
+    if (velocity === undefined) {
+      // Without momentum, param -= lr · (grad + weightDecay · param) needs no
+      // state: one axpby does it.
+      p.value.backend.run("axpby", {
+        x: p.grad,
+        y: p.value,
+        n: p.value.size,
+        alpha: -lr,
+        beta: 1 - lr * this.weightDecay,
+      });
+      return;
+    }
     p.value.backend.run("sgd_update", {
       param: p.value,
       grad: p.grad,
@@ -129,14 +143,5 @@ export class SGD extends Optimizer {
       weightDecay: this.weightDecay,
       nesterov: this.nesterov,
     });
-  }
-
-  /**
-   * Whether the velocity belongs in checkpoints: only with momentum, else it is scratch.
-   *
-   * @returns True with momentum > 0.
-   */
-  protected override savesSlot(): boolean {
-    return this.momentum > 0;
   }
 }

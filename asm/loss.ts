@@ -7,10 +7,12 @@
  * `[0, 0]`. Exponentials, logarithms and sums are float64; each
  * `exp(x_j - max)` is parked in `dlogits` as float32 between passes, except
  * the label's, recomputed in float64 so that `softmax - 1` keeps its digits.
+ * A label `>= cols` names no class: the row's loss is NaN, it is not counted
+ * as correct and its `dlogits` are `softmax_j / rows`; nothing outside the
+ * row is read or written.
  *
  * @param logits Byte offset of `rows · cols` float32 values, 4-byte aligned.
- * @param labels Byte offset of `rows` uint32 labels, each below `cols`,
- *   4-byte aligned.
+ * @param labels Byte offset of `rows` uint32 labels, 4-byte aligned.
  * @param dlogits Byte offset of `rows · cols` float32 outputs, 4-byte
  *   aligned; must not overlap `logits`.
  * @param result Byte offset of 2 float32 outputs, 4-byte aligned.
@@ -50,14 +52,19 @@ export function softmax_cross_entropy(
       sum += e;
       store<f32>(d + at, e as f32);
     }
-    const target = load<f32>(x + ((label as usize) << 2)) as f64;
-    total += Math.log(sum) + top - target;
-    if (first == label) correct++;
     const scale = perRow / sum;
     for (let j: u32 = 0; j < cols; j++) {
       const at = (j as usize) << 2;
       store<f32>(d + at, ((load<f32>(d + at) as f64) * scale) as f32);
     }
+    // Past the row, `label << 2` would reach other tensors' bytes.
+    if (label >= cols) {
+      total = NaN;
+      continue;
+    }
+    const target = load<f32>(x + ((label as usize) << 2)) as f64;
+    total += Math.log(sum) + top - target;
+    if (first == label) correct++;
     const p = Math.exp(target - top) / sum;
     store<f32>(d + ((label as usize) << 2), ((p - 1) * perRow) as f32);
   }

@@ -1,17 +1,24 @@
 // softmax_cross_entropy: fused, stable softmax cross-entropy. Per row r of
-// logits (rows x cols, labels[r] < cols), with max its largest value:
+// logits (rows x cols), with max its largest value:
 //   loss_r = log(sum_j exp(x_j - max)) + max - x[label]
 //   dlogits[r, j] = (softmax_j - [j == label]) / rows
 // then result[0] = sum_r loss_r / rows (the mean loss) and result[1] = how
 // many rows have the label as their first maximum; rows = 0 gives [0, 0].
-// A single workgroup, one row per invocation at a time, so the totals are
-// added up on the GPU with no second pass: meant for the few thousand rows of
-// a batch. exp and log are computed here to a few ulps, since WGSL only
-// promises 3 + 2|x| ulps for exp and an absolute 2^-21 for log near 1.
+// A label >= cols names no class: its row's loss is NaN (result[0] is NaN),
+// the row is not counted as correct and its dlogits are softmax_j / rows;
+// nothing outside the row is read.
+// Limitation: the whole kernel is a single workgroup, one row per invocation
+// at a time, so the totals are added up on the GPU with no second pass. That
+// suits the few thousand rows of a batch; a much larger call runs on one
+// workgroup's invocations only and takes time in proportion to
+// rows / WORKGROUP_SIZE, however large the GPU. exp and log are computed here
+// to a few ulps, since WGSL only promises 3 + 2|x| ulps for exp and an
+// absolute 2^-21 for log near 1.
 //
 // Bindings (group 0):
 //   0  uniform               params   Params { rows, cols, inv_rows = 1 / rows
-//                                     rounded to float32 }, 16 bytes
+//                                     rounded to float32, nan = a quiet NaN },
+//                                     16 bytes
 //   1  storage, read         logits   array<f32>, rows * cols elements
 //   2  storage, read         labels   array<u32>, rows elements
 //   3  storage, read_write   dlogits  array<f32>, rows * cols elements
@@ -24,7 +31,8 @@ struct Params {
   rows: u32,
   cols: u32,
   inv_rows: f32,
-  _pad: u32,
+  // From the host: a WGSL constant expression may not evaluate to NaN.
+  nan: f32,
 }
 
 override WORKGROUP_SIZE: u32;
@@ -37,6 +45,8 @@ override WORKGROUP_SIZE: u32;
 
 // Per invocation: (sum of its rows' losses, how many it got right).
 var<workgroup> partial: array<vec2f, WORKGROUP_SIZE>;
+// Nonzero once a row's label is out of range (workgroup memory starts at 0).
+var<workgroup> unknown_label: atomic<u32>;
 
 // ln 2 split so that n * LN2_HI is exact for |n| < 2^11.
 const LN2_HI = 0.693145751953125;
@@ -93,6 +103,9 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   for (var r = lid; r < params.rows; r += WORKGROUP_SIZE) {
     let start = r * cols;
     let label = labels[r];
+    // Only a label inside the row is read; past it, start + label would
+    // reach the next rows (or wrap).
+    let known = label < cols;
     // The first maximum: replaced only by a strictly greater value. Its
     // exponential is exactly 1.
     var top = logits[start];
@@ -114,17 +127,20 @@ fn main(@builtin(local_invocation_index) lid: u32) {
       }
     }
     let sum = 1.0 + rest;
-    let e_label = exp_nonpositive(logits[start + label] - top);
-    // (max - x[label]) apart: exact when they are close, so a small loss
-    // keeps its digits.
-    loss += log_one_plus(rest) + (top - logits[start + label]);
-    if (first == label) {
-      right += 1.0;
-    }
     // softmax - 1 at the label, as minus the other terms over the sum.
     var others = rest;
-    if (label != first) {
-      others = 1.0 + (rest - e_label);
+    if (known) {
+      let x_label = logits[start + label];
+      // (max - x[label]) apart: exact when they are close, so a small loss
+      // keeps its digits.
+      loss += log_one_plus(rest) + (top - x_label);
+      if (first == label) {
+        right += 1.0;
+      } else {
+        others = 1.0 + (rest - exp_nonpositive(x_label - top));
+      }
+    } else {
+      atomicStore(&unknown_label, 1u);
     }
     for (var j = 0u; j < cols; j++) {
       var d: f32;
@@ -144,9 +160,10 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     }
     workgroupBarrier();
   }
+  let unknown = atomicLoad(&unknown_label);
   if (lid == 0u) {
     let total = partial[0];
-    result[0] = total.x * params.inv_rows;
+    result[0] = select(total.x * params.inv_rows, params.nan, unknown != 0u);
     result[1] = total.y;
   }
 }

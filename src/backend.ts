@@ -29,6 +29,15 @@ export const FLOAT32_MAX = 3.4028234663852886e38;
  *
  * A tensor is seen as `rows × cols` elements: one row per scope unit (one row
  * for the whole batch, or one per sample).
+ *
+ * Sharing storage: a kernel's inputs (the tensors it only reads) may share
+ * storage with each other, e.g. `matmul` with `b` = `a` for `X · Xᵀ`. An
+ * output (a tensor it writes, in-place ones such as `bias_add`'s `y`
+ * included) shares storage with no other argument, except with the inputs
+ * its doc below names ("`y` may be `x`"), where it is then written in place.
+ * A tensor and its reshaped views share storage; empty tensors may share
+ * anything (nothing of them is read or written). `run` refuses any other
+ * sharing with a TypeError before the kernel starts.
  */
 export interface KernelArgs {
   /**
@@ -48,7 +57,8 @@ export interface KernelArgs {
    * else `drop = rate[r]` (rates in units of 2^-24, see {@linkcode RATE_ONE}).
    * Then `keep[r] = 2^24 - drop` and
    * `scale[r] = keep[r] == 0 ? 0 : (keep[r] / 2^24)^(-power)` in float32.
-   * `counts` is ignored without `normalize`.
+   * `counts` is ignored without `normalize`. `keep` may be `counts` or
+   * `rate`.
    */
   jumpout_params: {
     counts: Tensor<"uint32">;
@@ -65,7 +75,7 @@ export interface KernelArgs {
    * `y[i] = (hash32(i ^ key) >>> 8) < keep[row] ? x[i] * scale[row] : 0`
    * with `row = floor(i / cols)`; a finite `x[i]` never becomes infinite
    * (the product saturates at ±3.4028235e38). Used for forward (x = h) and
-   * backward (x = dy, same key and params).
+   * backward (x = dy, same key and params). `y` may be `x`.
    */
   mask_scale: {
     x: Tensor<"float32">;
@@ -115,7 +125,7 @@ export interface KernelArgs {
   relu: { x: Tensor<"float32">; y: Tensor<"float32">; n: number };
   /**
    * `dx[i] = x[i] > 0 ? dy[i] : 0`, with `x` the forward's input (or output:
-   * the condition is the same); `dx` may be `dy`.
+   * the condition is the same); `dx` may be `dy` or `x`.
    */
   relu_backward: {
     x: Tensor<"float32">;
@@ -172,7 +182,7 @@ export interface KernelArgs {
   /**
    * `y = (x - mean[c]) / sqrt(variance[c] + epsilon) · gamma[c] + beta[c]`
    * per element of channel `c` (batch statistics in training, running ones in
-   * evaluation).
+   * evaluation). `y` may be `x`.
    */
   batchnorm_forward: {
     x: Tensor<"float32">;
@@ -191,7 +201,8 @@ export interface KernelArgs {
    * `variance` were `channel_stats` of `x`. Per channel, with
    * `m = outer · inner`, `r = 1 / sqrt(variance + epsilon)` and
    * `xhat = (x - mean) · r`: `dbeta = Σ dy`, `dgamma = Σ dy · xhat`,
-   * `dx = gamma · r · (dy - dbeta / m - xhat · dgamma / m)`.
+   * `dx = gamma · r · (dy - dbeta / m - xhat · dgamma / m)`. `dx` may be
+   * `x` or `dy`.
    */
   batchnorm_backward: {
     x: Tensor<"float32">;
@@ -209,7 +220,7 @@ export interface KernelArgs {
   };
   /**
    * `y[i] = alpha · x[i] + beta · y[i]`; when `beta` is 0 the old `y` is not
-   * read (`y = alpha · x`, even where `y` held NaN).
+   * read (`y = alpha · x`, even where `y` held NaN). `y` may be `x`.
    */
   axpby: {
     x: Tensor<"float32">;
@@ -260,10 +271,14 @@ export interface KernelArgs {
   };
   /**
    * Softmax cross-entropy, fused and stable. Per row `r` of `logits`
-   * (`rows × cols`, `labels[r] < cols`): `loss_r = log Σ_j exp(x_j - max) +
-   * max - x[label]`; `dlogits[r, j] = (softmax_j - [j = label]) / rows`;
+   * (`rows × cols`): `loss_r = log Σ_j exp(x_j - max) + max - x[label]`;
+   * `dlogits[r, j] = (softmax_j - [j = label]) / rows`;
    * `result[0] = Σ_r loss_r / rows` (the mean loss) and `result[1]` = how many
    * rows have the label as their first maximum. `rows = 0` gives `[0, 0]`.
+   * A label `>= cols` names no class: its row's loss is NaN (so `result[0]`
+   * is NaN), the row is not counted as correct, and its `dlogits` row is
+   * `softmax_j / rows`, with no one-hot term; nothing outside the row is
+   * read or written.
    */
   softmax_cross_entropy: {
     logits: Tensor<"float32">;

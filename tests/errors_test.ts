@@ -1,5 +1,5 @@
 /** Bad input: a RangeError or TypeError that names the parameter and the value. */
-import { equal, throws } from "node:assert/strict";
+import { deepEqual, equal, throws } from "node:assert/strict";
 import {
   createBackend,
   Dense,
@@ -326,4 +326,70 @@ Deno.test("kernel arguments of the wrong type or range", () => {
       }),
     /maxDrop must be an integer in \[0, 2\^32\), got 0\.5/,
   );
+});
+
+Deno.test("kernel outputs that share storage they may not are a TypeError naming both", async () => {
+  const b = await createBackend("reference");
+  const x = b.tensor(new Float32Array([1, 2, 3, 4]), [4]);
+  const view = b.reshape(x, [2, 2]);
+  const conv = {
+    batch: 1,
+    channels: 1,
+    height: 2,
+    width: 2,
+    kernelH: 1,
+    kernelW: 1,
+    stride: 1,
+    padding: 0,
+  };
+  throws(
+    () => b.run("col2im", { cols: x, x, ...conv }),
+    {
+      name: "TypeError",
+      message:
+        "Cannot run col2im: x must not share storage with cols, got the same tensor",
+    },
+  );
+  throws(
+    () => b.run("im2col", { x, cols: view, ...conv }),
+    {
+      name: "TypeError",
+      message:
+        "Cannot run im2col: cols must not share storage with x, got views of the same storage",
+    },
+  );
+  // Sizes and types are checked first; sharing only among valid arguments.
+  throws(
+    () => b.run("col2im", { cols: x, x, ...conv, padding: 1 }),
+    { name: "RangeError" },
+  );
+  // Two outputs of one kernel may not share either.
+  const c = b.allocate([4]);
+  throws(
+    () =>
+      b.run("channel_stats", {
+        x,
+        mean: c,
+        variance: c,
+        outer: 1,
+        channels: 4,
+        inner: 1,
+      }),
+    /^TypeError: Cannot run channel_stats: mean must not share storage with variance, got the same tensor$/,
+  );
+  // A view passed where the contract allows the tensor itself is allowed.
+  b.run("relu", { x, y: view, n: 4 });
+  deepEqual([...(await b.read(x))], [1, 2, 3, 4]);
+  // Empty tensors hold nothing to read or write: they may share.
+  const empty = b.allocate([0]);
+  b.run("matmul", {
+    a: empty,
+    b: empty,
+    c: empty,
+    m: 0,
+    n: 0,
+    k: 5,
+    transA: false,
+    transB: false,
+  });
 });

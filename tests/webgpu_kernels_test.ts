@@ -487,7 +487,7 @@ gpuTest("tensors of size 0 allocate, upload, read and release", async (gpu) => {
 });
 
 gpuTest(
-  "a read-only binding shared with another tensor is refused",
+  "an output sharing storage with an input it may not overwrite is refused",
   (gpu) => {
     const x = gpu.allocate([4]), scale = gpu.allocate([4]);
     const keep = gpu.allocate([4], "uint32");
@@ -505,7 +505,7 @@ gpuTest(
       {
         name: "TypeError",
         message:
-          "Cannot run mask_scale: scale and y must be different tensors on the webgpu backend, got the same tensor",
+          "Cannot run mask_scale: y must not share storage with scale, got the same tensor",
       },
     );
   },

@@ -3,7 +3,7 @@
  * than 65535 workgroups' worth of elements, one workgroup per row or channel
  * past a grid row, matmul tiles at the matrix edges, which tensors may share a
  * buffer, pooling windows wholly in the padding, and the uniforms of many
- * kernels queued into one submission.
+ * kernels queued into one submission, at any uniform offset alignment.
  *
  * Values are compared with the reference backend: bit-identical where a
  * kernel moves, selects or adds once (transpose, relu, maxpool_forward,
@@ -378,28 +378,33 @@ gpuTest(
 );
 
 gpuTest(
-  "an output that shares a buffer with a read-only input is refused",
+  "an output that shares a buffer with an input is refused before WebGPU sees it",
   (gpu) => {
     const a = gpu.allocate([16]), b = gpu.allocate([16]);
-    const message = (x: string, y: string, kernel: string) => ({
+    const message = (
+      kernel: string,
+      output: string,
+      input: string,
+      got: string,
+    ) => ({
       name: "TypeError",
       message:
-        `Cannot run ${kernel}: ${x} and ${y} must be different tensors on the webgpu backend, got the same tensor`,
+        `Cannot run ${kernel}: ${output} must not share storage with ${input}, got ${got}`,
     });
     const mm = { m: 4, n: 4, k: 4, transA: false, transB: false };
     throws(
       () => gpu.run("matmul", { a, b, c: a, ...mm }),
-      message("a", "c", "matmul"),
+      message("matmul", "c", "a", "the same tensor"),
     );
-    // A reshaped view shares its base's buffer, so it is the same tensor here.
+    // A reshaped view shares its base's buffer.
     const view = gpu.reshape(b, [4, 4]);
     throws(
       () => gpu.run("matmul", { a, b, c: view, ...mm }),
-      message("b", "c", "matmul"),
+      message("matmul", "c", "b", "views of the same storage"),
     );
     throws(
       () => gpu.run("transpose", { x: a, y: a, rows: 4, cols: 4, inner: 1 }),
-      message("x", "y", "transpose"),
+      message("transpose", "y", "x", "the same tensor"),
     );
     throws(
       () =>
@@ -409,10 +414,98 @@ gpuTest(
           rows: 16,
           cols: 1,
         }),
-      message("x", "y", "row_mean"),
+      message("row_mean", "y", "x", "views of the same storage"),
     );
   },
 );
+
+gpuTest(
+  "an input bound read-only and read_write at once reads the batch's latest values",
+  async (gpu) => {
+    // batchnorm_forward binds x read_write (y may be x) and gamma read-only:
+    // passed as one tensor, gamma is read from a copy, which must be taken
+    // after the kernels queued before it in the same batch.
+    const channels = 300,
+      x0 = values(channels, 20),
+      beta = values(channels, 21);
+    const mean = values(channels, 22);
+    const variance = values(channels, 23).map((v) => v * v + 0.01);
+    const run = async (b: typeof gpu | typeof reference) => {
+      const x = b.tensor(x0, [channels]);
+      const [m, v, bt] = [mean, variance, beta].map((d) =>
+        b.tensor(d, [channels])
+      );
+      const y = b.allocate([channels]);
+      b.run("axpby", { x, y: x, n: channels, alpha: 3, beta: 0 }); // x = 3 x0
+      b.run("batchnorm_forward", {
+        x,
+        mean: m,
+        variance: v,
+        gamma: x,
+        beta: bt,
+        y,
+        outer: 1,
+        channels,
+        inner: 1,
+        epsilon: 1e-5,
+      });
+      b.run("axpby", { x, y: x, n: channels, alpha: -1, beta: 0 }); // x = -3 x0
+      const out = [await b.read(y), await b.read(x)];
+      for (const t of [x, m, v, bt, y]) b.release(t);
+      return out;
+    };
+    const [expectedY, expectedX] = await run(reference);
+    const [actualY, actualX] = await run(gpu);
+    assertSameBits(actualX, expectedX, "x"); // products by 3 and -1: exact
+    // (x - mean) · r · gamma + beta with x = gamma = 3 x0: a few roundings.
+    for (let i = 0; i < channels; i++) {
+      const bound =
+        (Math.abs(3 * x0[i]) + Math.abs(mean[i])) * Math.abs(3 * x0[i]) /
+          Math.sqrt(variance[i] + 1e-5) + Math.abs(beta[i]);
+      ok(
+        Math.abs(actualY[i] - expectedY[i]) <= 1e-6 * bound,
+        `y[${i}]: got ${actualY[i]}, expected ${expectedY[i]}`,
+      );
+    }
+  },
+);
+
+Deno.test({
+  name:
+    "webgpu training kernels: uniform slots stay aligned on a device whose uniform offset alignment is 32",
+  ignore,
+  async fn() {
+    const adapter = await navigator.gpu.requestAdapter();
+    // 32 is the alignment at which slots of the largest Params (48 bytes)
+    // went misaligned; an adapter that cannot go below 256 checks 256.
+    const alignment = Math.max(
+      32,
+      adapter!.limits.minUniformBufferOffsetAlignment,
+    );
+    const device = await adapter!.requestDevice({
+      requiredLimits: { minUniformBufferOffsetAlignment: alignment },
+    });
+    equal(device.limits.minUniformBufferOffsetAlignment, alignment);
+    const gpu = await createWebGpuBackend(device);
+    try {
+      device.pushErrorScope("validation");
+      // Three dispatches in one batch, each with its own uniforms.
+      const n = 5;
+      const x = gpu.tensor(new Float32Array([1, -2, 3, -4, 5]), [n]);
+      const y = gpu.tensor(new Float32Array([10, 20, 30, 40, 50]), [n]);
+      gpu.run("axpby", { x, y, n, alpha: 2, beta: 1 }); // y = 2x + y
+      gpu.run("relu", { x: y, y, n }); // all positive already
+      gpu.run("axpby", { x, y, n, alpha: -1, beta: 0.5 }); // y = y/2 - x
+      const got = await gpu.read(y);
+      equal(await device.popErrorScope(), null);
+      // Small integers and halves: exact in float32.
+      deepEqual([...got], [5, 10, 15, 20, 25]);
+    } finally {
+      gpu.dispose();
+      device.destroy();
+    }
+  },
+});
 
 gpuTest(
   "hundreds of kernels queued at once each get their own uniforms",

@@ -146,6 +146,67 @@ const ARG_TENSORS: {
   }),
 };
 
+/**
+ * The tensors each kernel writes, each with the inputs it may share storage
+ * with (the in-place uses each kernel's doc in `KernelArgs` allows); every
+ * other tensor argument is an input. Outputs share storage with nothing else,
+ * other outputs included.
+ */
+const ARG_OUTPUTS: {
+  [K in KernelName]: Readonly<Record<string, readonly string[]>>;
+} = {
+  count_active: { counts: [] },
+  jumpout_params: { keep: ["counts", "rate"], scale: [] },
+  mask_scale: { y: ["x"] },
+  matmul: { c: [] },
+  bias_add: { y: [] },
+  bias_grad: { db: [] },
+  relu: { y: ["x"] },
+  relu_backward: { dx: ["x", "dy"] },
+  im2col: { cols: [] },
+  col2im: { x: [] },
+  transpose: { y: [] },
+  channel_stats: { mean: [], variance: [] },
+  batchnorm_forward: { y: ["x"] },
+  batchnorm_backward: { dx: ["x", "dy"], dgamma: [], dbeta: [] },
+  axpby: { y: ["x"] },
+  maxpool_forward: { y: [], argmax: [] },
+  maxpool_backward: { dx: [] },
+  row_mean: { y: [] },
+  row_broadcast: { dx: [] },
+  softmax_cross_entropy: { dlogits: [], result: [] },
+  sgd_update: { param: [], velocity: [] },
+  adam_update: { param: [], m: [], v: [] },
+};
+
+/**
+ * Throws when an output of `kernel` shares storage with another tensor
+ * argument it may not share with. Empty tensors are skipped: nothing of
+ * them is read or written.
+ */
+function checkSharing(
+  kernel: KernelName,
+  tensors: Readonly<Record<string, Tensor>>,
+): void {
+  const names = Object.keys(tensors);
+  for (const [output, allowed] of Object.entries(ARG_OUTPUTS[kernel])) {
+    const out = tensors[output];
+    if (out.size === 0) continue;
+    for (const name of names) {
+      const other = tensors[name];
+      if (
+        name === output || allowed.includes(name) || other.size === 0 ||
+        other.storage !== out.storage
+      ) continue;
+      throw new TypeError(
+        `Cannot run ${kernel}: ${output} must not share storage with ${name}, got ${
+          other === out ? "the same tensor" : "views of the same storage"
+        }`,
+      );
+    }
+  }
+}
+
 /** Elements of a convolution's NCHW input. */
 function imageSize(a: ConvGeometry): number {
   return a.batch * a.channels * a.height * a.width;
@@ -376,6 +437,7 @@ export abstract class BaseBackend implements Backend {
     const scalarError = ARG_SCALARS[kernel](args);
     if (scalarError) throw new RangeError(`Cannot ${what}: ${scalarError}`);
     const tensors = ARG_TENSORS[kernel](args);
+    const given: Record<string, Tensor> = {};
     for (const [name, [size, dtype]] of Object.entries(tensors)) {
       const t = (args as unknown as Record<string, Tensor>)[name];
       this.checkTensor(t, what, name);
@@ -389,7 +451,9 @@ export abstract class BaseBackend implements Backend {
           `Cannot ${what}: ${name} must have ${size} elements, got ${t.size}`,
         );
       }
+      given[name] = t;
     }
+    checkSharing(kernel, given);
     impl(args);
   }
 

@@ -50,11 +50,15 @@ const MAX_UNIFORM_BYTES = 48;
 
 /**
  * How each kernel's WGSL declares its tensors: binding 0 is the uniform
- * parameters, then one storage binding per tensor in this order. `read_write`
- * bindings may share a buffer (in-place use); a `read` one may not. Element-
- * wise kernels bind every tensor `read_write`, since each invocation reads its
- * elements before it writes them; the others bind their inputs `read`, so that
- * an output that overlaps an input is refused.
+ * parameters, then one storage binding per tensor in this order. Which
+ * tensors may share storage is the kernels' contract, checked before a
+ * kernel runs; WebGPU adds one rule of its own: a buffer bound `read` must
+ * not also be bound `read_write` in the same dispatch (two `read` bindings
+ * or two `read_write` ones may share it). So an output that may be written
+ * in place over an input binds both `read_write` (each invocation reads its
+ * elements before it writes them), and an input bound `read` that shares
+ * its buffer with an input bound `read_write` is bound as a copy instead
+ * (see {@linkcode readWriteConflicts}).
  */
 const BINDINGS = {
   count_active: { x: "read", counts: "read_write" },
@@ -228,7 +232,10 @@ export class WebGpuBackend extends BaseBackend {
    * the last values written.
    */
   readonly #ring: GPUBuffer;
-  /** Bytes between slots: the device's uniform offset alignment. */
+  /**
+   * Bytes between slots: the largest `Params` rounded up to a multiple of the
+   * device's uniform offset alignment.
+   */
   readonly #slotBytes: number;
   /** Host image of the open batch's slots, written to the ring on submit. */
   readonly #slots: Uint8Array;
@@ -354,6 +361,7 @@ export class WebGpuBackend extends BaseBackend {
     softmax_cross_entropy: (a) => {
       this.#u32.set([a.rows, a.cols]);
       this.#f32[2] = a.rows === 0 ? 0 : 1 / a.rows;
+      this.#f32[3] = NaN; // The loss of a label out of range.
       // Always one workgroup: it also writes the [0, 0] of no rows.
       this.#dispatch("softmax_cross_entropy", a, 1);
     },
@@ -412,8 +420,7 @@ export class WebGpuBackend extends BaseBackend {
       programs[kernel] = buildProgram(device, kernel);
     }
     this.#programs = programs as Record<KernelName, Program>;
-    this.#slotBytes = Math.max(
-      MAX_UNIFORM_BYTES,
+    this.#slotBytes = uniformSlotBytes(
       device.limits.minUniformBufferOffsetAlignment,
     );
     this.#slots = new Uint8Array(BATCH_DISPATCHES * this.#slotBytes);
@@ -563,13 +570,15 @@ export class WebGpuBackend extends BaseBackend {
     const buffers = program.tensors.map((name) =>
       (args as unknown as Record<string, Tensor>)[name].storage as GPUBuffer
     );
-    checkAliasing(kernel, program.tensors, buffers);
     const groups = Math.ceil(workgroups);
     if (groups === 0 && prepare === undefined) return;
     if (this.#used === BATCH_DISPATCHES) this.#submit();
     const encoder = this.#batch();
     prepare?.(encoder);
     if (groups === 0) return;
+    for (const i of readWriteConflicts(kernel, program.tensors, buffers)) {
+      buffers[i] = this.#snapshot(encoder, buffers[i]);
+    }
     const offset = this.#used++ * this.#slotBytes;
     const size = UNIFORM_BYTES[kernel];
     this.#slots.set(new Uint8Array(this.#params, 0, size), offset);
@@ -589,6 +598,20 @@ export class WebGpuBackend extends BaseBackend {
     const [x, y] = dispatchGrid(groups);
     pass.dispatchWorkgroups(x, y);
     pass.end();
+  }
+
+  /**
+   * A copy of `buffer` as the open batch has it at this point, for one
+   * dispatch to read; destroyed once the batch is submitted.
+   */
+  #snapshot(encoder: GPUCommandEncoder, buffer: GPUBuffer): GPUBuffer {
+    const copy = this.device.createBuffer({
+      size: buffer.size,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+    });
+    encoder.copyBufferToBuffer(buffer, 0, copy, 0, buffer.size);
+    this.#doomed.push(copy);
+    return copy;
   }
 
   /** Writes `im2col`'s and `col2im`'s `Params` for `n` invocations. */
@@ -719,28 +742,47 @@ function buildProgram(device: GPUDevice, kernel: KernelName): Program {
 }
 
 /**
- * Throws when a buffer bound read-only is also bound elsewhere in the same
- * dispatch, which WebGPU rejects.
+ * The bindings declared `read` whose buffer is also bound `read_write` in
+ * the same dispatch, which WebGPU rejects. The kernels' contract lets only
+ * inputs share storage with each other (outputs share only with the inputs
+ * they write in place, both bound `read_write`), so both bindings are
+ * inputs and a copy of the buffer holds the same values.
  */
-function checkAliasing(
+function readWriteConflicts(
   kernel: KernelName,
   names: readonly string[],
   buffers: readonly GPUBuffer[],
-): void {
+): number[] {
   const access: Record<string, "read" | "read_write"> = BINDINGS[kernel];
-  for (let i = 0; i < names.length; i++) {
-    for (let j = i + 1; j < names.length; j++) {
-      const readOnly = access[names[i]] === "read" ||
-        access[names[j]] === "read";
-      if (readOnly && buffers[i] === buffers[j]) {
-        throw new TypeError(
-          `Cannot run ${kernel}: ${names[i]} and ${
-            names[j]
-          } must be different tensors on the webgpu backend, got the same tensor`,
-        );
-      }
-    }
-  }
+  const written = new Set(
+    buffers.filter((_, i) => access[names[i]] === "read_write"),
+  );
+  return names.flatMap((name, i) =>
+    access[name] === "read" && written.has(buffers[i]) ? [i] : []
+  );
+}
+
+/**
+ * Bytes between the uniform slots of a batch: the largest `Params` struct
+ * rounded up to a multiple of the device's uniform offset alignment, since
+ * each slot's offset must be a multiple of it.
+ *
+ * @param alignment The device's `minUniformBufferOffsetAlignment` (a power
+ *   of two).
+ * @returns The slot size in bytes.
+ *
+ * @example Alignments below, between and above the largest struct
+ * ```ts
+ * import { uniformSlotBytes } from "./webgpu.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(uniformSlotBytes(16), 48);
+ * equal(uniformSlotBytes(32), 64);
+ * equal(uniformSlotBytes(256), 256);
+ * ```
+ */
+export function uniformSlotBytes(alignment: number): number {
+  return Math.ceil(MAX_UNIFORM_BYTES / alignment) * alignment;
 }
 
 /**

@@ -10,7 +10,8 @@ import type { KernelArgs } from "../../backend.ts";
  * `softmax_cross_entropy`: per row, the loss `log Σ exp(x_j) - x[label]`
  * computed around the row's maximum (so logits of ±1e4 neither overflow nor
  * vanish), the gradient `(softmax - onehot) / rows`, and then the mean loss
- * and how many rows have their label as their first maximum.
+ * and how many rows have their label as their first maximum. A label
+ * `>= cols` gives its row a NaN loss and no one-hot term.
  *
  * @param a The kernel's arguments.
  *
@@ -49,7 +50,9 @@ export function softmaxCrossEntropy(
     }
     let sum = 0;
     for (let j = 0; j < cols; j++) sum += Math.exp(x[start + j] - max);
-    total += Math.log(sum) + max - x[start + label];
+    // A label past the row names no class: reading x there would read the
+    // next row (or past the array), so its loss is NaN instead.
+    total += label < cols ? Math.log(sum) + max - x[start + label] : NaN;
     for (let j = 0; j < cols; j++) {
       const p = Math.exp(x[start + j] - max) / sum;
       dx[start + j] = (p - (j === label ? 1 : 0)) / rows;

@@ -3,13 +3,14 @@ import {
   addDeviationColumns,
   addProductDeviationColumns,
   CHANNEL_BLOCK,
+  channelSum,
+  columnSums,
   deviationSum,
   FACTORS0,
   FACTORS1,
   FACTORS2,
   gradientSum,
   sumProductDeviationRun,
-  sumRun,
   SUMS0,
   SUMS1,
   sumSquaredDeviationRun,
@@ -58,10 +59,7 @@ export function channel_stats(
     for (let c0: u32 = 0; c0 < channels; c0 += CHANNEL_BLOCK) {
       const w = min(CHANNEL_BLOCK, channels - c0);
       const at = (c0 as usize) << 2;
-      zeroSums(SUMS0, w);
-      for (let o: u32 = 0; o < outer; o++) {
-        addColumns(SUMS0, x + (o as usize) * row + at, w);
-      }
+      columnSums(x, c0, w, outer, channels);
       for (let c: u32 = 0; c < w; c++) {
         const m = load<f64>(SUMS0 + ((c as usize) << 3)) / count;
         store<f32>(mean + at + ((c as usize) << 2), m as f32);
@@ -88,14 +86,10 @@ export function channel_stats(
   const run = (inner as usize) << 2;
   const stride = (channels as usize) * run;
   for (let c: u32 = 0; c < channels; c++) {
-    const first = x + (c as usize) * run;
-    let sum: f64 = 0;
-    let p = first;
-    for (let o: u32 = 0; o < outer; o++, p += stride) sum += sumRun(p, inner);
-    const m = (sum / count) as f32;
+    const m = (channelSum(x, c, outer, channels, inner) / count) as f32;
     let d: f64 = 0;
     let s: f64 = 0;
-    p = first;
+    let p = x + (c as usize) * run;
     for (let o: u32 = 0; o < outer; o++, p += stride) {
       s += sumSquaredDeviationRun(p, inner, m);
       d += deviationSum;

@@ -1,11 +1,10 @@
 import {
-  addColumns,
   addRun,
   addScalarRun,
   CHANNEL_BLOCK,
-  sumRun,
+  channelSum,
+  columnSums,
   SUMS0,
-  zeroSums,
 } from "./runs";
 
 /**
@@ -65,12 +64,9 @@ export function bias_grad(
 ): void {
   if (inner == 1) {
     // Column sums: rows are read in order, CHANNEL_BLOCK columns at a time.
-    const row = (channels as usize) << 2;
     for (let c0: u32 = 0; c0 < channels; c0 += CHANNEL_BLOCK) {
       const w = min(CHANNEL_BLOCK, channels - c0);
-      zeroSums(SUMS0, w);
-      let p = dy + ((c0 as usize) << 2);
-      for (let o: u32 = 0; o < outer; o++, p += row) addColumns(SUMS0, p, w);
+      columnSums(dy, c0, w, outer, channels);
       for (let c: u32 = 0; c < w; c++) {
         const sum = load<f64>(SUMS0 + ((c as usize) << 3));
         store<f32>(db + (((c0 + c) as usize) << 2), sum as f32);
@@ -78,12 +74,8 @@ export function bias_grad(
     }
     return;
   }
-  const run = (inner as usize) << 2;
-  const stride = (channels as usize) * run;
   for (let c: u32 = 0; c < channels; c++) {
-    let sum: f64 = 0;
-    let p = dy + (c as usize) * run;
-    for (let o: u32 = 0; o < outer; o++, p += stride) sum += sumRun(p, inner);
+    const sum = channelSum(dy, c, outer, channels, inner);
     store<f32>(db + ((c as usize) << 2), sum as f32);
   }
 }

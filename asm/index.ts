@@ -12,12 +12,7 @@ export {
   batchnorm_forward,
   channel_stats,
 } from "./batchnorm";
-export {
-  maxpool_backward,
-  maxpool_forward,
-  row_broadcast,
-  row_mean,
-} from "./pool";
+export { maxpool_backward, maxpool_forward, row_broadcast } from "./pool";
 export { softmax_cross_entropy } from "./loss";
 export { adam_update, sgd_update } from "./optim";
 export { heap_base } from "./memory";

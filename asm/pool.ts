@@ -1,5 +1,5 @@
 import { outputSize } from "./geometry";
-import { fillRun, sumRun, zeroRun } from "./runs";
+import { fillRun, zeroRun } from "./runs";
 
 /**
  * `maxpool_forward`: max pooling of `planes` images of `height × width`,
@@ -337,26 +337,6 @@ export function maxpool_backward(
         store<f32>(d, load<f32>(d) + load<f32>(g));
       }
     }
-  }
-}
-
-/**
- * `row_mean`: `y[r] = Σ_c x[r · cols + c] / cols` (a float64 sum, float32
- * within blocks of 64 values), 0 when `cols` is 0.
- *
- * @param x Byte offset of `rows · cols` float32 values, 4-byte aligned.
- * @param y Byte offset of `rows` float32 outputs, 4-byte aligned; must not
- *   overlap `x`.
- * @param rows Number of rows.
- * @param cols Values per row.
- */
-export function row_mean(x: usize, y: usize, rows: u32, cols: u32): void {
-  const row = (cols as usize) << 2;
-  for (let r: u32 = 0; r < rows; r++) {
-    const mean = cols == 0
-      ? 0
-      : sumRun(x + (r as usize) * row, cols) / (cols as f64);
-    store<f32>(y + ((r as usize) << 2), mean as f32);
   }
 }
 

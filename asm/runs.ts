@@ -310,6 +310,44 @@ export function addProductDeviationColumns(
   }
 }
 
+// Per-channel sums of `outer · channels · inner` values laid out as
+// `x[(o · channels + c) · inner + i]` (`bias_grad` and `channel_stats`).
+
+/** Channel `c`'s sum: `outer` runs of `inner` values, in float64. */
+@inline
+export function channelSum(
+  x: usize,
+  c: u32,
+  outer: u32,
+  channels: u32,
+  inner: u32,
+): f64 {
+  const run = (inner as usize) << 2;
+  const stride = (channels as usize) * run;
+  let sum: f64 = 0;
+  let p = x + (c as usize) * run;
+  for (let o: u32 = 0; o < outer; o++, p += stride) sum += sumRun(p, inner);
+  return sum;
+}
+
+/**
+ * With `inner = 1` (channels are columns): `SUMS0[j]` = the float64 sum of
+ * channel `c0 + j` for `j < w`, reading rows in order.
+ */
+@inline
+export function columnSums(
+  x: usize,
+  c0: u32,
+  w: u32,
+  outer: u32,
+  channels: u32,
+): void {
+  const row = (channels as usize) << 2;
+  zeroSums(SUMS0, w);
+  let p = x + ((c0 as usize) << 2);
+  for (let o: u32 = 0; o < outer; o++, p += row) addColumns(SUMS0, p, w);
+}
+
 /** Adds the four lanes of `v`, widened, to the four float64s at `a`. */
 function addWidened(a: usize, v: v128): void {
   v128.store(a, f64x2.add(v128.load(a), f64x2.promote_low_f32x4(v)));

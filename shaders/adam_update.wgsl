@@ -14,9 +14,7 @@
 //                                    48 bytes
 //   1  storage, read_write   param   array<vec4f>, n elements then padding (the
 //                                    host rounds buffers up to 16 bytes)
-//   2  storage, read_write   grad    array<vec4f>, n elements then padding;
-//                                    read only, read_write so that it may share
-//                                    a buffer with the others
+//   2  storage, read         grad    array<vec4f>, n elements then padding
 //   3  storage, read_write   m       array<vec4f>, n elements then padding
 //   4  storage, read_write   v       array<vec4f>, n elements then padding
 // Workgroup size: WORKGROUP_SIZE invocations (pipeline override), 4
@@ -45,7 +43,7 @@ override WORKGROUP_SIZE: u32;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read_write> param: array<vec4f>;
-@group(0) @binding(2) var<storage, read_write> grad: array<vec4f>;
+@group(0) @binding(2) var<storage, read> grad: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> m: array<vec4f>;
 @group(0) @binding(4) var<storage, read_write> v: array<vec4f>;
 

@@ -6,6 +6,7 @@
  */
 
 import type { SafetensorsDType } from "./safetensors.ts";
+import { showShape } from "./_tensors.ts";
 
 /** The header key of the free-form string pairs. */
 export const METADATA = "__metadata__";
@@ -380,7 +381,7 @@ function checkEntry(
       `must have data_offsets with begin <= end <= ${dataLength} (the data size), got [${begin}, ${end}]`,
     );
   }
-  const dims = `[${(shape as number[]).join(", ")}]`;
+  const dims = showShape(shape as number[]);
   const count = elementCount(shape as number[]);
   if (count === undefined) {
     fail(

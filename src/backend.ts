@@ -254,13 +254,6 @@ export interface KernelArgs {
     argmax: Tensor<"uint32">;
     dx: Tensor<"float32">;
   } & PoolGeometry;
-  /** `y[r] = Σ_c x[r · cols + c] / cols`; 0 when `cols = 0`. */
-  row_mean: {
-    x: Tensor<"float32">;
-    y: Tensor<"float32">;
-    rows: number;
-    cols: number;
-  };
   /** `dx[r · cols + c] = alpha · dy[r]`. */
   row_broadcast: {
     dy: Tensor<"float32">;

@@ -18,8 +18,8 @@ import {
   checkBuild,
   checkForward,
   checkShape,
-  checkTensor,
 } from "./layers/_checks.ts";
+import { checkTensor, release } from "./_tensors.ts";
 import { maskKey, normal } from "./random.ts";
 import type { Tensor } from "./tensor.ts";
 
@@ -246,7 +246,7 @@ export class Jumpout implements Layer {
     // Built, the layer holds to its build as every layer does; unbuilt, it
     // takes any live float32 tensor.
     const input = this.#built === undefined
-      ? checkTensor(x, `run ${name} forward`, "x", undefined)
+      ? checkTensor(x, `run ${name} forward`, "x")
       : checkForward(name, this.#built, x);
     // Inference keeps the statistics but leaves nothing to differentiate.
     this.#pending = false;
@@ -386,10 +386,7 @@ export class Jumpout implements Layer {
     const s = this.#state;
     this.#state = undefined;
     this.#pending = false;
-    if (s === undefined) return;
-    for (const t of [s.counts, s.rate, s.keep, s.scale]) {
-      if (!t.released) s.backend.release(t);
-    }
+    if (s !== undefined) release(s.counts, s.rate, s.keep, s.scale);
   }
 
   #stats(

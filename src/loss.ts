@@ -5,14 +5,8 @@
  */
 
 import type { Backend } from "./backend.ts";
-import { Tensor } from "./tensor.ts";
-
-/**
- * The largest label each {@linkcode labelsTensor} result was made with (-1
- * for none), so that the loss can refuse labels made for more classes than
- * its logits have: the kernel itself cannot report a bad label.
- */
-const largestLabel = new WeakMap<Tensor, number>();
+import type { Tensor } from "./tensor.ts";
+import { checkTensor, release, showShape } from "./_tensors.ts";
 
 /** The mean loss and the share of correct predictions of one batch. */
 export interface LossResult {
@@ -55,25 +49,26 @@ export class SoftmaxCrossEntropy {
    * {@linkcode SoftmaxCrossEntropy.read}.
    *
    * @param logits Float32 scores, `[N, C]` with C >= 1.
-   * @param labels Uint32 classes, `[N]`, each < C. Labels made by
-   *   {@linkcode labelsTensor} (or a view of them) are checked against C
-   *   here, from the largest label they were made with. For any other uint32
-   *   tensor (or one uploaded into since), the caller guarantees the range:
-   *   the kernel cannot check it, and a row whose label is >= C gives a NaN
-   *   loss.
+   * @param labels Uint32 classes, `[N]`, each must be < C. They are not
+   *   checked here (that would mean reading them back from the device): a
+   *   row whose label is >= C names no class, so its loss is NaN, which makes
+   *   the mean loss NaN; the row counts as wrong and its `dlogits` row is
+   *   `softmax / N`. {@linkcode labelsTensor} checks labels against the
+   *   number of classes it is given when it uploads them.
    * @returns `dlogits`, the gradient of the mean loss, `[N, C]`, owned by the caller.
    * @throws {TypeError} When a tensor is released, of the wrong type or on
    *   another backend.
    * @throws {RangeError} When the shapes do not match (the message names
-   *   both), or when labels made by {@linkcode labelsTensor} hold a label >= C.
+   *   both).
    */
   forward(logits: Tensor, labels: Tensor<"uint32">): Tensor<"float32"> {
     const what = "run SoftmaxCrossEntropy forward";
-    checkTensor(logits, what, "logits", "float32");
-    checkTensor(labels, what, "labels", "uint32");
-    const shapes = `logits [${logits.shape.join(", ")}] and labels [${
-      labels.shape.join(", ")
-    }]`;
+    const input = checkTensor(logits, what, "logits");
+    const backend = input.backend;
+    checkTensor(labels, what, "labels", backend, "of logits", "uint32");
+    const shapes = `logits ${showShape(input.shape)} and labels ${
+      showShape(labels.shape)
+    }`;
     if (logits.shape.length !== 2 || logits.shape[1] < 1) {
       throw new RangeError(
         `Cannot ${what}: logits must be [N, C] with C >= 1, got ${shapes}`,
@@ -85,20 +80,6 @@ export class SoftmaxCrossEntropy {
         `Cannot ${what}: labels must be [N] with N = ${rows} rows of logits, got ${shapes}`,
       );
     }
-    const backend = logits.backend;
-    if (labels.backend !== backend) {
-      throw new TypeError(
-        `Cannot ${what}: labels must be on the ${backend.name} backend of logits, got a tensor of the ${labels.backend.name} backend`,
-      );
-    }
-    // A view shares its base's storage, whole: the base's record holds for it.
-    const largest = largestLabel.get(labels) ??
-      (labels.base && largestLabel.get(labels.base));
-    if (largest !== undefined && largest >= cols) {
-      throw new RangeError(
-        `Cannot ${what}: labels must be < ${cols} (the logits' columns), got a label of ${largest}`,
-      );
-    }
     if (this.#result?.backend !== backend || this.#result.released) {
       this.dispose();
       this.#result = backend.allocate([2]);
@@ -106,7 +87,7 @@ export class SoftmaxCrossEntropy {
     const dlogits = backend.allocate(logits.shape, "float32", "uninitialized");
     try {
       backend.run("softmax_cross_entropy", {
-        logits: logits as Tensor<"float32">,
+        logits: input,
         labels,
         dlogits,
         result: this.#result,
@@ -142,20 +123,18 @@ export class SoftmaxCrossEntropy {
 
   /** Frees the result tensor; the loss can still run again. */
   dispose(): void {
-    const result = this.#result;
-    if (result !== undefined && !result.released) {
-      result.backend.release(result);
-    }
+    release(this.#result);
     this.#result = undefined;
   }
 }
 
 /**
  * Checks class labels on the host and uploads them as a uint32 tensor `[N]`.
- * The loss kernel trusts its labels (a GPU cannot report a bad one), so this
- * is where an out-of-range label is caught. The tensor keeps a record of its
- * largest label, so that {@linkcode SoftmaxCrossEntropy.forward} also refuses
- * it for logits with fewer columns than `classes`.
+ * The loss kernel cannot report a bad label (a GPU has no way to throw), so
+ * this is where an out-of-range label is caught. Labels must also be < C for
+ * the logits they meet in {@linkcode SoftmaxCrossEntropy.forward}, which does
+ * not check them: pass the logits' column count as `classes`. A label >= C
+ * there gives its row a NaN loss, and the mean loss is NaN.
  *
  * @param backend Where the labels go.
  * @param labels One class index per sample.
@@ -168,15 +147,16 @@ export class SoftmaxCrossEntropy {
  * ```ts
  * import { createBackend } from "../mod.ts";
  * import { labelsTensor, SoftmaxCrossEntropy } from "./loss.ts";
- * import { deepEqual, throws } from "node:assert/strict";
+ * import { deepEqual, ok, throws } from "node:assert/strict";
  *
  * const backend = await createBackend("reference");
  * const labels = labelsTensor(backend, [3, 0, 9], 10);
  * deepEqual([...(await backend.read(labels))], [3, 0, 9]);
  * throws(() => labelsTensor(backend, [3, 10], 10), /labels\[1\] must be an integer in \[0, 10\), got 10/);
- * // Labels of a 10-class problem do not fit logits of 5 columns.
- * const logits = backend.allocate([3, 5]);
- * throws(() => new SoftmaxCrossEntropy().forward(logits, labels), /labels must be < 5/);
+ * // Label 9 names no class of logits with 5 columns: the loss is NaN.
+ * const loss = new SoftmaxCrossEntropy();
+ * backend.release(loss.forward(backend.allocate([3, 5]), labels));
+ * ok(Number.isNaN((await loss.read()).loss));
  * ```
  */
 export function labelsTensor(
@@ -198,7 +178,6 @@ export function labelsTensor(
     );
   }
   const data = new Uint32Array(labels.length);
-  let largest = -1;
   for (let i = 0; i < labels.length; i++) {
     const label = labels[i];
     if (!Number.isInteger(label) || label < 0 || label >= classes) {
@@ -207,38 +186,8 @@ export function labelsTensor(
       );
     }
     data[i] = label;
-    if (label > largest) largest = label;
   }
   const tensor = backend.allocate([data.length], "uint32", "uninitialized");
   backend.upload(tensor, data);
-  largestLabel.set(tensor, largest);
   return tensor;
-}
-
-/** Throws unless `t` is a live tensor of `dtype`. */
-function checkTensor(
-  t: unknown,
-  what: string,
-  name: string,
-  dtype: "float32" | "uint32",
-): void {
-  if (!(t instanceof Tensor)) {
-    throw new TypeError(
-      `Cannot ${what}: ${name} must be a Tensor, got ${
-        t === null ? "null" : typeof t
-      }`,
-    );
-  }
-  if (t.released) {
-    throw new TypeError(
-      `Cannot ${what}: ${name} was released, got a released tensor of shape [${
-        t.shape.join(", ")
-      }]`,
-    );
-  }
-  if (t.dtype !== dtype) {
-    throw new TypeError(
-      `Cannot ${what}: ${name} must be a ${dtype} tensor, got ${t.dtype}`,
-    );
-  }
 }

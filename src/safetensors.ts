@@ -18,7 +18,8 @@ import {
   readSafetensorsLayout,
   type SafetensorsEntry,
 } from "./_safetensors_header.ts";
-import { Tensor } from "./tensor.ts";
+import type { Tensor } from "./tensor.ts";
+import { checkTensor, sameShape, showShape } from "./_tensors.ts";
 
 /** Element types this library reads and writes. */
 export type SafetensorsDType = "F32" | "U32";
@@ -231,17 +232,17 @@ function checkTensorEntry(
   if (count === undefined) {
     fail(
       RangeError,
-      `must have a shape of fewer than 2^53 elements, got [${
-        t.shape.join(", ")
-      }]`,
+      `must have a shape of fewer than 2^53 elements, got ${
+        showShape(t.shape)
+      }`,
     );
   }
   if (count !== t.data.length) {
     fail(
       RangeError,
-      `must have ${count} values for shape [${
-        t.shape.join(", ")
-      }], got ${t.data.length}`,
+      `must have ${count} values for shape ${
+        showShape(t.shape)
+      }, got ${t.data.length}`,
     );
   }
 }
@@ -368,9 +369,9 @@ export function loadWeights(
       );
     } else if (!sameShape(found.shape, target.shape)) {
       problems.push(
-        `${JSON.stringify(name)} has shape [${
-          found.shape.join(", ")
-        }] in the file, expected [${target.shape.join(", ")}]`,
+        `${JSON.stringify(name)} has shape ${
+          showShape(found.shape)
+        } in the file, expected ${showShape(target.shape)}`,
       );
     }
   }
@@ -400,20 +401,6 @@ function checkState(state: Map<string, Tensor<"float32">>, what: string) {
     );
   }
   for (const [name, t] of state) {
-    if (!(t instanceof Tensor) || t.dtype !== "float32" || t.released) {
-      throw new TypeError(
-        `Cannot ${what}: ${
-          JSON.stringify(name)
-        } must be a live float32 Tensor, got ${
-          t instanceof Tensor
-            ? (t.released ? "a released tensor" : `a ${t.dtype} tensor`)
-            : typeof t
-        }`,
-      );
-    }
+    checkTensor(t, what, `state ${JSON.stringify(name)}`);
   }
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
 }

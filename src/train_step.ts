@@ -8,6 +8,7 @@
 import type { LossResult, SoftmaxCrossEntropy } from "./loss.ts";
 import type { Optimizer } from "./optim/optimizer.ts";
 import type { Tensor } from "./tensor.ts";
+import { release } from "./_tensors.ts";
 
 /** What a step needs of a model: a forward and a backward (a `Sequential` fits). */
 export interface TrainableModel {
@@ -101,7 +102,7 @@ export async function trainStep(args: TrainStepArgs): Promise<LossResult> {
     made.add(model.backward(dlogits));
     optimizer.step();
   } finally {
-    release(made, x, labels);
+    releaseMade(made, x, labels);
   }
   return await loss.read();
 }
@@ -137,14 +138,14 @@ export async function evaluate(args: EvaluateArgs): Promise<LossResult> {
     made.add(logits);
     made.add(loss.forward(logits, labels));
   } finally {
-    release(made, x, labels);
+    releaseMade(made, x, labels);
   }
   return await loss.read();
 }
 
-/** Releases what a step made, never the caller's own tensors, each once. */
-function release(made: Set<Tensor>, x: Tensor, labels: Tensor): void {
-  for (const t of made) {
-    if (t !== x && t !== labels && !t.released) t.backend.release(t);
-  }
+/** Releases what a step made, never the caller's own tensors. */
+function releaseMade(made: Set<Tensor>, x: Tensor, labels: Tensor): void {
+  made.delete(x);
+  made.delete(labels);
+  release(...made);
 }

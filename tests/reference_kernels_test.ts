@@ -444,21 +444,7 @@ Deno.test("reference maxpool_backward: routes and sums gradients to argmax cells
   deepEqual([...dx], [0, 0, 0, 0, 11, 0, 100, 0, 0, 0, 0, 1000]);
 });
 
-Deno.test("reference row_mean and row_broadcast", async () => {
-  const mean = await run(
-    "row_mean",
-    { x: f32(1, 2, 6, -1, -1, -1), y: nan(2) },
-    {
-      rows: 2,
-      cols: 3,
-    },
-  );
-  deepEqual([...mean.y], [3, -1]);
-  const empty = await run("row_mean", { x: f32(), y: nan(2) }, {
-    rows: 2,
-    cols: 0,
-  });
-  deepEqual([...empty.y], [0, 0]);
+Deno.test("reference row_broadcast", async () => {
   const spread = await run("row_broadcast", { dy: f32(4, -8), dx: nan(6) }, {
     rows: 2,
     cols: 3,

@@ -382,7 +382,7 @@ Deno.test("a released target tensor is refused before anything is written", asyn
   backend.release(b);
   throws(
     () => loadWeights(new Map([["a", a], ["b", b]]), bytes),
-    /^TypeError: Cannot load weights: "b" must be a live float32 Tensor, got a released tensor$/,
+    /^TypeError: Cannot load weights: state "b" was released, got a released tensor of shape \[1\]$/,
   );
   deepEqual([...(await backend.read(a))], [0]);
 });

@@ -152,20 +152,21 @@ gpuTest(
 gpuTest(
   "reductions of short and long rows, several per workgroup, over several grid rows",
   async (gpu) => {
-    // Rows of 3 values share a workgroup 256 at a time (70001 rows: 274
-    // workgroups, the last one partly empty); 100 values take 16 invocations
-    // each, 5000 a whole workgroup.
+    // Rows (channels of one sample, as global average pooling sums them) of
+    // 3 values share a workgroup 256 at a time (70001 rows: 274 workgroups,
+    // the last one partly empty); 100 values take 16 invocations each, 5000
+    // a whole workgroup.
     for (const [rows, cols] of [[70001, 3], [37, 100], [3, 5000], [5, 0]]) {
       await withinTerms(
         gpu,
-        "row_mean",
+        "bias_grad",
         {
-          what: `row_mean rows=${rows} cols=${cols}`,
-          tensors: { x: values(rows * cols, 4), y: garbage(rows) },
-          scalars: { rows, cols },
+          what: `bias_grad rows=${rows} cols=${cols}`,
+          tensors: { dy: values(rows * cols, 4), db: garbage(rows) },
+          scalars: { outer: 1, channels: rows, inner: cols },
         },
         1e-5,
-        "y",
+        "db",
       );
     }
     const layouts = [[3, 1000, 2], [4, 13, 30], [2, 3, 3001], [0, 7, 5]];
@@ -408,13 +409,14 @@ gpuTest(
     );
     throws(
       () =>
-        gpu.run("row_mean", {
-          x: a,
-          y: gpu.reshape(a, [16]),
-          rows: 16,
-          cols: 1,
+        gpu.run("bias_grad", {
+          dy: a,
+          db: gpu.reshape(a, [16]),
+          outer: 1,
+          channels: 16,
+          inner: 1,
         }),
-      message("row_mean", "y", "x", "views of the same storage"),
+      message("bias_grad", "db", "dy", "views of the same storage"),
     );
   },
 );

@@ -119,10 +119,6 @@ const ARG_TENSORS: {
     argmax: [poolOutSize(a), "uint32"],
     dx: [a.planes * a.height * a.width, "float32"],
   }),
-  row_mean: (a) => ({
-    x: [a.rows * a.cols, "float32"],
-    y: [a.rows, "float32"],
-  }),
   row_broadcast: (a) => ({
     dy: [a.rows, "float32"],
     dx: [a.rows * a.cols, "float32"],
@@ -151,8 +147,17 @@ const ARG_TENSORS: {
  * with (the in-place uses each kernel's doc in `KernelArgs` allows); every
  * other tensor argument is an input. Outputs share storage with nothing else,
  * other outputs included.
+ *
+ * @example `relu` may write in place; `matmul` may not
+ * ```ts
+ * import { ARG_OUTPUTS } from "./_base.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * deepEqual(ARG_OUTPUTS.relu, { y: ["x"] });
+ * deepEqual(ARG_OUTPUTS.matmul, { c: [] });
+ * ```
  */
-const ARG_OUTPUTS: {
+export const ARG_OUTPUTS: {
   [K in KernelName]: Readonly<Record<string, readonly string[]>>;
 } = {
   count_active: { counts: [] },
@@ -172,7 +177,6 @@ const ARG_OUTPUTS: {
   axpby: { y: ["x"] },
   maxpool_forward: { y: [], argmax: [] },
   maxpool_backward: { dx: [] },
-  row_mean: { y: [] },
   row_broadcast: { dx: [] },
   softmax_cross_entropy: { dlogits: [], result: [] },
   sgd_update: { param: [], velocity: [] },
@@ -245,7 +249,6 @@ const ARG_INTEGERS: { [K in KernelName]: readonly (keyof KernelArgs[K])[] } = {
   axpby: ["n"],
   maxpool_forward: POOL_INTEGERS,
   maxpool_backward: POOL_INTEGERS,
-  row_mean: ["rows", "cols"],
   row_broadcast: ["rows", "cols"],
   softmax_cross_entropy: ["rows", "cols"],
   sgd_update: ["n"],
@@ -283,7 +286,6 @@ const ARG_SCALARS: {
   axpby: (a) => finite(a, ["alpha", "beta"]),
   maxpool_forward: (a) => positive(a, ["kernel", "stride"]),
   maxpool_backward: (a) => positive(a, ["kernel", "stride"]),
-  row_mean: () => undefined,
   row_broadcast: (a) => finite(a, ["alpha"]),
   softmax_cross_entropy: () => undefined,
   sgd_update: (a) =>
@@ -523,43 +525,10 @@ export abstract class BaseBackend implements Backend {
 }
 
 /** A short description of a value for error messages. */
-export function describe(value: unknown): string {
+function describe(value: unknown): string {
   if (value === null) return "null";
   if (typeof value === "object") {
     return (value as object).constructor?.name ?? "object";
   }
   return `${typeof value} ${String(value)}`;
-}
-
-/** The kernels added after the Jumpout ones, for backends still filling them in. */
-export const TRAINING_KERNELS: readonly KernelName[] = [
-  "matmul",
-  "bias_add",
-  "bias_grad",
-  "relu",
-  "relu_backward",
-  "im2col",
-  "col2im",
-  "transpose",
-  "channel_stats",
-  "batchnorm_forward",
-  "batchnorm_backward",
-  "axpby",
-  "maxpool_forward",
-  "maxpool_backward",
-  "row_mean",
-  "row_broadcast",
-  "softmax_cross_entropy",
-  "sgd_update",
-  "adam_update",
-];
-
-/** Placeholders that throw, for kernels a backend does not run yet. */
-export function pendingKernels(
-  backend: string,
-  names: readonly KernelName[],
-): Partial<KernelTable> {
-  return Object.fromEntries(names.map((name) => [name, () => {
-    throw new Error(`Cannot run ${name}: not yet on the ${backend} backend`);
-  }]));
 }

@@ -30,7 +30,6 @@ import {
   maxpoolBackward,
   maxpoolForward,
   rowBroadcast,
-  rowMean,
 } from "./reference/pool.ts";
 
 /**
@@ -139,7 +138,6 @@ export class ReferenceBackend extends BaseBackend {
     axpby,
     maxpool_forward: maxpoolForward,
     maxpool_backward: maxpoolBackward,
-    row_mean: rowMean,
     row_broadcast: rowBroadcast,
     softmax_cross_entropy: softmaxCrossEntropy,
     sgd_update: sgdUpdate,

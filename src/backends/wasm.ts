@@ -124,7 +124,6 @@ interface KernelExports {
     dx: number,
     ...geometry: PoolNumbers
   ): void;
-  row_mean(x: number, y: number, rows: number, cols: number): void;
   row_broadcast(
     dy: number,
     dx: number,
@@ -382,8 +381,6 @@ export class WasmBackend extends BaseBackend {
         at(a.dx),
         ...poolNumbers(a),
       ),
-    row_mean: (a: KernelArgs["row_mean"]) =>
-      this.#exports.row_mean(at(a.x), at(a.y), a.rows, a.cols),
     row_broadcast: (a: KernelArgs["row_broadcast"]) =>
       this.#exports.row_broadcast(at(a.dy), at(a.dx), a.rows, a.cols, a.alpha),
     softmax_cross_entropy: (a: KernelArgs["softmax_cross_entropy"]) =>

@@ -13,7 +13,7 @@ import {
   type PoolGeometry,
 } from "../backend.ts";
 import type { DType, HostArray, Tensor } from "../tensor.ts";
-import { BaseBackend, type KernelTable } from "./_base.ts";
+import { ARG_OUTPUTS, BaseBackend, type KernelTable } from "./_base.ts";
 import { SHADERS } from "./_shaders.ts";
 
 /** Invocations per workgroup of every kernel (their `WORKGROUP_SIZE` override). */
@@ -45,88 +45,66 @@ const BATCH_DISPATCHES = 256;
  * the tree, at least (see {@linkcode reductionLanes}).
  */
 const LANE_VALUES = 8;
-/** Bytes of the largest `Params` struct (`adam_update`'s). */
-const MAX_UNIFORM_BYTES = 48;
 
 /**
- * How each kernel's WGSL declares its tensors: binding 0 is the uniform
- * parameters, then one storage binding per tensor in this order. Which
- * tensors may share storage is the kernels' contract, checked before a
- * kernel runs; WebGPU adds one rule of its own: a buffer bound `read` must
- * not also be bound `read_write` in the same dispatch (two `read` bindings
- * or two `read_write` ones may share it). So an output that may be written
- * in place over an input binds both `read_write` (each invocation reads its
- * elements before it writes them), and an input bound `read` that shares
- * its buffer with an input bound `read_write` is bound as a copy instead
- * (see {@linkcode readWriteConflicts}).
+ * Each kernel's tensors in binding order: binding 0 is the uniform
+ * parameters, then one storage binding per tensor. How each is bound follows
+ * from the kernels' sharing contract (see {@linkcode bindingAccess}).
  */
-const BINDINGS = {
-  count_active: { x: "read", counts: "read_write" },
-  jumpout_params: {
-    counts: "read_write",
-    rate: "read_write",
-    keep: "read_write",
-    scale: "read_write",
-  },
-  mask_scale: {
-    x: "read_write",
-    keep: "read",
-    scale: "read",
-    y: "read_write",
-  },
-  matmul: { a: "read", b: "read", c: "read_write" },
-  bias_add: { y: "read_write", bias: "read" },
-  bias_grad: { dy: "read", db: "read_write" },
-  relu: { x: "read_write", y: "read_write" },
-  relu_backward: { x: "read_write", dy: "read_write", dx: "read_write" },
-  im2col: { x: "read", cols: "read_write" },
-  col2im: { cols: "read", x: "read_write" },
-  transpose: { x: "read", y: "read_write" },
-  channel_stats: { x: "read", mean: "read_write", variance: "read_write" },
-  batchnorm_forward: {
-    x: "read_write",
-    mean: "read",
-    variance: "read",
-    gamma: "read",
-    beta: "read",
-    y: "read_write",
-  },
-  batchnorm_backward: {
-    x: "read_write",
-    dy: "read_write",
-    mean: "read",
-    variance: "read",
-    gamma: "read",
-    dx: "read_write",
-    dgamma: "read_write",
-    dbeta: "read_write",
-  },
-  axpby: { x: "read_write", y: "read_write" },
-  maxpool_forward: { x: "read", y: "read_write", argmax: "read_write" },
-  maxpool_backward: { dy: "read", argmax: "read", dx: "read_write" },
-  row_mean: { x: "read", y: "read_write" },
-  row_broadcast: { dy: "read", dx: "read_write" },
-  softmax_cross_entropy: {
-    logits: "read",
-    labels: "read",
-    dlogits: "read_write",
-    result: "read_write",
-  },
-  sgd_update: {
-    param: "read_write",
-    grad: "read_write",
-    velocity: "read_write",
-  },
-  adam_update: {
-    param: "read_write",
-    grad: "read_write",
-    m: "read_write",
-    v: "read_write",
-  },
-} as const satisfies Record<
-  KernelName,
-  Record<string, "read" | "read_write">
->;
+const BINDINGS: Record<KernelName, readonly string[]> = {
+  count_active: ["x", "counts"],
+  jumpout_params: ["counts", "rate", "keep", "scale"],
+  mask_scale: ["x", "keep", "scale", "y"],
+  matmul: ["a", "b", "c"],
+  bias_add: ["y", "bias"],
+  bias_grad: ["dy", "db"],
+  relu: ["x", "y"],
+  relu_backward: ["x", "dy", "dx"],
+  im2col: ["x", "cols"],
+  col2im: ["cols", "x"],
+  transpose: ["x", "y"],
+  channel_stats: ["x", "mean", "variance"],
+  batchnorm_forward: ["x", "mean", "variance", "gamma", "beta", "y"],
+  batchnorm_backward: [
+    "x",
+    "dy",
+    "mean",
+    "variance",
+    "gamma",
+    "dx",
+    "dgamma",
+    "dbeta",
+  ],
+  axpby: ["x", "y"],
+  maxpool_forward: ["x", "y", "argmax"],
+  maxpool_backward: ["dy", "argmax", "dx"],
+  row_broadcast: ["dy", "dx"],
+  softmax_cross_entropy: ["logits", "labels", "dlogits", "result"],
+  sgd_update: ["param", "grad", "velocity"],
+  adam_update: ["param", "grad", "m", "v"],
+};
+
+/** A storage binding's access mode, as WGSL spells it. */
+type Access = "read" | "read_write";
+
+/**
+ * How a kernel's WGSL declares tensor `name`. Which tensors may share
+ * storage is the kernels' contract ({@linkcode ARG_OUTPUTS}), checked before
+ * a kernel runs; WebGPU adds one rule of its own: a buffer bound `read` must
+ * not also be bound `read_write` in the same dispatch (two `read` bindings or
+ * two `read_write` ones may share it). So outputs, and the inputs an output
+ * may be written in place over, bind `read_write` (each invocation reads its
+ * elements before it writes them); other inputs bind `read`, and one that
+ * shares its buffer with an input bound `read_write` is bound as a copy
+ * instead (see {@linkcode readWriteConflicts}).
+ */
+function bindingAccess(kernel: KernelName, name: string): Access {
+  const outputs = ARG_OUTPUTS[kernel];
+  return Object.hasOwn(outputs, name) ||
+      Object.values(outputs).some((shared) => shared.includes(name))
+    ? "read_write"
+    : "read";
+}
 
 /** Byte size of each kernel's uniform `Params` struct. */
 const UNIFORM_BYTES: Record<KernelName, number> = {
@@ -147,37 +125,22 @@ const UNIFORM_BYTES: Record<KernelName, number> = {
   axpby: 16,
   maxpool_forward: 32,
   maxpool_backward: 32,
-  row_mean: 16,
   row_broadcast: 16,
   softmax_cross_entropy: 16,
   sgd_update: 32,
   adam_update: 48,
 };
 
-/** Pipeline override constants of each kernel. */
-const CONSTANTS: Record<KernelName, Record<string, number>> = {
+/** Bytes of the largest `Params` struct. */
+const MAX_UNIFORM_BYTES = Math.max(...Object.values(UNIFORM_BYTES));
+
+/**
+ * Pipeline override constants of the kernels whose shaders declare other
+ * overrides than `WORKGROUP_SIZE` alone, which every other kernel takes.
+ */
+const CONSTANTS: Partial<Record<KernelName, Record<string, number>>> = {
   count_active: { WORKGROUP_SIZE, RUN: COUNT_RUN },
-  jumpout_params: { WORKGROUP_SIZE },
-  mask_scale: { WORKGROUP_SIZE },
   matmul: {}, // Its tile shape is fixed in the shader.
-  bias_add: { WORKGROUP_SIZE },
-  bias_grad: { WORKGROUP_SIZE },
-  relu: { WORKGROUP_SIZE },
-  relu_backward: { WORKGROUP_SIZE },
-  im2col: { WORKGROUP_SIZE },
-  col2im: { WORKGROUP_SIZE },
-  transpose: { WORKGROUP_SIZE },
-  channel_stats: { WORKGROUP_SIZE },
-  batchnorm_forward: { WORKGROUP_SIZE },
-  batchnorm_backward: { WORKGROUP_SIZE },
-  axpby: { WORKGROUP_SIZE },
-  maxpool_forward: { WORKGROUP_SIZE },
-  maxpool_backward: { WORKGROUP_SIZE },
-  row_mean: { WORKGROUP_SIZE },
-  row_broadcast: { WORKGROUP_SIZE },
-  softmax_cross_entropy: { WORKGROUP_SIZE },
-  sgd_update: { WORKGROUP_SIZE },
-  adam_update: { WORKGROUP_SIZE },
 };
 
 /** A kernel ready to dispatch: its pipeline and layout. */
@@ -186,6 +149,8 @@ interface Program {
   layout: GPUBindGroupLayout;
   /** Tensor argument names, in binding order from 1. */
   tensors: readonly string[];
+  /** How each of them is bound. */
+  access: readonly Access[];
 }
 
 /**
@@ -347,11 +312,6 @@ export class WebGpuBackend extends BaseBackend {
       const n = a.dx.size;
       if (n > 0) this.#poolParams("maxpool_backward", a, n);
       this.#dispatch("maxpool_backward", a, n / WORKGROUP_SIZE);
-    },
-    row_mean: (a) => {
-      const lanes = reductionLanes(a.cols);
-      this.#u32.set([a.rows, a.cols, lanes]);
-      this.#dispatch("row_mean", a, a.rows * lanes / WORKGROUP_SIZE);
     },
     row_broadcast: (a) => {
       this.#u32.set([a.rows * a.cols, a.cols]);
@@ -576,7 +536,7 @@ export class WebGpuBackend extends BaseBackend {
     const encoder = this.#batch();
     prepare?.(encoder);
     if (groups === 0) return;
-    for (const i of readWriteConflicts(kernel, program.tensors, buffers)) {
+    for (const i of readWriteConflicts(program.access, buffers)) {
       buffers[i] = this.#snapshot(encoder, buffers[i]);
     }
     const offset = this.#used++ * this.#slotBytes;
@@ -705,8 +665,8 @@ function checkSpan(
 
 /** Compiles one kernel's shader into a pipeline with an explicit layout. */
 function buildProgram(device: GPUDevice, kernel: KernelName): Program {
-  const access: Record<string, "read" | "read_write"> = BINDINGS[kernel];
-  const tensors = Object.keys(access);
+  const tensors = BINDINGS[kernel];
+  const access = tensors.map((name) => bindingAccess(kernel, name));
   const layout = device.createBindGroupLayout({
     label: kernel,
     entries: [
@@ -715,11 +675,11 @@ function buildProgram(device: GPUDevice, kernel: KernelName): Program {
         visibility: GPUShaderStage.COMPUTE,
         buffer: { type: "uniform" },
       },
-      ...tensors.map((name, i) => ({
+      ...access.map((mode, i) => ({
         binding: i + 1,
         visibility: GPUShaderStage.COMPUTE,
         buffer: {
-          type: access[name] === "read"
+          type: mode === "read"
             ? "read-only-storage" as const
             : "storage" as const,
         },
@@ -735,10 +695,10 @@ function buildProgram(device: GPUDevice, kernel: KernelName): Program {
         code: SHADERS[kernel],
       }),
       entryPoint: "main",
-      constants: CONSTANTS[kernel],
+      constants: CONSTANTS[kernel] ?? { WORKGROUP_SIZE },
     },
   });
-  return { pipeline, layout, tensors };
+  return { pipeline, layout, tensors, access };
 }
 
 /**
@@ -749,16 +709,12 @@ function buildProgram(device: GPUDevice, kernel: KernelName): Program {
  * inputs and a copy of the buffer holds the same values.
  */
 function readWriteConflicts(
-  kernel: KernelName,
-  names: readonly string[],
+  access: readonly Access[],
   buffers: readonly GPUBuffer[],
 ): number[] {
-  const access: Record<string, "read" | "read_write"> = BINDINGS[kernel];
-  const written = new Set(
-    buffers.filter((_, i) => access[names[i]] === "read_write"),
-  );
-  return names.flatMap((name, i) =>
-    access[name] === "read" && written.has(buffers[i]) ? [i] : []
+  const written = new Set(buffers.filter((_, i) => access[i] === "read_write"));
+  return access.flatMap((mode, i) =>
+    mode === "read" && written.has(buffers[i]) ? [i] : []
   );
 }
 

@@ -5,8 +5,12 @@
  */
 
 import type { Backend } from "../backend.ts";
-import { Tensor } from "../tensor.ts";
-import { batchShape, sameSample, sameShape, showShape } from "./_shape.ts";
+import type { Tensor } from "../tensor.ts";
+import { checkTensor, sameShape, showShape } from "../_tensors.ts";
+import { batchShape, sameSample } from "./_shape.ts";
+
+// Layers and models check tensors with the library-wide check.
+export { checkTensor } from "../_tensors.ts";
 
 /** What a built layer remembers of its build. */
 export interface Built {
@@ -16,46 +20,8 @@ export interface Built {
   input: readonly number[];
 }
 
-/**
- * Throws unless `t` is a live float32 tensor, of `backend` when one is given.
- *
- * @param where What fixed the backend, as the message says it, e.g.
- *   `"the model was built for"`.
- * @returns `t`, typed.
- */
-export function checkTensor(
-  t: unknown,
-  what: string,
-  name: string,
-  backend: Backend | undefined,
-  where = "the layer was built for",
-): Tensor<"float32"> {
-  if (!(t instanceof Tensor)) {
-    throw new TypeError(
-      `Cannot ${what}: ${name} must be a Tensor, got ${
-        t === null ? "null" : typeof t
-      }`,
-    );
-  }
-  if (t.released) {
-    throw new TypeError(
-      `Cannot ${what}: ${name} was released, got a released tensor of shape ${
-        showShape(t.shape)
-      }`,
-    );
-  }
-  if (t.dtype !== "float32") {
-    throw new TypeError(
-      `Cannot ${what}: ${name} must be float32, got ${t.dtype}`,
-    );
-  }
-  if (backend !== undefined && t.backend !== backend) {
-    throw new TypeError(
-      `Cannot ${what}: ${name} must be on the ${backend.name} backend ${where}, got a tensor of the ${t.backend.name} backend`,
-    );
-  }
-  return t as Tensor<"float32">;
-}
+/** What fixes a layer's backend, as {@linkcode checkTensor} says it. */
+const LAYER_BACKEND = "the layer was built for";
 
 /**
  * Throws unless the layer is built and `x` fits the built input shape (any
@@ -74,7 +40,7 @@ export function checkForward(
       `Cannot ${what}: the layer must be built first, got forward before build`,
     );
   }
-  const t = checkTensor(x, what, "x", built.backend);
+  const t = checkTensor(x, what, "x", built.backend, LAYER_BACKEND);
   if (!sameSample(t.shape, built.input)) {
     throw new RangeError(
       `Cannot ${what}: x must have shape ${
@@ -91,7 +57,8 @@ export function checkForward(
  *
  * @param output The output shape of the last training forward, or undefined
  *   when there is none to differentiate.
- * @param where What fixed the backend, as {@linkcode checkTensor} says it.
+ * @param where What fixed the backend, as {@linkcode checkTensor} says it;
+ *   by default the layer's build.
  * @returns `dy`, typed.
  */
 export function checkBackward(
@@ -99,7 +66,7 @@ export function checkBackward(
   built: Built | undefined,
   output: readonly number[] | undefined,
   dy: unknown,
-  where?: string,
+  where: string = LAYER_BACKEND,
 ): Tensor<"float32"> {
   const what = `run ${layer} backward`;
   if (built === undefined || output === undefined) {
@@ -193,9 +160,9 @@ export function checkShape(what: string, inputShape: unknown): number[] {
     !inputShape.every((d) => Number.isSafeInteger(d) && d >= 0)
   ) {
     throw new RangeError(
-      `Cannot ${what}: inputShape must hold non-negative integers, batch first, got [${
-        inputShape.join(", ")
-      }]`,
+      `Cannot ${what}: inputShape must hold non-negative integers, batch first, got ${
+        showShape(inputShape)
+      }`,
     );
   }
   return [...inputShape];

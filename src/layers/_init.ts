@@ -9,6 +9,7 @@
 import type { Backend } from "../backend.ts";
 import type { Parameter } from "../layer.ts";
 import { normal } from "../random.ts";
+import { release } from "../_tensors.ts";
 
 /**
  * He-normal values, N(0, 2 / fanIn): the variance that keeps ReLU
@@ -57,7 +58,5 @@ export function makeParameter(
  * @param parameters Values and gradients to free; released ones are skipped.
  */
 export function releaseParameters(parameters: readonly Parameter[]): void {
-  for (const p of parameters) {
-    for (const t of [p.value, p.grad]) if (!t.released) t.backend.release(t);
-  }
+  release(...parameters.flatMap((p) => [p.value, p.grad]));
 }

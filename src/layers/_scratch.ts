@@ -8,6 +8,10 @@
 
 import type { Backend } from "../backend.ts";
 import type { DType, Tensor } from "../tensor.ts";
+import { release } from "../_tensors.ts";
+
+// Layers free their scratch with the library-wide release.
+export { release };
 
 /**
  * `current` when it is live on `backend` with `size` elements, else a fresh
@@ -33,15 +37,4 @@ export function reuse<D extends DType>(
   }
   release(current);
   return backend.allocate([size], dtype, "uninitialized");
-}
-
-/**
- * Frees tensors that are still live, each on its own backend.
- *
- * @param tensors Tensors or `undefined`s.
- */
-export function release(...tensors: (Tensor | undefined)[]): void {
-  for (const t of tensors) {
-    if (t !== undefined && !t.released) t.backend.release(t);
-  }
 }

@@ -5,6 +5,11 @@
  * @module
  */
 
+import { showShape } from "../_tensors.ts";
+
+// Layers and models write and compare shapes as the whole library does.
+export { sameShape, showShape } from "../_tensors.ts";
+
 /**
  * A shape with its batch dimension written `N`, as layers describe inputs.
  *
@@ -12,27 +17,7 @@
  * @returns E.g. `"[N, 512]"`.
  */
 export function batchShape(shape: readonly number[]): string {
-  return `[${["N", ...shape.slice(1)].join(", ")}]`;
-}
-
-/**
- * A shape as written in messages.
- *
- * @param shape Dimensions.
- * @returns E.g. `"[32, 512]"`.
- */
-export function showShape(shape: readonly number[]): string {
-  return `[${shape.join(", ")}]`;
-}
-
-/** `shape` with its batch dimension replaced by `batch`. */
-export function withBatch(shape: readonly number[], batch: number): number[] {
-  return [batch, ...shape.slice(1)];
-}
-
-/** Whether two shapes are equal. */
-export function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
+  return showShape(["N", ...shape.slice(1)]);
 }
 
 /** Whether two shapes are equal past the batch dimension. */

@@ -99,7 +99,15 @@ export class GlobalAvgPool implements Layer {
     const backend = this.#built!.backend;
     const [n, c, h, w] = input.shape;
     const y = backend.allocate([n, c], "float32", "uninitialized");
-    backend.run("row_mean", { x: input, y, rows: n * c, cols: h * w });
+    // Each plane's sum (a plane is a channel of one sample), then the mean.
+    backend.run("bias_grad", {
+      dy: input,
+      db: y,
+      outer: 1,
+      channels: n * c,
+      inner: h * w,
+    });
+    backend.run("axpby", { x: y, y, n: n * c, alpha: 1 / (h * w), beta: 0 });
     this.#shape = options.training ? input.shape : undefined;
     return y;
   }

@@ -6,7 +6,8 @@
 
 import type { Backend } from "../backend.ts";
 import type { Parameter } from "../layer.ts";
-import { Tensor } from "../tensor.ts";
+import type { Tensor } from "../tensor.ts";
+import { checkTensor, release, sameShape, showShape } from "../_tensors.ts";
 import type { Schedule } from "./schedules.ts";
 
 /**
@@ -129,20 +130,12 @@ export abstract class Optimizer {
     }
     this.parameters.forEach((p, i) => {
       for (const key of ["value", "grad"] as const) {
-        checkTensor(p[key], `parameter "${p.name}" ${key}`, what);
         const name = `parameter "${p.name}" ${key}`;
+        checkTensor(p[key], what, name);
         checkLayout(p[key], this.#layouts[i], name, what, this.#kind);
       }
       this.#slots.get(p)?.forEach((t, j) => {
-        if (t.released) {
-          throw new TypeError(
-            `Cannot ${what}: state "${p.name}.${
-              this.slotNames[j]
-            }" must be live, got a released tensor of shape [${
-              t.shape.join(", ")
-            }]`,
-          );
-        }
+        checkTensor(t, what, `state "${p.name}.${this.slotNames[j]}"`);
       });
     });
     const slots = this.parameters.map((p, i) => this.#slotsOf(p, i));
@@ -172,9 +165,7 @@ export abstract class Optimizer {
 
   /** Frees every state tensor; a later step starts again from zeros. */
   dispose(): void {
-    for (const slots of this.#slots.values()) {
-      for (const t of slots) if (!t.released) t.backend.release(t);
-    }
+    for (const slots of this.#slots.values()) release(...slots);
     this.#slots.clear();
   }
 
@@ -211,17 +202,6 @@ interface Layout {
   shape: readonly number[];
 }
 
-/** Throws unless `t` is a live float32 tensor. */
-function checkTensor(t: unknown, name: string, what: string): void {
-  if (!(t instanceof Tensor) || t.dtype !== "float32" || t.released) {
-    throw new TypeError(
-      `Cannot ${what}: ${name} must be a live float32 tensor, got ${
-        describe(t)
-      }`,
-    );
-  }
-}
-
 /** Throws unless the tensor `t` still has the backend and shape of `layout`. */
 function checkLayout(
   t: Tensor,
@@ -232,26 +212,13 @@ function checkLayout(
 ): void {
   if (t.backend !== layout.backend || !sameShape(t.shape, layout.shape)) {
     throw new RangeError(
-      `Cannot ${what}: ${name} must keep the shape [${
-        layout.shape.join(", ")
-      }] and the ${layout.backend.name} backend it had when ${kind} was made, got [${
-        t.shape.join(", ")
-      }] on the ${t.backend.name} backend`,
+      `Cannot ${what}: ${name} must keep the shape ${
+        showShape(layout.shape)
+      } and the ${layout.backend.name} backend it had when ${kind} was made, got ${
+        showShape(t.shape)
+      } on the ${t.backend.name} backend`,
     );
   }
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
-
-/** A value for a message: a tensor's state, dtype and shape, else its type. */
-function describe(t: unknown): string {
-  if (!(t instanceof Tensor)) return t === null ? "null" : typeof t;
-  const shape = `shape [${t.shape.join(", ")}]`;
-  return t.released
-    ? `a released tensor of ${shape}`
-    : `a ${t.dtype} tensor of ${shape}`;
 }
 
 /** Checks the parameter list: live float32 pairs of one shape, unique names. */
@@ -290,16 +257,16 @@ function checkParameters(
     }
     names.add(p.name);
     for (const key of ["value", "grad"] as const) {
-      checkTensor(p[key], `parameter "${p.name}" ${key}`, what);
+      checkTensor(p[key], what, `parameter "${p.name}" ${key}`);
     }
     const { value, grad } = p;
     if (grad.backend !== value.backend || !sameShape(grad.shape, value.shape)) {
       throw new RangeError(
-        `Cannot ${what}: parameter "${p.name}" grad must match its value, got value [${
-          value.shape.join(", ")
-        }] on ${value.backend.name} and grad [${
-          grad.shape.join(", ")
-        }] on ${grad.backend.name}`,
+        `Cannot ${what}: parameter "${p.name}" grad must match its value, got value ${
+          showShape(value.shape)
+        } on ${value.backend.name} and grad ${
+          showShape(grad.shape)
+        } on ${grad.backend.name}`,
       );
     }
   });

@@ -1,7 +1,7 @@
 /**
- * Reference pooling: max pooling (forward, backward) and the row mean with its
- * gradient (global average pooling of NCHW is `row_mean` over `N·C` rows of
- * `H·W`).
+ * Reference pooling: max pooling (forward, backward) and the gradient of
+ * global average pooling (whose forward is `bias_grad` with `outer = 1`,
+ * `channels = N·C`, `inner = H·W`, then a scale by `1 / (H·W)`).
  *
  * @module
  */
@@ -103,36 +103,8 @@ export function maxpoolBackward(a: KernelArgs["maxpool_backward"]): void {
 }
 
 /**
- * `row_mean`: the mean of each row, 0 for empty rows.
- *
- * @param a The kernel's arguments.
- *
- * @example Average two rows of three
- * ```ts
- * import { ReferenceBackend } from "../reference.ts";
- * import { rowMean } from "./pool.ts";
- * import { deepEqual } from "node:assert/strict";
- *
- * const backend = new ReferenceBackend();
- * const x = backend.tensor(new Float32Array([1, 2, 6, -3, 0, 0]), [6]);
- * const y = backend.allocate([2]);
- * rowMean({ x, y, rows: 2, cols: 3 });
- * deepEqual([...backend.readSync(y)], [3, -1]);
- * ```
- */
-export function rowMean(a: KernelArgs["row_mean"]): void {
-  const x = a.x.storage as Float32Array;
-  const y = a.y.storage as Float32Array;
-  for (let r = 0; r < a.rows; r++) {
-    let sum = 0;
-    for (let i = r * a.cols; i < (r + 1) * a.cols; i++) sum += x[i];
-    y[r] = a.cols === 0 ? 0 : sum / a.cols;
-  }
-}
-
-/**
  * `row_broadcast`: fills each row with `alpha` times its `dy` entry (the
- * gradient of `row_mean` when `alpha = 1 / cols`).
+ * gradient of a row mean when `alpha = 1 / cols`).
  *
  * @param a The kernel's arguments.
  *

@@ -29,9 +29,20 @@ export const bias_add: KernelSpec = {
   check: withinTerms("bias_add", 1e-6, "y"),
 };
 
+/**
+ * Layouts of global average pooling's sums besides the shared ones: one
+ * sample, `N·C` planes as channels, from short planes to long ones.
+ */
+const PLANE_SHAPES: [number, number, number][] = [
+  [1, 7, 3],
+  [1, 128, 49],
+  [1, 64, 1_000],
+  [1, 3, 100_003],
+];
+
 export const bias_grad: KernelSpec = {
   cases: () =>
-    CHANNEL_SHAPES.map(([outer, channels, inner]) => ({
+    [...CHANNEL_SHAPES, ...PLANE_SHAPES].map(([outer, channels, inner]) => ({
       what: `outer=${outer} channels=${channels} inner=${inner}`,
       tensors: {
         dy: values(outer * channels * inner, 3),

@@ -1,8 +1,8 @@
 /**
  * Conformance cases of the pooling kernels. Tolerances: `maxpool_forward`
  * selects values, so its maxima and argmax indices must be bit-identical (ties
- * included); `maxpool_backward` and `row_mean` sum, so within 1e-5 of
- * Σ|terms|; `row_broadcast` is one product, within 1e-6.
+ * included); `maxpool_backward` sums, so within 1e-5 of Σ|terms|;
+ * `row_broadcast` is one product, within 1e-6.
  */
 import { outputSize, type PoolGeometry } from "../../../mod.ts";
 import { reference } from "../kernels.ts";
@@ -105,16 +105,6 @@ const ROWS: [number, number][] = [
   [64, 1_000],
   [3, 100_003],
 ];
-
-export const row_mean: KernelSpec = {
-  cases: () =>
-    ROWS.map(([rows, cols]) => ({
-      what: `rows=${rows} cols=${cols}`,
-      tensors: { x: values(rows * cols, 27), y: garbage(rows) },
-      scalars: { rows, cols },
-    })),
-  check: withinTerms("row_mean", 1e-5, "y"),
-};
 
 export const row_broadcast: KernelSpec = {
   cases: () =>

@@ -514,12 +514,12 @@ export function refused(): RefusedCase[] {
       message: message("maxpool_backward", "dx", "dy", same),
     },
     {
-      kernel: "row_mean",
-      tensors: { x: f(5, 24), y: f(5, 25) },
-      scalars: { rows: 5, cols: 1 },
-      alias: "y",
-      target: "x",
-      message: message("row_mean", "y", "x", same),
+      kernel: "bias_grad",
+      tensors: { dy: f(5, 24), db: f(5, 25) },
+      scalars: { outer: 1, channels: 5, inner: 1 },
+      alias: "db",
+      target: "dy",
+      message: message("bias_grad", "db", "dy", same),
     },
     {
       kernel: "softmax_cross_entropy",

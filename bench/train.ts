@@ -277,7 +277,7 @@ function median(values: number[]): number {
 
 /**
  * Times every network on every implementation, interleaved (one sample of each
- * case per round), and frees them. Networks are interleaved too, so that
+ * case per round, every other round in reverse order), and frees them. Networks are interleaved too, so that
  * Jumpout's and Dropout's step times see the same spells of a shared machine.
  */
 async function timeAll(opts: ReturnType<typeof parseOptions>): Promise<Row[]> {
@@ -295,7 +295,10 @@ async function timeAll(opts: ReturnType<typeof parseOptions>): Promise<Row[]> {
       }
     }
     for (let s = 0; s < opts.samples; s++) {
-      for (const t of [...live]) {
+      // Every other round runs in reverse, so no case always follows the
+      // same one (a slow step leaves caches and clocks in its own state).
+      const order = s % 2 === 0 ? [...live] : [...live].reverse();
+      for (const t of order) {
         try {
           const t0 = performance.now();
           for (let i = 0; i < t.steps; i++) await t.case.step();

@@ -50,8 +50,21 @@ export async function createBackend(
   }
 }
 
-/** The best backend this runtime can offer. */
-async function autoChoice(): Promise<BackendName> {
+/**
+ * The backend `auto` stands for in this runtime: `webgpu` on a hardware GPU
+ * adapter, else `wasm` with WebAssembly SIMD, else `reference`.
+ *
+ * @returns The backend's name.
+ *
+ * @example Auto never picks a software GPU
+ * ```ts
+ * import { autoChoice } from "./create_backend.ts";
+ * import { ok } from "node:assert/strict";
+ *
+ * ok(["webgpu", "wasm", "reference"].includes(await autoChoice()));
+ * ```
+ */
+export async function autoChoice(): Promise<BackendName> {
   const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
   const adapter = await gpu?.requestAdapter().catch(() => null);
   if (adapter && !adapter.info.isFallbackAdapter) return "webgpu";

@@ -46,6 +46,27 @@ export interface SequentialForwardOptions {
   training?: boolean;
 }
 
+/** Options of {@linkcode Sequential.forwardAsync}. */
+export interface SequentialForwardAsyncOptions extends SequentialForwardOptions {
+  /**
+   * Called before each layer runs, with the layer's index, the layer and its
+   * input; what it returns (or resolves to) is added to the layer's forward
+   * options.
+   */
+  beforeLayer?: (
+    index: number,
+    layer: Layer,
+    input: Tensor<"float32">,
+  ) => object | undefined | Promise<object | undefined>;
+}
+
+/** A layer about to run in a forward pass. */
+interface LayerCall {
+  index: number;
+  layer: Layer;
+  input: Tensor<"float32">;
+}
+
 /** What `build` fixed. */
 interface Built {
   backend: Backend;
@@ -252,15 +273,75 @@ export class Sequential {
     x: Tensor,
     options: SequentialForwardOptions = {},
   ): Tensor<"float32"> {
+    const run = this.#run(x, options.training ?? this.#training);
+    let next = run.next();
+    while (!next.done) next = run.next(undefined);
+    return next.value;
+  }
+
+  /**
+   * Runs the layers in order like {@linkcode Sequential.forward}, awaiting
+   * `beforeLayer` before each layer: what it returns is added to that
+   * layer's forward options. Data-parallel replicas use it to agree on a
+   * whole-batch statistic (Jumpout's q+) between layers.
+   *
+   * @param x Input of the built shape (any batch) on the built backend; in
+   *   training it must stay live until `backward`.
+   * @param options `{ training, beforeLayer }`.
+   * @returns The output, a fresh tensor owned by the caller.
+   * @throws {TypeError} Before build, or when `x` is not a live float32
+   *   tensor of the built backend.
+   * @throws {RangeError} When `x`'s shape does not fit the first layer.
+   *
+   * @example Tell each Jumpout layer where its rows sit in a bigger batch
+   * ```ts
+   * import { createBackend, Dense, Jumpout, Sequential } from "../mod.ts";
+   * import { deepEqual } from "node:assert/strict";
+   *
+   * const backend = await createBackend("reference");
+   * const model = new Sequential([new Dense(2, 4), new Jumpout()]);
+   * model.build(backend, [1, 2], { seed: 3 });
+   * const seen: string[] = [];
+   * const y = await model.forwardAsync(backend.tensor(new Float32Array([1, 2]), [1, 2]), {
+   *   beforeLayer: (i, layer) => {
+   *     seen.push(`${i}:${layer.name}`);
+   *     return layer instanceof Jumpout ? { shard: { rowOffset: 1, batchRows: 2 } } : undefined;
+   *   },
+   * });
+   * deepEqual([seen, y.shape], [["0:Dense(2 → 4)", "1:Jumpout"], [1, 4]]);
+   * ```
+   */
+  async forwardAsync(
+    x: Tensor,
+    options: SequentialForwardAsyncOptions = {},
+  ): Promise<Tensor<"float32">> {
+    const run = this.#run(x, options.training ?? this.#training);
+    let next = run.next();
+    while (!next.done) {
+      const { index, layer, input } = next.value;
+      const extra = await options.beforeLayer?.(index, layer, input);
+      next = run.next(extra);
+    }
+    return next.value;
+  }
+
+  /**
+   * The forward pass, pausing before each layer for options to add to its
+   * call; what `forward` and `forwardAsync` share.
+   */
+  *#run(
+    x: Tensor,
+    training: boolean,
+  ): Generator<LayerCall, Tensor<"float32">, object | undefined> {
     const built = this.#checkForward(x);
-    const training = options.training ?? this.#training;
     this.#releaseActivations();
     const batch = x.shape[0];
     const inputs: Tensor<"float32">[] = [];
     let a = x as Tensor<"float32">;
-    this.layers.forEach((layer, i) => {
+    for (const [i, layer] of this.layers.entries()) {
+      const extra = yield { index: i, layer, input: a };
       inputs.push(a);
-      const y = layer.forward(a, { training });
+      const y = layer.forward(a, { ...extra, training });
       this.#checkResult(
         y,
         built.shapes[i + 1],
@@ -271,7 +352,7 @@ export class Sequential {
       // Evaluation keeps nothing for backward: free each input once read.
       if (!training && baseOf(a) !== baseOf(y)) this.#drop(baseOf(a));
       a = y;
-    });
+    }
     if (training) this.#pending = { inputs, outShape: a.shape };
     return this.#handOff(a, training ? inputs : [], baseOf(x));
   }

@@ -1,0 +1,225 @@
+/**
+ * The checks and defaults of {@linkcode DataParallel.create}'s options.
+ *
+ * @module
+ */
+
+import type { BackendName } from "../backend.ts";
+import { autoChoice, type BackendChoice } from "../create_backend.ts";
+import { checkSeed } from "../layers/_checks.ts";
+import { type LayerSpec, modelFromSpec, specOfLayer } from "../model_spec.ts";
+import {
+  type OptimizerSpec,
+  optimizerFromSpec,
+} from "../optim/optimizer_spec.ts";
+import { Sequential } from "../sequential.ts";
+import type { DataParallelOptions, Transport } from "./data_parallel.ts";
+import type { QPlusScope } from "./replica.ts";
+
+/** The longest a call waits for the workers by default (ms). */
+const DEFAULT_TIMEOUT_MS = 60_000;
+
+/** The options, checked, with every default filled in. */
+export interface CheckedOptions {
+  layers: LayerSpec[];
+  inputShape: number[];
+  sampleSize: number;
+  optimizer: OptimizerSpec;
+  /** The learning rate of each step. */
+  lr: (step: number) => number;
+  backend: BackendChoice;
+  workers: number;
+  seed: number | undefined;
+  qPlusScope: QPlusScope;
+  transport: Transport;
+  timeoutMs: number;
+  workerUrl: string | URL;
+  checkpoint: Uint8Array | undefined;
+  /** What a checkpoint must have been written by: model, input shape, optimiser. */
+  setup: string;
+}
+
+/**
+ * Checks every option, naming the bad one, and fills in the defaults.
+ *
+ * @param what What is being done, for messages.
+ * @param options What the caller passed.
+ * @returns The checked options.
+ */
+export function checkOptions(
+  what: string,
+  options: DataParallelOptions,
+): CheckedOptions {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(
+      `Cannot ${what}: options must be an object, got ${String(options)}`,
+    );
+  }
+  const o = options;
+  const layers = o.model instanceof Sequential
+    ? o.model.layers.map(specOfLayer)
+    : Array.isArray(o.model)
+    ? structuredClone(o.model) as LayerSpec[]
+    : fail(
+      TypeError,
+      `model must be a Sequential or an array of layer specs, got ${
+        describe(o.model)
+      }`,
+    );
+  const inputShape = checkInputShape(what, o.inputShape);
+  // The model is made here once, so bad specs and shapes fail before any
+  // worker starts.
+  const model = modelFromSpec(layers);
+  let shape = [1, ...inputShape];
+  model.layers.forEach((layer, i) => {
+    try {
+      shape = layer.outputShape(shape);
+    } catch (error) {
+      throw new RangeError(
+        `Cannot ${what}: layer ${i} (${layer.name}) does not take inputs [N, ${
+          shape.slice(1).join(", ")
+        }]: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  });
+  if (shape.length !== 2) {
+    fail(
+      RangeError,
+      `model must output [N, classes], got [N, ${shape.slice(1).join(", ")}]`,
+    );
+  }
+  const optimizer = structuredClone(o.optimizer);
+  const fixed = optimizerFromSpec(optimizer, [], o.schedule);
+  const schedule = o.schedule;
+  const lr = schedule === undefined
+    ? (() => {
+      const value = fixed.lr;
+      return () => value;
+    })()
+    : (step: number) => schedule(step);
+  const hasWorker = typeof Worker === "function";
+  const workers = o.workers ??
+    (hasWorker ? (globalThis.navigator?.hardwareConcurrency ?? 1) : 0);
+  if (!Number.isSafeInteger(workers) || workers < 0) {
+    fail(RangeError, `workers must be an integer >= 0, got ${workers}`);
+  }
+  if (workers > 0 && !hasWorker) {
+    fail(
+      TypeError,
+      `workers must be 0 in a runtime without Worker (the replica then runs on this thread), got ${workers}`,
+    );
+  }
+  const seed = o.seed === undefined ? undefined : checkSeed(what, o.seed);
+  const qPlusScope = o.qPlusScope ?? "shard";
+  if (qPlusScope !== "shard" && qPlusScope !== "global") {
+    fail(
+      TypeError,
+      `qPlusScope must be "shard" or "global", got ${String(qPlusScope)}`,
+    );
+  }
+  const transport = checkTransport(what, o.transport ?? "auto");
+  const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!(typeof timeoutMs === "number" && timeoutMs > 0 && timeoutMs < 2 ** 31)) {
+    fail(RangeError, `timeoutMs must be a number in (0, 2^31), got ${timeoutMs}`);
+  }
+  if (o.checkpoint !== undefined && !(o.checkpoint instanceof Uint8Array)) {
+    fail(
+      TypeError,
+      `checkpoint must be a Uint8Array, got ${describe(o.checkpoint)}`,
+    );
+  }
+  return {
+    layers,
+    inputShape,
+    sampleSize: inputShape.reduce((a, b) => a * b, 1),
+    optimizer,
+    lr,
+    backend: o.backend ?? "auto",
+    workers,
+    seed,
+    qPlusScope,
+    transport,
+    timeoutMs,
+    workerUrl: o.workerUrl ??
+      new URL("../../workers/trainer_worker.ts", import.meta.url),
+    checkpoint: o.checkpoint,
+    setup: JSON.stringify({ layers, inputShape, optimizer: optimizer.type }),
+  };
+
+  function fail(Err: typeof RangeError, detail: string): never {
+    throw new Err(`Cannot ${what}: ${detail}`);
+  }
+}
+
+/**
+ * The backend a choice stands for here.
+ *
+ * @param choice A backend or `auto`.
+ * @returns The backend's name.
+ */
+export async function resolveBackend(choice: BackendChoice): Promise<BackendName> {
+  if (choice === "auto") return await autoChoice();
+  if (choice === "reference" || choice === "wasm" || choice === "webgpu") {
+    return choice;
+  }
+  throw new TypeError(
+    `Cannot create DataParallel: backend must be "reference", "wasm", "webgpu" or "auto", got ${
+      String(choice)
+    }`,
+  );
+}
+
+/**
+ * The compiled wasm kernels, once per process, to post to every worker.
+ *
+ * @returns The module.
+ */
+export async function compiledKernels(): Promise<WebAssembly.Module> {
+  const { compileKernels } = await import("../backends/wasm.ts");
+  return await compileKernels();
+}
+
+/** Checks a sample shape: positive integers. */
+function checkInputShape(what: string, shape: unknown): number[] {
+  if (
+    !Array.isArray(shape) ||
+    !shape.every((d) => Number.isSafeInteger(d) && d > 0)
+  ) {
+    throw new RangeError(
+      `Cannot ${what}: inputShape must be an array of integers > 0 (one sample, no batch), got ${
+        Array.isArray(shape) ? `[${shape.join(", ")}]` : describe(shape)
+      }`,
+    );
+  }
+  return [...shape];
+}
+
+/** The transport to use: `auto` becomes `shared` where it works. */
+function checkTransport(what: string, transport: unknown): Transport {
+  const shared = typeof SharedArrayBuffer === "function" &&
+    (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !==
+      false;
+  if (transport === "auto") return shared ? "shared" : "transfer";
+  if (transport === "transfer") return "transfer";
+  if (transport === "shared") {
+    if (!shared) {
+      throw new TypeError(
+        `Cannot ${what}: transport "shared" needs SharedArrayBuffer (a cross-origin-isolated page in browsers), got a runtime without it; use "transfer" or "auto"`,
+      );
+    }
+    return "shared";
+  }
+  throw new TypeError(
+    `Cannot ${what}: transport must be "auto", "shared" or "transfer", got ${
+      String(transport)
+    }`,
+  );
+}
+
+/** A value, briefly, for messages. */
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "object") return value.constructor?.name ?? "object";
+  return typeof value;
+}

@@ -1,0 +1,525 @@
+/**
+ * Data-parallel training: one model replica per worker, each batch split
+ * between them, gradients averaged after every backward.
+ *
+ * @module
+ */
+
+import { proxy, transfer } from "comlink";
+import type { BackendName } from "../backend.ts";
+import { readCheckpointHeader } from "../checkpoint.ts";
+import type { BackendChoice } from "../create_backend.ts";
+import type { LossResult } from "../loss.ts";
+import type { LayerSpec } from "../model_spec.ts";
+import type { OptimizerSpec } from "../optim/optimizer_spec.ts";
+import type { Schedule } from "../optim/schedules.ts";
+import { randomSeed } from "../random.ts";
+import type { Sequential } from "../sequential.ts";
+import { allReduceMean } from "./all_reduce.ts";
+import { CountRendezvous } from "./count_rendezvous.ts";
+import {
+  type CheckedOptions,
+  checkOptions,
+  compiledKernels,
+  resolveBackend,
+} from "./_data_parallel_options.ts";
+import type {
+  QPlusScope,
+  ReplicaConfig,
+  ShardBatch,
+  ShardResult,
+} from "./replica.ts";
+import {
+  localReplica,
+  type ReplicaGroup as Group,
+  ReplicaGroup,
+  type ReplicaHandle,
+  workerReplica,
+} from "./replica_group.ts";
+import { allocateShared, SharedControl } from "./shared_sync.ts";
+import { shardRows } from "./shards.ts";
+import { writeFileAtomic } from "../write_file_atomic.ts";
+
+export type { QPlusScope } from "./replica.ts";
+
+/** How the replicas exchange gradients. */
+export type Transport = "shared" | "transfer";
+
+/** Options of {@linkcode DataParallel.create}. */
+export interface DataParallelOptions {
+  /**
+   * The model: a `Sequential` of this library's layers (only its layers'
+   * descriptions are used; it need not be built), or the descriptions.
+   */
+  model: Sequential | readonly LayerSpec[];
+  /** One sample's shape, without the batch dimension, e.g. `[784]`. */
+  inputShape: readonly number[];
+  /** The optimiser every replica runs. */
+  optimizer: OptimizerSpec;
+  /** The learning rate by step, replacing the optimiser's `lr`. */
+  schedule?: Schedule;
+  /** The backend each replica runs on. Default `auto`. */
+  backend?: BackendChoice;
+  /**
+   * Workers, each with one replica. Default: the number of cores where
+   * `Worker` exists, else 0. With 0 the one replica runs on the calling
+   * thread (edge runtimes).
+   */
+  workers?: number;
+  /** Seed of the weights and masks; drawn at random when absent. */
+  seed?: number;
+  /**
+   * Whose active units set Jumpout's q+: each worker's shard (`shard`, the
+   * default) or the whole batch (`global`: the workers add up their counts
+   * before drawing masks, as one thread would on the whole batch).
+   */
+  qPlusScope?: QPlusScope;
+  /**
+   * How gradients travel: `shared` (SharedArrayBuffer and Atomics; needs a
+   * cross-origin-isolated page in browsers), `transfer` (transferable
+   * buffers through the main thread), or `auto`, the default: `shared`
+   * where available. Both give the same numbers.
+   */
+  transport?: Transport | "auto";
+  /**
+   * The longest any call waits for a worker (ms), after which it rejects
+   * naming the worker. Default 60000.
+   */
+  timeoutMs?: number;
+  /** The worker script; the library's `workers/trainer_worker.ts` by default. */
+  workerUrl?: string | URL;
+  /** A checkpoint to resume from (see {@linkcode DataParallel.checkpoint}). */
+  checkpoint?: Uint8Array;
+}
+
+/** The least time workers get to start (ms). */
+const START_TIMEOUT_MS = 120_000;
+
+/** The checkpoint metadata that ties a checkpoint to its trainer's setup. */
+const SETUP_KEY = "dataParallel.setup";
+
+/**
+ * Trains one model on several workers at once: each holds a replica with
+ * the same initial weights, each batch is split into contiguous shards, one
+ * per worker, and after every backward the gradients are averaged (weighted
+ * by shard size, summed in worker order) and every replica takes the same
+ * optimiser step. So the replicas stay bit-identical, and one worker trains
+ * bit-identically to a single-threaded loop with the same seed.
+ *
+ * Faults: a worker that throws, dies or stops answering makes the pending
+ * call reject within `timeoutMs` with a {@linkcode DataParallelError} that
+ * names it; every worker is then stopped (none is left waiting on shared
+ * memory). Dispose the trainer and create a new one from the last
+ * checkpoint to go on.
+ *
+ * @example Train on the calling thread (no workers), then check a checkpoint
+ * ```ts
+ * import { DataParallel } from "./data_parallel.ts";
+ * import { ok } from "node:assert/strict";
+ *
+ * const trainer = await DataParallel.create({
+ *   model: [{ type: "dense", inFeatures: 2, outFeatures: 8 }, { type: "relu" }, { type: "jumpout" },
+ *     { type: "dense", inFeatures: 8, outFeatures: 2 }],
+ *   inputShape: [2], optimizer: { type: "sgd", lr: 0.5 }, backend: "reference", workers: 0, seed: 1,
+ * });
+ * const x = new Float32Array([1, 0, 0, 1, 1, 0, 0, 1]);
+ * const labels = [0, 1, 0, 1];
+ * const first = await trainer.trainStep(x, labels);
+ * for (let i = 0; i < 20; i++) await trainer.trainStep(x, labels);
+ * ok((await trainer.evaluate(x, labels)).loss < first.loss);
+ * ok(trainer.stepCount === 21 && (await trainer.checkpoint()).length > 0);
+ * await trainer.dispose();
+ * ```
+ */
+export class DataParallel {
+  /** Workers running replicas; 0 when the one replica runs on the calling thread. */
+  readonly workers: number;
+  /** How gradients travel (`none` with a single replica). */
+  readonly transport: Transport | "none";
+  /** The backend the replicas run on. */
+  readonly backend: BackendName;
+  /** Whose active units set Jumpout's q+. */
+  readonly qPlusScope: QPlusScope;
+  /** The seed of weights and masks. */
+  readonly seed: number;
+  readonly #group: Group;
+  readonly #options: CheckedOptions;
+  readonly #layout: { vectorLength: number; classes: number };
+  #step: number;
+  #disposed = false;
+
+  private constructor(
+    group: Group,
+    options: CheckedOptions,
+    init: {
+      transport: Transport | "none";
+      backend: BackendName;
+      seed: number;
+      step: number;
+      vectorLength: number;
+      classes: number;
+    },
+  ) {
+    this.#group = group;
+    this.#options = options;
+    this.workers = options.workers;
+    this.transport = init.transport;
+    this.backend = init.backend;
+    this.qPlusScope = options.qPlusScope;
+    this.seed = init.seed;
+    this.#step = init.step;
+    this.#layout = init;
+  }
+
+  /**
+   * Starts the workers and builds a replica in each, from the same seed (or
+   * from `checkpoint`).
+   *
+   * @param options The model, optimiser, workers and the rest.
+   * @returns The trainer, ready to step.
+   * @throws {TypeError | RangeError} When an option is bad (the model's
+   *   shapes included), or `checkpoint` does not fit the model.
+   * @throws {DataParallelError} When a worker fails while starting.
+   */
+  static async create(options: DataParallelOptions): Promise<DataParallel> {
+    const what = "create DataParallel";
+    const o = checkOptions(what, options);
+    const backend = await resolveBackend(o.backend);
+    const n = Math.max(1, o.workers);
+    const seed = o.checkpoint === undefined
+      ? o.seed ?? randomSeed()
+      : checkpointSeed(what, o.checkpoint, o.setup, o.seed);
+    const wasmModule = backend === "wasm" && o.workers > 0
+      ? await compiledKernels()
+      : undefined;
+    const group: Group = new ReplicaGroup([], o.timeoutMs);
+    const replicas: ReplicaHandle[] = o.workers === 0
+      ? [localReplica()]
+      : Array.from(
+        { length: n },
+        (_, k) => workerReplica(o.workerUrl, k, (message) => group.crashed(k, message)),
+      );
+    group.replicas.push(...replicas);
+    const transport = n === 1 ? "none" : o.transport;
+    const rendezvous = new CountRendezvous(n);
+    const config = (index: number): ReplicaConfig => ({
+      index,
+      replicas: n,
+      backend,
+      wasmModule,
+      layers: o.layers,
+      inputShape: o.inputShape,
+      seed,
+      optimizer: o.optimizer,
+      qPlusScope: o.qPlusScope,
+      timeoutMs: o.timeoutMs,
+    });
+    try {
+      // Starting a worker loads (and may compile) its modules: it gets longer.
+      await group.all(
+        what,
+        (r, k) =>
+          r.call.init(
+            config(k),
+            transport === "transfer"
+              ? proxy(rendezvous.exchangeFor(k))
+              : undefined,
+          ),
+        Math.max(o.timeoutMs, START_TIMEOUT_MS),
+      );
+      const [layout] = await group.all(what, (r) => r.call.layout());
+      if (transport === "shared") {
+        const buffers = allocateShared(n, layout.vectorLength, layout.countSlots);
+        await group.all(what, (r) => r.call.attach(buffers));
+        group.shared = new SharedControl(buffers);
+      }
+      let step = 0;
+      if (o.checkpoint !== undefined) {
+        const bytes = o.checkpoint;
+        [step] = await group.all(what, (r) => r.call.importState(bytes));
+      }
+      return new DataParallel(group, o, {
+        transport,
+        backend,
+        seed,
+        step,
+        vectorLength: layout.vectorLength,
+        classes: layout.classes,
+      });
+    } catch (error) {
+      group.stop();
+      throw error;
+    }
+  }
+
+  /** Training steps done (restored from a checkpoint when resuming). */
+  get stepCount(): number {
+    return this.#step;
+  }
+
+  /**
+   * One training step on a batch: each worker runs forward and backward on
+   * its shard, the gradients are averaged, every replica updates.
+   *
+   * @param x The batch's inputs, row after row: `rows × sample size` values.
+   * @param labels The batch's labels, one per row, integers in `[0, classes)`.
+   * @returns The batch's mean loss and accuracy, before the update.
+   * @throws {TypeError | RangeError} When the batch is malformed (nothing
+   *   runs then), or has fewer rows than there are replicas.
+   * @throws {DataParallelError} When a worker fails; the trainer is unusable after.
+   */
+  async trainStep(
+    x: Float32Array,
+    labels: ArrayLike<number>,
+  ): Promise<LossResult> {
+    const step = this.#step;
+    const what = `run DataParallel step ${step}`;
+    this.#checkLive(what);
+    const ys = this.#checkBatch(what, x, labels);
+    const rows = ys.length;
+    const n = this.#group.replicas.length;
+    if (rows < n) {
+      throw new RangeError(
+        `Cannot ${what}: the batch must have at least one row per replica (${n}), got ${rows} rows`,
+      );
+    }
+    const lr = this.#options.lr(step);
+    if (!(Number.isFinite(lr) && lr >= 0)) {
+      throw new RangeError(
+        `Cannot ${what}: schedule(${step}) must return a finite number >= 0, got ${lr}`,
+      );
+    }
+    const shards = shardRows(rows, n);
+    const weights = shards.map((s) => s.rows / rows);
+    const size = this.#options.sampleSize;
+    const shardOf = (k: number): ShardBatch => {
+      const { offset, rows: count } = shards[k];
+      const batch = {
+        step,
+        x: x.slice(offset * size, (offset + count) * size),
+        labels: ys.slice(offset, offset + count),
+        rowOffset: offset,
+        batchRows: rows,
+        weights,
+        lr,
+      };
+      return transfer(batch, [batch.x.buffer, batch.labels.buffer]);
+    };
+    let results: ShardResult[];
+    if (this.transport === "transfer") {
+      const parts = await this.#group.all(
+        what,
+        (r, k) => r.call.computeGradients(shardOf(k)),
+      );
+      const mean = new Float32Array(this.#layout.vectorLength);
+      allReduceMean(parts.map((p) => p.vector), weights, mean, 0, mean.length);
+      await this.#group.all(what, (r) => r.call.applyGradients(mean, lr));
+      results = parts;
+    } else {
+      results = await this.#group.all(what, (r, k) => r.call.step(shardOf(k)));
+    }
+    this.#step++;
+    return combine(results);
+  }
+
+  /**
+   * Loss and accuracy of a batch in evaluation mode, split over the workers.
+   *
+   * @param x The inputs, row after row.
+   * @param labels One label per row.
+   * @returns The mean loss and the accuracy (NaN and 0 for no rows).
+   * @throws {TypeError | RangeError} When the batch is malformed.
+   * @throws {DataParallelError} When a worker fails.
+   */
+  async evaluate(
+    x: Float32Array,
+    labels: ArrayLike<number>,
+  ): Promise<LossResult> {
+    const what = "evaluate with DataParallel";
+    this.#checkLive(what);
+    const ys = this.#checkBatch(what, x, labels);
+    if (ys.length === 0) return { loss: NaN, accuracy: 0 };
+    const n = Math.min(this.#group.replicas.length, ys.length);
+    const shards = shardRows(ys.length, n);
+    const size = this.#options.sampleSize;
+    const results = await this.#group.all(what, (r, k) => {
+      if (k >= n) return Promise.resolve({ loss: 0, correct: 0, rows: 0 });
+      const { offset, rows } = shards[k];
+      return r.call.evaluate(
+        x.slice(offset * size, (offset + rows) * size),
+        ys.slice(offset, offset + rows),
+      );
+    });
+    return combine(results);
+  }
+
+  /**
+   * A checkpoint of the run: weights, running statistics, optimiser state,
+   * the step and every mask stream's counter. Pass it as
+   * `options.checkpoint` to go on exactly from here.
+   *
+   * @returns The checkpoint's bytes (a safetensors file).
+   * @throws {DataParallelError} When a worker fails.
+   */
+  async checkpoint(): Promise<Uint8Array> {
+    const what = "write a DataParallel checkpoint";
+    this.#checkLive(what);
+    const step = this.#step;
+    const metadata = this.#metadata();
+    const [bytes] = await this.#group.all(
+      what,
+      (r, k) =>
+        k === 0
+          ? r.call.exportState(step, metadata)
+          : Promise.resolve(new Uint8Array()),
+    );
+    return bytes;
+  }
+
+  /**
+   * Writes {@linkcode DataParallel.checkpoint} to a file atomically (a new
+   * file, flushed, renamed over the old one), so an interrupted run always
+   * leaves the last complete checkpoint. Needs Deno's file system.
+   *
+   * @param path Where the checkpoint goes.
+   * @throws {DataParallelError} When a worker fails.
+   * @throws {Error} When the file cannot be written.
+   */
+  async saveCheckpoint(path: string): Promise<void> {
+    await writeFileAtomic(path, await this.checkpoint());
+  }
+
+  /**
+   * Every replica's checkpoint, to verify that they are in step: while
+   * training goes as it should they are equal byte for byte.
+   *
+   * @returns One checkpoint per replica, in worker order.
+   * @throws {DataParallelError} When a worker fails.
+   */
+  async replicaCheckpoints(): Promise<Uint8Array[]> {
+    const what = "read the DataParallel replicas";
+    this.#checkLive(what);
+    const step = this.#step;
+    const metadata = this.#metadata();
+    return await this.#group.all(what, (r) => r.call.exportState(step, metadata));
+  }
+
+  /**
+   * Frees every replica and stops the workers. Safe to call again, and after
+   * a failure.
+   */
+  async dispose(): Promise<void> {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    if (this.#group.failure === undefined) {
+      await this.#group.all("dispose DataParallel", (r) => r.call.dispose())
+        .catch(() => {});
+    }
+    this.#group.stop();
+  }
+
+  #checkLive(what: string): void {
+    if (this.#disposed) {
+      throw new TypeError(
+        `Cannot ${what}: the trainer must be live, got one that was disposed`,
+      );
+    }
+  }
+
+  #metadata(): Record<string, string> {
+    return { [SETUP_KEY]: this.#options.setup, [SEED_KEY]: String(this.seed) };
+  }
+
+  /** Checks a batch's inputs and labels; returns the labels as uint32. */
+  #checkBatch(
+    what: string,
+    x: Float32Array,
+    labels: ArrayLike<number>,
+  ): Uint32Array {
+    if (!(x instanceof Float32Array)) {
+      throw new TypeError(
+        `Cannot ${what}: x must be a Float32Array, got ${describe(x)}`,
+      );
+    }
+    if (
+      labels === null || typeof labels !== "object" ||
+      !Number.isSafeInteger(labels.length)
+    ) {
+      throw new TypeError(
+        `Cannot ${what}: labels must be an array of integers, got ${describe(labels)}`,
+      );
+    }
+    const rows = labels.length;
+    const size = this.#options.sampleSize;
+    if (x.length !== rows * size) {
+      throw new RangeError(
+        `Cannot ${what}: x must hold labels.length × ${size} = ${
+          rows * size
+        } values, got ${x.length}`,
+      );
+    }
+    const classes = this.#layout.classes;
+    const ys = new Uint32Array(rows);
+    for (let i = 0; i < rows; i++) {
+      const y = labels[i];
+      if (!(Number.isInteger(y) && y >= 0 && y < classes)) {
+        throw new RangeError(
+          `Cannot ${what}: labels[${i}] must be an integer in [0, ${classes}), got ${y}`,
+        );
+      }
+      ys[i] = y;
+    }
+    return ys;
+  }
+}
+
+/** The checkpoint metadata naming the seed of the masks. */
+const SEED_KEY = "dataParallel.seed";
+
+/**
+ * The seed to resume with: the checkpoint's, which `seed` (when given) must
+ * equal, as the masks of the rest of the run depend on it; the checkpoint
+ * must also be of the same model and optimiser.
+ */
+function checkpointSeed(
+  what: string,
+  bytes: Uint8Array,
+  setup: string,
+  seed: number | undefined,
+): number {
+  const { metadata } = readCheckpointHeader(bytes);
+  if (metadata[SETUP_KEY] !== setup) {
+    throw new RangeError(
+      `Cannot ${what}: checkpoint must be of this model, input shape and optimiser (${setup}), got one of ${
+        metadata[SETUP_KEY] ?? "another trainer"
+      }`,
+    );
+  }
+  const saved = Number(metadata[SEED_KEY]);
+  if (seed !== undefined && seed !== saved) {
+    throw new RangeError(
+      `Cannot ${what}: seed must be the checkpoint's (${saved}) or left out, got ${seed}`,
+    );
+  }
+  return saved;
+}
+
+/** The whole batch's loss and accuracy from the shards'. */
+function combine(results: readonly ShardResult[]): LossResult {
+  let rows = 0;
+  let correct = 0;
+  let loss = 0;
+  for (const r of results) {
+    rows += r.rows;
+    correct += r.correct;
+  }
+  for (const r of results) if (r.rows > 0) loss += (r.loss * r.rows) / rows;
+  return { loss, accuracy: rows === 0 ? 0 : correct / rows };
+}
+
+/** A value, briefly, for messages. */
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "object") return value.constructor?.name ?? "object";
+  return typeof value;
+}

@@ -1,0 +1,59 @@
+/**
+ * Writing a file so that a reader sees the old file or the new one, never a
+ * part of either.
+ *
+ * @module
+ */
+
+/**
+ * Writes `bytes` to `path` atomically: into a fresh file next to it, flushed
+ * to disk, then renamed over `path`. A crash or Ctrl-C at any moment leaves
+ * the previous file intact. Needs Deno's file system.
+ *
+ * @param path Where the file goes.
+ * @param bytes Its contents.
+ * @throws {Error} When the runtime has no file system (a browser), or the
+ *   write or rename fails; the temporary file is removed then.
+ *
+ * @example Replace a file
+ * ```ts
+ * import { writeFileAtomic } from "./write_file_atomic.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await writeFileAtomic(`${dir}/a.bin`, new Uint8Array([1]));
+ * await writeFileAtomic(`${dir}/a.bin`, new Uint8Array([2, 3]));
+ * deepEqual([...await Deno.readFile(`${dir}/a.bin`)], [2, 3]);
+ * deepEqual([...Deno.readDirSync(dir)].length, 1);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function writeFileAtomic(
+  path: string,
+  bytes: Uint8Array,
+): Promise<void> {
+  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+  if (deno?.open === undefined) {
+    throw new Error(
+      `Cannot write ${path}: writing files needs Deno's file system, got a runtime without one; keep the bytes instead`,
+    );
+  }
+  const suffix = crypto.getRandomValues(new Uint32Array(1))[0].toString(36);
+  const temporary = `${path}.${suffix}.tmp`;
+  try {
+    const file = await deno.open(temporary, { write: true, createNew: true });
+    try {
+      let written = 0;
+      while (written < bytes.length) {
+        written += await file.write(bytes.subarray(written));
+      }
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    await deno.rename(temporary, path);
+  } catch (error) {
+    await deno.remove(temporary).catch(() => {});
+    throw error;
+  }
+}

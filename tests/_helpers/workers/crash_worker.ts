@@ -1,0 +1,3 @@
+import { exposeFaulty } from "./_faulty.ts";
+
+exposeFaulty("crash");

@@ -24,13 +24,14 @@ const STEP = 64;
 const LANES = 80;
 
 /**
- * `mask_scale`: `y[i] = (hash32(i ^ key) >>> 8) < keep[row] ? sat(x[i] * scale[row]) : +0`
- * with `row = floor(i / cols)` and `hash32` lowbias32; `sat` holds a finite
- * `x[i]` whose product overflows at ±3.4028235e38, and leaves infinities and
- * NaN as they are.
+ * `mask_scale`: `y[i] = (hash32((i + offset) ^ key) >>> 8) < keep[row] ? sat(x[i] * scale[row]) : +0`
+ * with `i + offset` wrapping at 2^32, `row = floor(i / cols)` and `hash32`
+ * lowbias32; `sat` holds a finite `x[i]` whose product overflows at
+ * ±3.4028235e38, and leaves infinities and NaN as they are.
  *
  * @param x Byte offset of `rows * cols` float32 values, 4-byte aligned
- *   (16-byte aligned rows load fastest).
+ *   (groups of 16 start where `i + offset` is a multiple of 16; they load
+ *   fastest from 16-byte aligned addresses).
  * @param keep Byte offset of `rows` uint32 thresholds, 4-byte aligned.
  * @param scale Byte offset of `rows` float32 factors, 4-byte aligned.
  * @param y Byte offset of `rows * cols` float32 outputs, 4-byte aligned; may
@@ -38,6 +39,8 @@ const LANES = 80;
  * @param rows Number of rows; `rows * cols` must be below 2^32.
  * @param cols Elements per row.
  * @param key The mask key xored into every element index.
+ * @param offset Added to every element index before the hash (mod 2^32), so
+ *   that a slice of a bigger tensor draws that tensor's mask.
  */
 export function mask_scale(
   x: usize,
@@ -47,9 +50,10 @@ export function mask_scale(
   rows: u32,
   cols: u32,
   key: u32,
+  offset: u32,
 ): void {
   const mul2 = v128.load(CONSTANTS, MUL2);
-  let start: u32 = 0; // global index of the row's first element
+  let start: u32 = 0; // index of the row's first element in x and y
   for (let r: u32 = 0; r < rows; r++) {
     // The top 24 hash bits are below 2^24, so a larger threshold keeps all;
     // clamping lets the lanes compare signed (one instruction on x86).
@@ -60,19 +64,22 @@ export function mask_scale(
     let done: u32 = 0;
     while (done < cols) {
       const i = start + done;
-      // Within one 2^16-aligned block of indices, the hash's first round
-      // `v ^ (v >>> 16)` with `v = index ^ key` equals `index ^ bk`.
-      const bk = key ^ (i >>> 16) ^ (key >>> 16);
-      const m = min(cols - done, 0x10000 - (i & 0xffff));
+      // The hashed index; it wraps at 2^32, which is also a block boundary,
+      // so no block below wraps inside.
+      const h = i + offset;
+      // Within one 2^16-aligned block of hashed indices, the hash's first
+      // round `v ^ (v >>> 16)` with `v = index ^ key` equals `index ^ bk`.
+      const bk = key ^ (h >>> 16) ^ (key >>> 16);
+      const m = min(cols - done, 0x10000 - (h & 0xffff));
       const p = x + ((i as usize) << 2);
       const q = y + ((i as usize) << 2);
-      // Elements up to an index that is a multiple of 16, then groups of 16,
-      // then the rest.
-      const head = min(m, (16 - (i & 15)) & 15);
+      // Elements up to a hashed index that is a multiple of 16, then groups
+      // of 16, then the rest.
+      const head = min(m, (16 - (h & 15)) & 15);
       const end = head + ((m - head) & ~15);
-      if (head > 0) maskSpan(p, q, i, 0, head, bk, kv, sv, mul2);
-      if (head < end) maskGroups(p, q, i, head, end, bk, kv, sv, mul2);
-      if (end < m) maskSpan(p, q, i, end, m, bk, kv, sv, mul2);
+      if (head > 0) maskSpan(p, q, h, 0, head, bk, kv, sv, mul2);
+      if (head < end) maskGroups(p, q, h, head, end, bk, kv, sv, mul2);
+      if (end < m) maskSpan(p, q, h, end, m, bk, kv, sv, mul2);
       done += m;
     }
     start += cols;
@@ -80,8 +87,9 @@ export function mask_scale(
 }
 
 /**
- * Elements `j` to `end` (both multiples of 16 from `i`, which may have any
- * alignment) of a 2^16-aligned block of indices with block key `bk`.
+ * Elements `j` to `end` of a 2^16-aligned block of hashed indices with block
+ * key `bk`; `p` and `q` point at the elements of hashed index `i` (any
+ * alignment), and `i + j` is a multiple of 16.
  */
 function maskGroups(
   p: usize,
@@ -139,9 +147,9 @@ function maskGroups(
 }
 
 /**
- * Elements `j` to `end` of a 2^16-aligned block of indices that starts at `i`
- * (any alignment) with block key `bk`: four at a time, then one at a time
- * through lane 0.
+ * Elements `j` to `end` of a 2^16-aligned block of hashed indices with block
+ * key `bk`; `p` and `q` point at the elements of hashed index `i` (any
+ * alignment): four at a time, then one at a time through lane 0.
  */
 function maskSpan(
   p: usize,

@@ -1,9 +1,12 @@
-// mask_scale: y[i] = (hash32(i ^ key) >> 8) < keep[row] ? x[i] * scale[row] : 0
-// with row = i / cols; a finite x[i] never becomes infinite (the product
-// saturates at the largest finite float).
+// mask_scale: y[i] = (hash32((i + offset) ^ key) >> 8) < keep[row]
+//   ? x[i] * scale[row] : 0
+// with i + offset wrapping at 2^32 (a slice of a bigger tensor draws that
+// tensor's mask) and row = i / cols; a finite x[i] never becomes infinite
+// (the product saturates at the largest finite float).
 //
 // Bindings (group 0):
-//   0  uniform               params  Params { n = rows * cols, cols, key }, 16 bytes
+//   0  uniform               params  Params { n = rows * cols, cols, key,
+//                                    offset }, 16 bytes
 //   1  storage, read_write   x       array<vec4f>, n elements then padding (the
 //                                    host rounds buffers up to 16 bytes); read
 //                                    only, read_write so that y may be x
@@ -22,7 +25,7 @@ struct Params {
   n: u32,
   cols: u32,
   key: u32,
-  _pad: u32,
+  offset: u32,
 }
 
 override WORKGROUP_SIZE: u32;
@@ -84,7 +87,8 @@ fn main(
       row += 1u;
       row_end += params.cols;
     }
-    if ((hash32(i ^ params.key) >> 8u) < keep[row]) {
+    // u32 addition wraps, as the index must.
+    if ((hash32((i + params.offset) ^ params.key) >> 8u) < keep[row]) {
       out[k] = saturating_product(v[k], scale[row]);
     }
   }

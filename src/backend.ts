@@ -72,10 +72,15 @@ export interface KernelArgs {
     power: number;
   };
   /**
-   * `y[i] = (hash32(i ^ key) >>> 8) < keep[row] ? x[i] * scale[row] : 0`
+   * `y[i] = (hash32(((i + offset) mod 2^32) ^ key) >>> 8) < keep[row] ? x[i] * scale[row] : 0`
    * with `row = floor(i / cols)`; a finite `x[i]` never becomes infinite
    * (the product saturates at ±3.4028235e38). Used for forward (x = h) and
-   * backward (x = dy, same key and params). `y` may be `x`.
+   * backward (x = dy, same key, offset and params). `y` may be `x`.
+   *
+   * `offset` numbers the elements as part of a bigger tensor (a shard of a
+   * batch split across replicas starts at its first element's index there),
+   * so the shards' masks are slices of the whole tensor's mask; rows stay
+   * local. `key` and `offset` are unsigned 32-bit integers.
    */
   mask_scale: {
     x: Tensor<"float32">;
@@ -85,6 +90,7 @@ export interface KernelArgs {
     rows: number;
     cols: number;
     key: number;
+    offset: number;
   };
   /**
    * `c = op(a) · op(b)`, overwriting `c` (`m × n`, row-major). `op(a)` is
@@ -468,9 +474,12 @@ export interface Backend {
     shape: readonly number[],
   ): Tensor<D>;
   /**
-   * Reads a tensor synchronously; only CPU backends have it.
+   * Reads a tensor synchronously; only CPU backends have it. With `into`
+   * (an array of the tensor's element type and exactly its size, e.g. a
+   * `subarray` of a bigger buffer) the values are copied there and `into`
+   * is returned; otherwise into a new array.
    */
-  readSync?<D extends DType>(tensor: Tensor<D>): HostArray<D>;
+  readSync?<D extends DType>(tensor: Tensor<D>, into?: HostArray<D>): HostArray<D>;
   /** Frees everything the backend holds. */
   dispose(): void;
 }

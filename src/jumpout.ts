@@ -19,6 +19,7 @@ import {
   checkForward,
   checkShape,
 } from "./layers/_checks.ts";
+import { type JumpoutShard, resolveShard } from "./_jumpout_shard.ts";
 import { checkTensor, release } from "./_tensors.ts";
 import { maskKey, normal } from "./random.ts";
 import type { Tensor } from "./tensor.ts";
@@ -28,12 +29,16 @@ export type {
   JumpoutScope,
   ResolvedJumpoutOptions,
 } from "./_jumpout_options.ts";
+export type { JumpoutShard } from "./_jumpout_shard.ts";
 
 /** What one scope unit (the batch, or one sample) got in a training forward. */
 export interface JumpoutStats {
   /** The drawn rate p (after quantisation to 2^-24). */
   p: number;
-  /** q+: the share of inputs > 0 in the unit (NaN when the layer does not normalise). */
+  /**
+   * q+: the share of inputs > 0 in the unit (NaN when the layer does not
+   * normalise); the whole batch's when the forward was given `activeCount`.
+   */
   qPlus: number;
   /** p': the rate actually applied, min(p / q+, pMax), quantised to 2^-24. */
   rate: number;
@@ -41,10 +46,34 @@ export interface JumpoutStats {
   scale: number;
 }
 
-/** Options of a forward call. */
+/**
+ * Options of a forward call.
+ *
+ * Data-parallel replicas that each run a contiguous slice of a batch give
+ * `shard` (and, with `scope: "batch"`, `activeCount`) so that their slices
+ * together get exactly the masks, rates and factors that one layer would
+ * give the whole batch. Both are checked in inference too, where they change
+ * nothing.
+ */
 export interface ForwardOptions {
   /** Drop units (true) or pass the input through (false, the default). */
   training?: boolean;
+  /**
+   * This call's rows are rows `[rowOffset, rowOffset + x.shape[0])` of a
+   * batch of `batchRows` rows. Mask indices then count from the shard's
+   * first element in the whole batch, and with `scope: "sample"` each row
+   * draws its rate as that whole-batch row; with `scope: "batch"` every
+   * shard draws the same rate. Without `activeCount`, q+ is this call's own.
+   */
+  shard?: JumpoutShard;
+  /**
+   * The inputs > 0 in the whole batch, all shards together (see
+   * {@linkcode Jumpout.countActive}): q+ becomes
+   * `activeCount / (batchRows × units per row)`, the whole batch's, and this
+   * call counts nothing. Needs `shard`, `scope: "batch"` and `normalize`;
+   * an integer in `[0, batchRows × units per row]`.
+   */
+  activeCount?: number;
 }
 
 /** What backward and the statistics need from the last training forward. */
@@ -54,6 +83,10 @@ interface ForwardState {
   rows: number;
   cols: number;
   key: number;
+  /** Index of the call's first element in the whole batch (0 unsharded). */
+  offset: number;
+  /** Units per row that q+ divides the counts by. */
+  qCols: number;
   p: Float64Array;
   counts: Tensor<"uint32">;
   rate: Tensor<"uint32">;
@@ -84,6 +117,9 @@ interface ForwardState {
  * `hash32(i ^ key(seed, t)) >>> 8 < 2^24 - p'·2^24`: masks are fresh at every
  * step, reproducible under a seed, and regenerated in backward (0 bytes stored
  * per element). Two layers with the same options and seed give the same masks.
+ * A batch split across replicas gets the whole batch's masks and rates when
+ * each replica's forward says where its rows sit (see
+ * {@linkcode ForwardOptions}).
  *
  * Inference (`training: false`) returns the input tensor itself and consumes no
  * randomness. Backward computes dx = dy · mask · s for the last training
@@ -142,6 +178,14 @@ export class Jumpout implements Layer {
     return this.#options;
   }
 
+  /**
+   * The seed the layer was made with, or undefined when it takes its seed
+   * from the model's build.
+   */
+  get givenSeed(): number | undefined {
+    return this.#seedGiven ? this.#options.seed : undefined;
+  }
+
   /** The layer's name in a model's messages: `"Jumpout"` or `"Dropout"`. */
   get name(): string {
     return this.layerName;
@@ -152,9 +196,47 @@ export class Jumpout implements Layer {
     return "Jumpout";
   }
 
-  /** How many training forwards this layer has run; the mask stream's counter. */
+  /**
+   * How many training forwards this layer has run; the mask stream's counter.
+   * Setting it resumes a stream, e.g. from a checkpoint: the next training
+   * forward draws the rates and masks of that step. `build` sets it to 0.
+   * The random streams see the step modulo 2^32.
+   */
   get step(): number {
     return this.#step;
+  }
+
+  /**
+   * Sets the step the next training forward uses.
+   *
+   * @param value A safe integer >= 0.
+   * @throws {RangeError} When `value` is not a safe integer >= 0.
+   *
+   * @example Resume a layer's mask stream at step 5
+   * ```ts
+   * import { createBackend, Jumpout } from "../mod.ts";
+   * import { deepEqual } from "node:assert/strict";
+   *
+   * const backend = await createBackend("reference");
+   * const x = backend.tensor(new Float32Array([1, 2, 3, 4]), [1, 4]);
+   * const trained = new Jumpout({ seed: 9 });
+   * for (let i = 0; i < 5; i++) trained.forward(x, { training: true });
+   * const resumed = new Jumpout({ seed: 9 });
+   * resumed.step = trained.step;
+   * const a = await backend.read(trained.forward(x, { training: true }));
+   * const b = await backend.read(resumed.forward(x, { training: true }));
+   * deepEqual([b, resumed.step], [a, 6]);
+   * ```
+   */
+  set step(value: number) {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new RangeError(
+        `Cannot set ${this.layerName} step: step must be a safe integer >= 0, got ${
+          String(value)
+        }`,
+      );
+    }
+    this.#step = value;
   }
 
   /**
@@ -234,12 +316,44 @@ export class Jumpout implements Layer {
    * Applies the layer.
    *
    * @param x Input (any rank; NCHW for images). Rows are `x.shape[0]` for `scope: "sample"`.
-   * @param options `{ training: true }` to drop units; otherwise `x` is returned as is.
+   * @param options `{ training: true }` to drop units; otherwise `x` is
+   *   returned as is. `shard` and `activeCount` place the call in a batch
+   *   split across replicas (see {@linkcode ForwardOptions}).
    * @returns A new tensor on x's backend (or `x` itself in inference).
    * @throws {TypeError} When `x` is not a live float32 tensor, or not on
-   *   the backend the layer was built for.
+   *   the backend the layer was built for; when `shard` is not an object;
+   *   when `activeCount` comes without `shard`, or with `scope: "sample"` or
+   *   `normalize: false`.
    * @throws {RangeError} When the layer was built and `x`'s shape differs
-   *   from the built one past the batch.
+   *   from the built one past the batch; when `shard` or `activeCount` is out
+   *   of range. A call that throws changes nothing.
+   *
+   * @example Two replicas, each with half the batch, give the whole batch's output
+   * ```ts
+   * import { createBackend, Jumpout } from "../mod.ts";
+   * import { deepEqual } from "node:assert/strict";
+   *
+   * const backend = await createBackend("reference");
+   * const data = new Float32Array([1, -2, 3, 4, 0, 5, -6, 7]);
+   * const whole = new Jumpout({ sigma: 0.3, seed: 5 })
+   *   .forward(backend.tensor(data, [4, 2]), { training: true });
+   *
+   * const halves = [data.subarray(0, 4), data.subarray(4)];
+   * const layers = halves.map(() => new Jumpout({ sigma: 0.3, seed: 5 }));
+   * // The replicas exchange their counts of active inputs first.
+   * const counts = await Promise.all(
+   *   halves.map((h, i) => layers[i].countActive(backend.tensor(h, [2, 2]))),
+   * );
+   * const activeCount = counts[0] + counts[1];
+   * const parts = await Promise.all(halves.map((h, i) =>
+   *   backend.read(layers[i].forward(backend.tensor(h, [2, 2]), {
+   *     training: true,
+   *     shard: { rowOffset: 2 * i, batchRows: 4 },
+   *     activeCount,
+   *   }))
+   * ));
+   * deepEqual([...parts[0], ...parts[1]], [...(await backend.read(whole))]);
+   * ```
    */
   forward(x: Tensor, options: ForwardOptions = {}): Tensor<"float32"> {
     const name = this.layerName;
@@ -248,27 +362,45 @@ export class Jumpout implements Layer {
     const input = this.#built === undefined
       ? checkTensor(x, `run ${name} forward`, "x")
       : checkForward(name, this.#built, x);
+    const o = this.options;
+    const shard = resolveShard(
+      `run ${name} forward`,
+      input.shape,
+      options.shard,
+      options.activeCount,
+      o,
+    );
     // Inference keeps the statistics but leaves nothing to differentiate.
     this.#pending = false;
     if (!options.training) return input;
-    const o = this.options;
     const backend = x.backend;
     const rows = o.scope === "sample" ? (x.shape[0] ?? 1) : 1;
     const cols = rows === 0 ? 0 : x.size / rows;
     const state = this.#prepare(backend, x.shape, rows, cols);
     const step = this.#step++;
+    // A sample's rate is drawn as its whole-batch row; the batch's, as unit 0.
+    const firstUnit = o.scope === "sample" ? (shard?.rowOffset ?? 0) : 0;
     const rate = new Uint32Array(rows);
     for (let r = 0; r < rows; r++) {
       const p = o.monotone
-        ? Math.min(o.pMin + Math.abs(o.sigma * normal(o.seed, step, r)), o.pMax)
+        ? Math.min(
+          o.pMin + Math.abs(o.sigma * normal(o.seed, step, firstUnit + r)),
+          o.pMax,
+        )
         : o.rate!;
       rate[r] = Math.round(p * RATE_ONE);
       state.p[r] = rate[r] / RATE_ONE;
     }
     state.key = maskKey(o.seed, step);
+    state.offset = shard === undefined ? 0 : shard.rowOffset * shard.units;
+    state.qCols = cols;
     state.stats = undefined;
     backend.upload(state.rate, rate);
-    if (o.normalize) {
+    if (shard?.activeCount !== undefined) {
+      // The whole batch's q+: its count over its units (scope "batch").
+      state.qCols = shard.batchRows * shard.units;
+      backend.upload(state.counts, new Uint32Array([shard.activeCount]));
+    } else if (o.normalize) {
       backend.run("count_active", {
         x: input,
         counts: state.counts,
@@ -282,7 +414,7 @@ export class Jumpout implements Layer {
       keep: state.keep,
       scale: state.scale,
       rows,
-      cols,
+      cols: state.qCols,
       maxDrop: Math.round(o.pMax * RATE_ONE),
       normalize: o.normalize,
       power: o.rescalePower,
@@ -296,9 +428,53 @@ export class Jumpout implements Layer {
       rows,
       cols,
       key: state.key,
+      offset: state.offset,
     });
     this.#pending = true;
     return y;
+  }
+
+  /**
+   * How many elements of `x` are > 0 (NaN is not), counted on `x`'s
+   * backend: what data-parallel replicas add up into a forward's
+   * `activeCount`.
+   *
+   * @param x A live float32 tensor (on the built backend once built).
+   * @returns The count.
+   * @throws {TypeError} When `x` is not a live float32 tensor, or not on
+   *   the backend the layer was built for.
+   *
+   * @example Count the active inputs of a shard
+   * ```ts
+   * import { createBackend, Jumpout } from "../mod.ts";
+   * import { equal } from "node:assert/strict";
+   *
+   * const backend = await createBackend("reference");
+   * const x = backend.tensor(new Float32Array([1, -1, 0, NaN, 2, 3]), [2, 3]);
+   * equal(await new Jumpout().countActive(x), 3);
+   * ```
+   */
+  async countActive(x: Tensor): Promise<number> {
+    const input = checkTensor(
+      x,
+      `run ${this.layerName} countActive`,
+      "x",
+      this.#built?.backend,
+      "the layer was built for",
+    );
+    const backend = input.backend;
+    const counts = backend.allocate([1], "uint32", "uninitialized");
+    try {
+      backend.run("count_active", {
+        x: input,
+        counts,
+        rows: 1,
+        cols: input.size,
+      });
+      return (await backend.read(counts))[0];
+    } finally {
+      backend.release(counts);
+    }
   }
 
   /**
@@ -320,9 +496,18 @@ export class Jumpout implements Layer {
       dy,
       this.#built === undefined ? "of the forward" : undefined,
     );
-    const { backend, keep, scale, rows, cols, key } = s!;
+    const { backend, keep, scale, rows, cols, key, offset } = s!;
     const dx = backend.allocate(grad.shape, "float32", "uninitialized");
-    backend.run("mask_scale", { x: grad, keep, scale, y: dx, rows, cols, key });
+    backend.run("mask_scale", {
+      x: grad,
+      keep,
+      scale,
+      y: dx,
+      rows,
+      cols,
+      key,
+      offset,
+    });
     return dx;
   }
 
@@ -398,7 +583,7 @@ export class Jumpout implements Layer {
     return Array.from({ length: s.rows }, (_, r) => ({
       p: s.p[r],
       qPlus: this.options.normalize
-        ? (s.cols === 0 ? 0 : counts[r] / s.cols)
+        ? (s.qCols === 0 ? 0 : counts[r] / s.qCols)
         : NaN,
       rate: 1 - keep[r] / RATE_ONE,
       scale: scale[r],
@@ -425,6 +610,8 @@ export class Jumpout implements Layer {
       rows,
       cols,
       key: 0,
+      offset: 0,
+      qCols: cols,
       p: new Float64Array(rows),
       counts: backend.allocate([rows], "uint32"),
       rate: backend.allocate([rows], "uint32"),

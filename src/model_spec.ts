@@ -244,11 +244,9 @@ export function modelFromSpec(specs: readonly LayerSpec[]): Sequential {
  * The spec is complete: every constructor argument, and under `options`
  * every option with its value in effect (defaults filled in; `options` is
  * there for every type that takes options). Fields whose value is undefined
- * are left out. Jumpout's and Dropout's `seed` is left out too: a layer
- * does not tell whether its seed was given or taken from a model's build,
- * so the spec's layer takes its seed from the build, as an unseeded layer
- * does. A layer given an explicit seed therefore draws other masks once
- * rebuilt from its spec; add `seed` to the spec to keep it.
+ * are left out. Jumpout's and Dropout's `seed` is there only when the layer
+ * was made with one; otherwise the rebuilt layer, like the original, takes
+ * its seed from the model's build.
  *
  * @param layer A layer made by one of the library's layer classes (not a
  *   subclass: the spec could not carry what a subclass changes).
@@ -319,11 +317,14 @@ export function specOfLayer(layer: Layer): LayerSpec {
       normalize: o.normalize,
     };
     if (o.rate !== undefined) options.rate = o.rate;
+    if (layer.givenSeed !== undefined) options.seed = layer.givenSeed;
     return { type: "jumpout", options };
   }
   if (isExactly(layer, Dropout)) {
     const { rate, scope } = layer.options;
-    return { type: "dropout", options: { rate: rate!, scope } };
+    const options: DropoutOptions = { rate: rate!, scope };
+    if (layer.givenSeed !== undefined) options.seed = layer.givenSeed;
+    return { type: "dropout", options };
   }
   throw new TypeError(describeFailure(layer));
 }

@@ -17,6 +17,7 @@ import {
   pattern,
   withBackend,
 } from "./_helpers/backends.ts";
+import { assertSameBits } from "./_helpers/assert.ts";
 
 const SIZES = [0, 1, 3, 4, 5, 1023, 2 ** 20 + 3];
 const reference = await createBackend("reference");
@@ -204,6 +205,7 @@ for (const name of ACCELERATED) {
               rows,
               cols,
               key: 0xdeadbeef,
+              offset: 0,
             });
             const out = {
               counts: await b.read(counts),
@@ -227,6 +229,84 @@ for (const name of ACCELERATED) {
             `${what}: masks differ`,
           );
           closeRelative(a.y, e.y, `${what} y`);
+        }
+      }
+    });
+  });
+}
+
+/**
+ * Offsets that stress the mask's index arithmetic: unaligned to 4 and 16,
+ * one short of a 2^16 block, a large key-sized one, and two that wrap past
+ * 2^32 within the tensor.
+ */
+const OFFSETS = [1, 7, 16, 65531, 0x89abcdef, 2 ** 32 - 5, 2 ** 32 - 1];
+
+/** [rows, cols]: tiny, short rows, rows that cross 2^16 blocks. */
+const OFFSET_SHAPES: [number, number][] = [
+  [1, 1],
+  [3, 5],
+  [7, 1023],
+  [2, 65536 + 21],
+  [1, 2 ** 17 + 5],
+];
+
+/** Runs mask_scale with uploaded keep and scale; returns y. */
+async function maskWithOffset(
+  b: Backend,
+  data: Float32Array,
+  keepData: Uint32Array,
+  scaleData: Float32Array,
+  rows: number,
+  cols: number,
+  offset: number,
+): Promise<Float32Array> {
+  const x = b.tensor(data, [rows * cols]);
+  const keep = b.allocate([rows], "uint32");
+  const scale = b.tensor(scaleData, [rows]);
+  const y = b.allocate([rows * cols]);
+  b.upload(keep, keepData);
+  b.run("mask_scale", {
+    x,
+    keep,
+    scale,
+    y,
+    rows,
+    cols,
+    key: 0x5bd1e995,
+    offset,
+  });
+  const out = await b.read(y);
+  for (const t of [x, keep, scale, y] as Tensor[]) b.release(t);
+  return out;
+}
+
+for (const name of ACCELERATED) {
+  const ignore = await ignoreBackend(name);
+  Deno.test({
+    name: `${name}: mask_scale with offsets matches the reference bit for bit`,
+    ignore,
+  }, async () => {
+    await withBackend(name, async (backend) => {
+      for (const [rows, cols] of OFFSET_SHAPES) {
+        const data = inputData(rows * cols);
+        // Thresholds from dropping all to keeping all; the factors are given,
+        // so the products (saturated ones too) must agree to the bit.
+        const keep = Uint32Array.from(
+          { length: rows },
+          (_, r) => [11744051, 0, 2 ** 24, 5000000][r % 4],
+        );
+        const scale = Float32Array.from(
+          { length: rows },
+          (_, r) => [1.25, 3, 0.5, 1e30][r % 4],
+        );
+        for (const offset of OFFSETS) {
+          const args = [data, keep, scale, rows, cols, offset] as const;
+          assertSameBits(
+            await maskWithOffset(backend, ...args),
+            await maskWithOffset(reference, ...args),
+            `rows=${rows} cols=${cols} offset=${offset}: y`,
+          );
         }
       }
     });

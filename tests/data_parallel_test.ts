@@ -16,6 +16,7 @@ import {
   sameBytes,
   tensorsOf,
 } from "./_helpers/data_parallel.ts";
+import { ignoreBackend } from "./_helpers/backends.ts";
 
 const SEED = 11;
 
@@ -143,4 +144,17 @@ Deno.test("evaluation splits the batch and matches a single replica", async () =
   }
   equal(results[0].accuracy, results[1].accuracy);
   ok(Math.abs(results[0].loss - results[1].loss) < 1e-6 * results[0].loss);
+});
+
+Deno.test({
+  name: "webgpu: two workers, a device each, stay bit-identical and learn",
+  ignore: await ignoreBackend("webgpu"),
+  fn: async () => {
+    const { losses, checkpoints } = await train(
+      { workers: 2, backend: "webgpu", qPlusScope: "global" },
+      6,
+    );
+    ok(sameBytes(checkpoints[0], checkpoints[1]));
+    ok(losses[5] < losses[0], `loss ${losses[0]} -> ${losses[5]}`);
+  },
 });

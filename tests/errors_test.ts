@@ -304,6 +304,7 @@ Deno.test("kernel arguments of the wrong type or range", () => {
         rows: 1,
         cols: 4,
         key: -1,
+        offset: 0,
       }),
     (e: Error) =>
       e instanceof RangeError &&
@@ -311,6 +312,26 @@ Deno.test("kernel arguments of the wrong type or range", () => {
         e.message,
       ),
   );
+  for (const offset of [-1, 2 ** 32, 1.5, NaN]) {
+    throws(
+      () =>
+        backend.run("mask_scale", {
+          x,
+          keep: counts,
+          scale,
+          y: x,
+          rows: 1,
+          cols: 4,
+          key: 0,
+          offset,
+        }),
+      {
+        name: "RangeError",
+        message:
+          `Cannot run mask_scale: offset must be an integer in [0, 2^32), got ${offset}`,
+      },
+    );
+  }
   throws(
     () =>
       backend.run("jumpout_params", {

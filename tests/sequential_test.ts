@@ -526,3 +526,50 @@ for (const name of ACCELERATED) {
       }),
   });
 }
+
+Deno.test("forwardAsync gives forward's outputs and gradients, and awaits beforeLayer before each layer", async () => {
+  const make = () => {
+    const model = new Sequential([...cnn(), new Jumpout()]);
+    model.build(backend, [2, 1, 8, 8], { seed: 9 });
+    return model;
+  };
+  const x = backend.tensor(pattern(2 * 64, 3), [2, 1, 8, 8]);
+  const plain = make();
+  const y = plain.forward(x);
+  const dx = plain.backward(backend.tensor(pattern(y.size, 4), y.shape));
+  const staged = make();
+  const seen: number[] = [];
+  const y2 = await staged.forwardAsync(x, {
+    beforeLayer: async (i, layer, input) => {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      // Each layer's input is the previous layer's output, already computed.
+      equal(input.shape.length > 0, true, layer.name);
+      seen.push(i);
+      return undefined;
+    },
+  });
+  const dx2 = staged.backward(backend.tensor(pattern(y.size, 4), y.shape));
+  deepEqual(seen, staged.layers.map((_, i) => i));
+  deepEqual(read(y2), read(y));
+  deepEqual(read(dx2), read(dx));
+});
+
+Deno.test("forwardAsync passes what beforeLayer returns to that layer only", async () => {
+  const x = backend.tensor(pattern(32, 5).map(Math.abs), [4, 8]);
+  const shard = { rowOffset: 4, batchRows: 8 };
+  const run = async (extra?: object) => {
+    const model = new Sequential([new ReLU(), new Jumpout({ seed: 1 })]);
+    model.build(backend, [4, 8], { seed: 2 });
+    return read(
+      await model.forwardAsync(x, {
+        beforeLayer: (i) => (i === 1 ? extra : undefined),
+      }),
+    );
+  };
+  // The layer alone, told the same: what the model must have passed on.
+  const alone = new Jumpout({ seed: 1 });
+  const expected = read(alone.forward(x, { training: true, shard }));
+  deepEqual(await run({ shard }), expected);
+  // Without the option the masks are numbered from row 0: other outputs.
+  notDeepEqual(await run(), expected);
+});

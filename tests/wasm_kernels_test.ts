@@ -48,6 +48,7 @@ function forward(
     rows,
     cols,
     key,
+    offset: 0,
   });
   const out = { counts: backend.readSync!(counts), y: backend.readSync!(yt) };
   for (const t of [xt, yt, counts, keepT, scaleT]) backend.release(t);
@@ -114,7 +115,16 @@ Deno.test("wasm mask_scale saturates finite products and keeps non-finite ones",
   const scale = wasm.allocate([1]);
   wasm.upload(keep, new Uint32Array([2 ** 24]));
   wasm.upload(scale, new Float32Array([10]));
-  wasm.run("mask_scale", { x: xt, keep, scale, y, rows: 1, cols: 8, key: 1 });
+  wasm.run("mask_scale", {
+    x: xt,
+    keep,
+    scale,
+    y,
+    rows: 1,
+    cols: 8,
+    key: 1,
+    offset: 0,
+  });
   const max = FLOAT32_MAX;
   deepEqual([...(await wasm.read(y))], [
     max,
@@ -128,7 +138,16 @@ Deno.test("wasm mask_scale saturates finite products and keeps non-finite ones",
   ]);
   // Dropped elements are +0 whatever x holds.
   wasm.upload(keep, new Uint32Array([0]));
-  wasm.run("mask_scale", { x: xt, keep, scale, y, rows: 1, cols: 8, key: 1 });
+  wasm.run("mask_scale", {
+    x: xt,
+    keep,
+    scale,
+    y,
+    rows: 1,
+    cols: 8,
+    key: 1,
+    offset: 0,
+  });
   ok(new Uint32Array(wasm.readSync(y).buffer).every((bits) => bits === 0));
   for (const t of [xt, y, keep, scale]) wasm.release(t);
 });
@@ -151,6 +170,7 @@ Deno.test("wasm mask_scale works in place", () => {
     rows: 2,
     cols: 500,
     key: 77,
+    offset: 0,
   });
   assertSameBits(wasm.readSync(xt), want, "in place");
   for (const t of [xt, keepT, scaleT]) wasm.release(t);

@@ -355,7 +355,16 @@ gpuTest(
         const run = async (b: Backendish) => {
           const x = tensorOf(b, data), y = b.allocate([n]);
           const k = tensorOf(b, keep), s = tensorOf(b, scale);
-          b.run("mask_scale", { x, keep: k, scale: s, y, rows, cols, key });
+          b.run("mask_scale", {
+            x,
+            keep: k,
+            scale: s,
+            y,
+            rows,
+            cols,
+            key,
+            offset: 0,
+          });
           const [result] = await readAll(b, [y], [x, k, s]);
           return result;
         };
@@ -382,11 +391,77 @@ gpuTest(
     const y = gpu.allocate([rows]);
     const k = tensorOf(gpu, keep);
     const scale = tensorOf(gpu, new Float32Array(rows).fill(1));
-    gpu.run("mask_scale", { x, keep: k, scale, y, rows, cols: 1, key });
+    gpu.run("mask_scale", {
+      x,
+      keep: k,
+      scale,
+      y,
+      rows,
+      cols: 1,
+      key,
+      offset: 0,
+    });
     deepEqual(
       [...(await gpu.read(y))],
       Array.from({ length: rows }, (_, r) => r % 2),
     );
+  },
+);
+
+gpuTest(
+  "mask_scale hashes i + offset, wrapping past 2^32",
+  async (gpu) => {
+    // Rows of one element straddling 2^32 - 1 → 0; each row's threshold at
+    // or just above the hash of its own wrapped index.
+    const rows = 64, key = 0x2545f491, offset = 2 ** 32 - 30;
+    const keep = Uint32Array.from(
+      { length: rows },
+      (_, r) =>
+        (hash32((((r + offset) % 2 ** 32) ^ key) >>> 0) >>> 8) + (r % 2),
+    );
+    const x = tensorOf(gpu, new Float32Array(rows).fill(1));
+    const y = gpu.allocate([rows]);
+    const k = tensorOf(gpu, keep);
+    const scale = tensorOf(gpu, new Float32Array(rows).fill(1));
+    gpu.run("mask_scale", { x, keep: k, scale, y, rows, cols: 1, key, offset });
+    deepEqual(
+      [...(await gpu.read(y))],
+      Array.from({ length: rows }, (_, r) => r % 2),
+    );
+  },
+);
+
+gpuTest(
+  "mask_scale with an offset matches the reference to the bit",
+  async (gpu) => {
+    for (const [rows, cols] of [[5, 1023], [1000, 7], [3, 2 ** 16 + 9]]) {
+      const n = rows * cols;
+      const data = mixed(n, n + 17);
+      const { keep, scale } = rowParams(rows);
+      for (const offset of [3, 2 ** 31 + 5, 2 ** 32 - 2 * cols]) {
+        const run = async (b: Backendish) => {
+          const x = tensorOf(b, data), y = b.allocate([n]);
+          const k = tensorOf(b, keep), s = tensorOf(b, scale);
+          b.run("mask_scale", {
+            x,
+            keep: k,
+            scale: s,
+            y,
+            rows,
+            cols,
+            key: 0xdeadbeef,
+            offset,
+          });
+          const [result] = await readAll(b, [y], [x, k, s]);
+          return result;
+        };
+        assertSameBits(
+          await run(gpu),
+          await run(reference),
+          `rows=${rows} cols=${cols} offset=${offset}: y`,
+        );
+      }
+    }
   },
 );
 
@@ -407,7 +482,16 @@ gpuTest(
     const y = gpu.allocate([8]);
     const keep = tensorOf(gpu, new Uint32Array([RATE_ONE]));
     const scale = tensorOf(gpu, new Float32Array([4]));
-    gpu.run("mask_scale", { x, keep, scale, y, rows: 1, cols: 8, key: 1 });
+    gpu.run("mask_scale", {
+      x,
+      keep,
+      scale,
+      y,
+      rows: 1,
+      cols: 8,
+      key: 1,
+      offset: 0,
+    });
     const max = FLOAT32_MAX;
     deepEqual([...(await gpu.read(y))], [
       max,
@@ -428,7 +512,16 @@ gpuTest("mask_scale runs in place when y is x", async (gpu) => {
   const { keep, scale } = rowParams(rows);
   const run = async (b: Backendish) => {
     const x = tensorOf(b, data), k = tensorOf(b, keep), s = tensorOf(b, scale);
-    b.run("mask_scale", { x, keep: k, scale: s, y: x, rows, cols, key: 77 });
+    b.run("mask_scale", {
+      x,
+      keep: k,
+      scale: s,
+      y: x,
+      rows,
+      cols,
+      key: 77,
+      offset: 0,
+    });
     const [result] = await readAll(b, [x], [k, s]);
     return result;
   };
@@ -461,7 +554,16 @@ gpuTest(
           normalize: true,
           power: 0.75,
         });
-        b.run("mask_scale", { x, keep, scale, y, rows, cols, key: 0x9e3779b9 });
+        b.run("mask_scale", {
+          x,
+          keep,
+          scale,
+          y,
+          rows,
+          cols,
+          key: 0x9e3779b9,
+          offset: 0,
+        });
         return await readAll(b, [y, keep], [x, counts, r, scale]);
       };
       const [y, keep] = await run(reference);
@@ -501,6 +603,7 @@ gpuTest(
           rows: 4,
           cols: 1,
           key: 0,
+          offset: 0,
         }),
       {
         name: "TypeError",

@@ -269,9 +269,11 @@ const ARG_SCALARS: {
       ? `power must be a finite number >= 0, got ${a.power}`
       : undefined,
   mask_scale: (a) =>
-    isUint32(a.key)
-      ? undefined
-      : `key must be an integer in [0, 2^32), got ${a.key}`,
+    !isUint32(a.key)
+      ? `key must be an integer in [0, 2^32), got ${a.key}`
+      : !isUint32(a.offset)
+      ? `offset must be an integer in [0, 2^32), got ${a.offset}`
+      : undefined,
   matmul: (a) => booleans(a, ["transA", "transB"]),
   bias_add: () => undefined,
   bias_grad: () => undefined,
@@ -404,6 +406,38 @@ export abstract class BaseBackend implements Backend {
       );
     }
     this.writeStorage(tensor, data);
+  }
+
+  /**
+   * Copies a CPU tensor's values into `into`, or into a new array: what
+   * `readSync` does, given a view of the storage.
+   *
+   * @param tensor The tensor being read.
+   * @param view Its storage's values.
+   * @param into The caller's array, when given.
+   * @returns `into`, or a copy of `view`.
+   */
+  protected copyOut<D extends DType>(
+    tensor: Tensor<D>,
+    view: HostArray<DType>,
+    into: HostArray<D> | undefined,
+  ): HostArray<D> {
+    if (into === undefined) return view.slice() as HostArray<D>;
+    const type = tensor.dtype === "float32" ? Float32Array : Uint32Array;
+    if (!(into instanceof type)) {
+      throw new TypeError(
+        `Cannot read a tensor: into must be a ${type.name} for a ${tensor.dtype} tensor, got ${
+          describe(into)
+        }`,
+      );
+    }
+    if (into.length !== tensor.size) {
+      throw new RangeError(
+        `Cannot read a tensor: into must have the tensor's ${tensor.size} elements, got ${into.length}`,
+      );
+    }
+    into.set(view);
+    return into;
   }
 
   read<D extends DType>(tensor: Tensor<D>): Promise<HostArray<D>> {

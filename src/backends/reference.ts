@@ -72,8 +72,9 @@ export function jumpoutParams(a: KernelArgs["jumpout_params"]): void {
 }
 
 /**
- * `mask_scale`: keep each element when its hash clears the row's threshold,
- * scaled by the row's factor; drop it to 0 otherwise.
+ * `mask_scale`: keep each element when the hash of its index (counted from
+ * `offset`) clears the row's threshold, scaled by the row's factor; drop it
+ * to 0 otherwise.
  *
  * @param a The kernel's arguments.
  */
@@ -84,7 +85,8 @@ export function maskScale(a: KernelArgs["mask_scale"]): void {
   const scale = a.scale.storage as Float32Array;
   for (let r = 0; r < a.rows; r++) {
     for (let i = r * a.cols; i < (r + 1) * a.cols; i++) {
-      const kept = hash32((i ^ a.key) >>> 0) >>> 8 < keep[r];
+      const index = (i + a.offset) >>> 0; // mod 2^32
+      const kept = hash32((index ^ a.key) >>> 0) >>> 8 < keep[r];
       y[i] = kept ? saturatingProduct(x[i], scale[r]) : 0;
     }
   }
@@ -114,7 +116,7 @@ function saturatingProduct(x: number, s: number): number {
  * const scale = backend.allocate([1]);
  * backend.upload(keep, new Uint32Array([2 ** 24])); // keep everything
  * backend.upload(scale, new Float32Array([2]));
- * backend.run("mask_scale", { x, keep, scale, y, rows: 1, cols: 3, key: 9 });
+ * backend.run("mask_scale", { x, keep, scale, y, rows: 1, cols: 3, key: 9, offset: 0 });
  * deepEqual([...backend.readSync(y)], [2, 4, 6]);
  * ```
  */
@@ -162,11 +164,12 @@ export class ReferenceBackend extends BaseBackend {
    * Reads a tensor at once.
    *
    * @param tensor A live tensor of this backend.
-   * @returns A copy of its values.
+   * @param into Where to copy the values (exactly the tensor's size), else a new array.
+   * @returns The values: `into`, or a new array.
    */
-  readSync<D extends DType>(tensor: Tensor<D>): HostArray<D> {
+  readSync<D extends DType>(tensor: Tensor<D>, into?: HostArray<D>): HostArray<D> {
     this.checkTensor(tensor, "read a tensor", "tensor");
-    return (tensor.storage as HostArray<D>).slice() as HostArray<D>;
+    return this.copyOut(tensor, tensor.storage as HostArray<DType>, into);
   }
 
   dispose(): void {}

@@ -37,6 +37,7 @@ interface KernelExports {
     rows: number,
     cols: number,
     key: number,
+    offset: number,
   ): void;
   matmul(
     a: number,
@@ -207,8 +208,26 @@ function poolNumbers(g: PoolGeometry): PoolNumbers {
 /** The compiled embedded module, once per process. */
 let compiled: Promise<WebAssembly.Module> | undefined;
 
-/** Compiles the embedded kernels on first use; later calls share the result. */
-function kernelsModule(): Promise<WebAssembly.Module> {
+/**
+ * The embedded kernels, compiled on first use; later calls share the result.
+ * A compiled module can be posted to workers, which then instantiate it
+ * without compiling again.
+ *
+ * @returns The compiled module.
+ *
+ * @example Compile once, instantiate twice
+ * ```ts
+ * import { compileKernels, createWasmBackend } from "./wasm.ts";
+ * import { ok } from "node:assert/strict";
+ *
+ * const module = await compileKernels();
+ * const [a, b] = [await createWasmBackend(module), await createWasmBackend(module)];
+ * ok(a.module === b.module && a.memory !== b.memory);
+ * a.dispose();
+ * b.dispose();
+ * ```
+ */
+export function compileKernels(): Promise<WebAssembly.Module> {
   compiled ??= WebAssembly.compile(decodeBase64(KERNELS_WASM_BASE64)).catch(
     (error) => {
       compiled = undefined;
@@ -242,7 +261,7 @@ function kernelsModule(): Promise<WebAssembly.Module> {
 export async function createWasmBackend(
   module?: WebAssembly.Module,
 ): Promise<WasmBackend> {
-  const kernels = module ?? await kernelsModule();
+  const kernels = module ?? await compileKernels();
   const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES });
   const instance = await WebAssembly.instantiate(kernels, { env: { memory } });
   return new WasmBackend(kernels, instance, memory);
@@ -264,7 +283,7 @@ export async function createWasmBackend(
  * const scale = backend.allocate([1]);
  * backend.upload(keep, new Uint32Array([2 ** 24])); // keep everything
  * backend.upload(scale, new Float32Array([2]));
- * backend.run("mask_scale", { x, keep, scale, y, rows: 1, cols: 3, key: 9 });
+ * backend.run("mask_scale", { x, keep, scale, y, rows: 1, cols: 3, key: 9, offset: 0 });
  * deepEqual([...(await backend.read(y))], [2, 4, 6]);
  * backend.dispose();
  * ```
@@ -303,6 +322,7 @@ export class WasmBackend extends BaseBackend {
         a.rows,
         a.cols,
         a.key,
+        a.offset,
       ),
     matmul: (a: KernelArgs["matmul"]) =>
       this.#exports.matmul(
@@ -476,11 +496,12 @@ export class WasmBackend extends BaseBackend {
    * Reads a tensor at once.
    *
    * @param tensor A live tensor of this backend.
-   * @returns A copy of its values.
+   * @param into Where to copy the values (exactly the tensor's size), else a new array.
+   * @returns The values: `into`, or a new array.
    */
-  readSync<D extends DType>(tensor: Tensor<D>): HostArray<D> {
+  readSync<D extends DType>(tensor: Tensor<D>, into?: HostArray<D>): HostArray<D> {
     this.checkTensor(tensor, "read a tensor", "tensor");
-    return this.#view(tensor).slice() as HostArray<D>;
+    return this.copyOut(tensor, this.#view(tensor), into);
   }
 
   /** Frees every tensor at once; the backend cannot be used afterwards. */

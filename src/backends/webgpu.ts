@@ -173,7 +173,7 @@ interface Program {
  * const scale = backend.allocate([1]);
  * backend.upload(keep, new Uint32Array([2 ** 24])); // keep everything
  * backend.upload(scale, new Float32Array([2]));
- * backend.run("mask_scale", { x, keep, scale, y, rows: 1, cols: 3, key: 9 });
+ * backend.run("mask_scale", { x, keep, scale, y, rows: 1, cols: 3, key: 9, offset: 0 });
  * deepEqual([...(await backend.read(y))], [2, 4, 6]);
  * backend.dispose();
  * ```
@@ -236,7 +236,7 @@ export class WebGpuBackend extends BaseBackend {
     },
     mask_scale: (a) => {
       const n = a.rows * a.cols;
-      this.#u32.set([n, a.cols, a.key, 0]);
+      this.#u32.set([n, a.cols, a.key, a.offset]);
       this.#dispatch("mask_scale", a, n / (4 * WORKGROUP_SIZE));
     },
     matmul: (a) => {

@@ -28,7 +28,8 @@ export interface CheckedOptions {
   /** The learning rate of each step. */
   lr: (step: number) => number;
   backend: BackendChoice;
-  workers: number;
+  /** Workers asked for; the default depends on the backend (see {@linkcode workerCount}). */
+  workers: number | undefined;
   seed: number | undefined;
   qPlusScope: QPlusScope;
   transport: Transport;
@@ -98,17 +99,9 @@ export function checkOptions(
       return () => value;
     })()
     : (step: number) => schedule(step);
-  const hasWorker = typeof Worker === "function";
-  const workers = o.workers ??
-    (hasWorker ? (globalThis.navigator?.hardwareConcurrency ?? 1) : 0);
-  if (!Number.isSafeInteger(workers) || workers < 0) {
+  const workers = o.workers;
+  if (workers !== undefined && (!Number.isSafeInteger(workers) || workers < 0)) {
     fail(RangeError, `workers must be an integer >= 0, got ${workers}`);
-  }
-  if (workers > 0 && !hasWorker) {
-    fail(
-      TypeError,
-      `workers must be 0 in a runtime without Worker (the replica then runs on this thread), got ${workers}`,
-    );
   }
   const seed = o.seed === undefined ? undefined : checkSeed(what, o.seed);
   const qPlusScope = o.qPlusScope ?? "shard";
@@ -150,6 +143,34 @@ export function checkOptions(
   function fail(Err: typeof RangeError, detail: string): never {
     throw new Err(`Cannot ${what}: ${detail}`);
   }
+}
+
+/**
+ * How many workers to start: as asked, or by default one per core on the
+ * CPU backends and one on `webgpu` (replicas on one GPU only contend for
+ * it), and none in a runtime without `Worker`.
+ *
+ * @param what What is being done, for messages.
+ * @param requested The `workers` option.
+ * @param backend The backend the replicas run on.
+ * @returns The number of workers; 0 runs the replica on this thread.
+ */
+export function workerCount(
+  what: string,
+  requested: number | undefined,
+  backend: BackendName,
+): number {
+  const hasWorker = typeof Worker === "function";
+  if (requested === undefined) {
+    if (!hasWorker) return 0;
+    return backend === "webgpu" ? 1 : globalThis.navigator?.hardwareConcurrency ?? 1;
+  }
+  if (requested > 0 && !hasWorker) {
+    throw new TypeError(
+      `Cannot ${what}: workers must be 0 in a runtime without Worker (the replica then runs on this thread), got ${requested}`,
+    );
+  }
+  return requested;
 }
 
 /**

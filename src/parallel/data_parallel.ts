@@ -22,6 +22,7 @@ import {
   checkOptions,
   compiledKernels,
   resolveBackend,
+  workerCount,
 } from "./_data_parallel_options.ts";
 import type {
   QPlusScope,
@@ -61,9 +62,10 @@ export interface DataParallelOptions {
   /** The backend each replica runs on. Default `auto`. */
   backend?: BackendChoice;
   /**
-   * Workers, each with one replica. Default: the number of cores where
-   * `Worker` exists, else 0. With 0 the one replica runs on the calling
-   * thread (edge runtimes).
+   * Workers, each with one replica. Default: the number of cores on the
+   * `wasm` and `reference` backends, 1 on `webgpu` (replicas sharing one GPU
+   * only contend for it), and 0 where `Worker` does not exist. With 0 the one
+   * replica runs on the calling thread (edge runtimes).
    */
   workers?: number;
   /** Seed of the weights and masks; drawn at random when absent. */
@@ -152,6 +154,7 @@ export class DataParallel {
     group: Group,
     options: CheckedOptions,
     init: {
+      workers: number;
       transport: Transport | "none";
       backend: BackendName;
       seed: number;
@@ -162,7 +165,7 @@ export class DataParallel {
   ) {
     this.#group = group;
     this.#options = options;
-    this.workers = options.workers;
+    this.workers = init.workers;
     this.transport = init.transport;
     this.backend = init.backend;
     this.qPlusScope = options.qPlusScope;
@@ -185,15 +188,16 @@ export class DataParallel {
     const what = "create DataParallel";
     const o = checkOptions(what, options);
     const backend = await resolveBackend(o.backend);
-    const n = Math.max(1, o.workers);
+    const workers = workerCount(what, o.workers, backend);
+    const n = Math.max(1, workers);
     const seed = o.checkpoint === undefined
       ? o.seed ?? randomSeed()
       : checkpointSeed(what, o.checkpoint, o.setup, o.seed);
-    const wasmModule = backend === "wasm" && o.workers > 0
+    const wasmModule = backend === "wasm" && workers > 0
       ? await compiledKernels()
       : undefined;
     const group: Group = new ReplicaGroup([], o.timeoutMs);
-    const replicas: ReplicaHandle[] = o.workers === 0
+    const replicas: ReplicaHandle[] = workers === 0
       ? [localReplica()]
       : Array.from(
         { length: n },
@@ -239,6 +243,7 @@ export class DataParallel {
         [step] = await group.all(what, (r) => r.call.importState(bytes));
       }
       return new DataParallel(group, o, {
+        workers,
         transport,
         backend,
         seed,

@@ -433,10 +433,9 @@ export class Replica {
     const backend = this.#backend;
     const readSync = backend.readSync?.bind(backend);
     for (const { tensor, offset } of this.#parts) {
-      out.set(
-        readSync ? readSync(tensor) : await backend.read(tensor),
-        offset,
-      );
+      const into = out.subarray(offset, offset + tensor.size);
+      if (readSync) readSync(tensor, into);
+      else into.set(await backend.read(tensor));
     }
   }
 

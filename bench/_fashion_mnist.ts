@@ -34,7 +34,10 @@ export async function readSplit(
   const images = await gunzip(`${dir}/${split}-images-idx3-ubyte.gz`);
   const labels = await gunzip(`${dir}/${split}-labels-idx1-ubyte.gz`);
   const view = new DataView(images.buffer);
-  if (view.getUint32(0) !== 0x803 || new DataView(labels.buffer).getUint32(0) !== 0x801) {
+  if (
+    view.getUint32(0) !== 0x803 ||
+    new DataView(labels.buffer).getUint32(0) !== 0x801
+  ) {
     throw new Error(`Cannot read Fashion-MNIST ${split}: bad magic numbers`);
   }
   const count = view.getUint32(4);

@@ -4,7 +4,7 @@
  * seeds) and training throughput, runs of the two scopes interleaved.
  *
  * Usage: `deno run -A bench/qplus_scope.ts [--json] [--workers 2]
- *   [--train 10000] [--epochs 5] [--seeds 3] [--batch 256]`
+ *   [--train 10000] [--epochs 5] [--seeds 3] [--batch 256] [--lr 0.05]`
  *
  * Needs the official idx files (Debian package `dataset-fashion-mnist`).
  *
@@ -13,7 +13,7 @@
 
 import { parseArgs } from "node:util";
 import { DataParallel, specOfLayer } from "../mod.ts";
-import { LEARNING_RATE, MOMENTUM, ourLayers } from "./_train_models.ts";
+import { MOMENTUM, ourLayers } from "./_train_models.ts";
 import { readSplit } from "./_fashion_mnist.ts";
 
 const { values } = parseArgs({
@@ -25,6 +25,7 @@ const { values } = parseArgs({
     epochs: { type: "string", default: "5" },
     seeds: { type: "string", default: "3" },
     batch: { type: "string", default: "256" },
+    lr: { type: "string", default: "0.05" },
   },
 });
 const workers = Number(values.workers);
@@ -32,6 +33,7 @@ const trainSize = Number(values.train);
 const epochs = Number(values.epochs);
 const seeds = Number(values.seeds);
 const batch = Number(values.batch);
+const lr = Number(values.lr);
 
 const train = await readSplit("train");
 const test = await readSplit("t10k");
@@ -56,7 +58,7 @@ async function run(scope: "shard" | "global", seed: number) {
   const trainer = await DataParallel.create({
     model: ourLayers("mlp").map(specOfLayer),
     inputShape: [784],
-    optimizer: { type: "sgd", lr: LEARNING_RATE, momentum: MOMENTUM },
+    optimizer: { type: "sgd", lr, momentum: MOMENTUM },
     backend: "wasm",
     workers,
     seed,
@@ -92,27 +94,51 @@ const results: Record<string, { accuracy: number; samplesPerSec: number }[]> = {
   global: [],
 };
 for (let seed = 1; seed <= seeds; seed++) {
-  const order = seed % 2 ? ["shard", "global"] as const : ["global", "shard"] as const;
+  const order = seed % 2
+    ? ["shard", "global"] as const
+    : ["global", "shard"] as const;
   for (const scope of order) {
     const r = await run(scope, seed);
     results[scope].push(r);
     if (values.json) {
-      console.log(JSON.stringify({ qPlusScope: scope, seed, workers, trainSize, epochs, batch, ...r }));
+      console.log(
+        JSON.stringify({
+          qPlusScope: scope,
+          seed,
+          workers,
+          trainSize,
+          epochs,
+          batch,
+          ...r,
+        }),
+      );
     } else {
-      console.error(`${scope} seed ${seed}: test accuracy ${(100 * r.accuracy).toFixed(2)}%, ${r.samplesPerSec.toFixed(0)} samples/s`);
+      console.error(
+        `${scope} seed ${seed}: test accuracy ${
+          (100 * r.accuracy).toFixed(2)
+        }%, ${r.samplesPerSec.toFixed(0)} samples/s`,
+      );
     }
   }
 }
 const stats = (v: number[]) => {
   const mean = v.reduce((a, b) => a + b, 0) / v.length;
-  const sd = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, v.length - 1));
+  const sd = Math.sqrt(
+    v.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, v.length - 1),
+  );
   return { mean, sd };
 };
 if (!values.json) {
-  console.log(`MLP 784-1024-1024-10, ${workers} workers, batch ${batch}, ${trainSize} training images, ${epochs} epochs, ${seeds} seeds`);
+  console.log(
+    `MLP 784-1024-1024-10, ${workers} workers, batch ${batch}, ${trainSize} training images, ${epochs} epochs, ${seeds} seeds`,
+  );
   for (const scope of ["shard", "global"]) {
     const a = stats(results[scope].map((r) => 100 * r.accuracy));
     const s = stats(results[scope].map((r) => r.samplesPerSec));
-    console.log(`${scope.padEnd(6)}  test accuracy ${a.mean.toFixed(2)} ± ${a.sd.toFixed(2)} %  ${s.mean.toFixed(0)} samples/s`);
+    console.log(
+      `${scope.padEnd(6)}  test accuracy ${a.mean.toFixed(2)} ± ${
+        a.sd.toFixed(2)
+      } %  ${s.mean.toFixed(0)} samples/s`,
+    );
   }
 }

@@ -82,7 +82,9 @@ function options() {
   const count = (name: string, value: string, min: number): number => {
     const n = Number(value);
     if (!Number.isSafeInteger(n) || n < min) {
-      fail(`Cannot run the benchmark: --${name} must be an integer >= ${min}, got ${value}`);
+      fail(
+        `Cannot run the benchmark: --${name} must be an integer >= ${min}, got ${value}`,
+      );
     }
     return n;
   };
@@ -91,7 +93,9 @@ function options() {
     Array.from({ length: Math.max(2, cores) }, (_, i) => i + 1).join(","))
     .split(",").map((w) => count("workers", w, 0));
   if (parsed.model !== "mlp" && parsed.model !== "cnn") {
-    fail(`Cannot run the benchmark: --model must be mlp or cnn, got ${parsed.model}`);
+    fail(
+      `Cannot run the benchmark: --model must be mlp or cnn, got ${parsed.model}`,
+    );
   }
   return {
     json: parsed.json,

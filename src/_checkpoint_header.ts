@@ -5,9 +5,7 @@
  * @module
  */
 
-import {
-  readSafetensorsLayout,
-} from "./_safetensors_header.ts";
+import { readSafetensorsLayout } from "./_safetensors_header.ts";
 import { SAFETENSORS_MAX_HEADER_BYTES } from "./safetensors.ts";
 
 /** The metadata key that marks a checkpoint and its format version. */
@@ -44,7 +42,10 @@ export interface CheckpointHeader {
  */
 export function readCheckpointHeader(bytes: Uint8Array): CheckpointHeader {
   const what = "read a checkpoint";
-  const { metadata } = readSafetensorsLayout(bytes, SAFETENSORS_MAX_HEADER_BYTES);
+  const { metadata } = readSafetensorsLayout(
+    bytes,
+    SAFETENSORS_MAX_HEADER_BYTES,
+  );
   if (metadata[METADATA_FORMAT] !== "1") {
     throw new RangeError(
       `Cannot ${what}: the file is not a checkpoint of this library (format 1), got metadata ${METADATA_FORMAT} = ${
@@ -54,7 +55,10 @@ export function readCheckpointHeader(bytes: Uint8Array): CheckpointHeader {
   }
   const count = (key: string): number => {
     const value = Number(metadata[key]);
-    if (!Number.isSafeInteger(value) || value < 0 || metadata[key] === "") {
+    if (
+      !/^(0|[1-9][0-9]*)$/.test(metadata[key] ?? "") ||
+      !Number.isSafeInteger(value)
+    ) {
       throw new RangeError(
         `Cannot ${what}: ${key} must be an integer >= 0, got ${
           JSON.stringify(metadata[key] ?? null)

@@ -479,7 +479,10 @@ export interface Backend {
    * `subarray` of a bigger buffer) the values are copied there and `into`
    * is returned; otherwise into a new array.
    */
-  readSync?<D extends DType>(tensor: Tensor<D>, into?: HostArray<D>): HostArray<D>;
+  readSync?<D extends DType>(
+    tensor: Tensor<D>,
+    into?: HostArray<D>,
+  ): HostArray<D>;
   /** Frees everything the backend holds. */
   dispose(): void;
 }

@@ -367,7 +367,11 @@ function atIndex(error: unknown, index: number): unknown {
     : error instanceof TypeError
     ? TypeError
     : Error;
-  return new Class(`specs[${index}]: ${error.message}`, { cause: error });
+  const detail = error.message.replace(/^Cannot create [^:]*: /, "");
+  return new Class(
+    `Cannot build a model from specs: specs[${index}] does not make a layer: ${detail}`,
+    { cause: error },
+  );
 }
 
 /** Whether `layer` was made by `cls` itself, not by a subclass. */

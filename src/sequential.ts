@@ -47,7 +47,8 @@ export interface SequentialForwardOptions {
 }
 
 /** Options of {@linkcode Sequential.forwardAsync}. */
-export interface SequentialForwardAsyncOptions extends SequentialForwardOptions {
+export interface SequentialForwardAsyncOptions
+  extends SequentialForwardOptions {
   /**
    * Called before each layer runs, with the layer's index, the layer and its
    * input; what it returns (or resolves to) is added to the layer's forward

@@ -13,7 +13,8 @@
  * @param path Where the file goes.
  * @param bytes Its contents.
  * @throws {Error} When the runtime has no file system (a browser), or the
- *   write or rename fails; the temporary file is removed then.
+ *   write or rename fails (the file system's error is the `cause`); the
+ *   temporary file is removed then.
  *
  * @example Replace a file
  * ```ts
@@ -54,6 +55,8 @@ export async function writeFileAtomic(
     await deno.rename(temporary, path);
   } catch (error) {
     await deno.remove(temporary).catch(() => {});
-    throw error;
+    throw new Error(`Cannot write ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }

@@ -1,5 +1,9 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
-import { DataParallel, DataParallelError, readCheckpointHeader } from "../mod.ts";
+import {
+  DataParallel,
+  DataParallelError,
+  readCheckpointHeader,
+} from "../mod.ts";
 import {
   batches,
   FEATURES,
@@ -59,7 +63,10 @@ const EXPECTED: Record<Fault, { fault: string; message: RegExp }> = {
     fault: "timeout",
     message: new RegExp(`worker 1 of 2 did not answer within ${TIMEOUT_MS} ms`),
   },
-  crash: { fault: "crashed", message: /worker 1 of 2 crashed: .*uncaught injected fault/ },
+  crash: {
+    fault: "crashed",
+    message: /worker 1 of 2 crashed: .*uncaught injected fault/,
+  },
 };
 
 for (const fault of ["throw", "close", "hang", "crash"] as const) {
@@ -69,19 +76,28 @@ for (const fault of ["throw", "close", "hang", "crash"] as const) {
       const path = `${dir}/run.ckpt`;
       const trainer = await create({
         transport,
-        workerUrl: new URL(`./_helpers/workers/${fault}_worker.ts`, import.meta.url),
+        workerUrl: new URL(
+          `./_helpers/workers/${fault}_worker.ts`,
+          import.meta.url,
+        ),
       });
       for (const { x, labels } of DATA.slice(0, FAULTY_STEP)) {
         await trainer.trainStep(x, labels);
         await trainer.saveCheckpoint(path);
       }
       const started = performance.now();
-      const error = await trainer.trainStep(DATA[FAULTY_STEP].x, DATA[FAULTY_STEP].labels)
+      const error = await trainer.trainStep(
+        DATA[FAULTY_STEP].x,
+        DATA[FAULTY_STEP].labels,
+      )
         .then(() => undefined, (e) => e);
       const elapsed = performance.now() - started;
       ok(error instanceof DataParallelError, `got ${error}`);
       ok(EXPECTED[fault].message.test(error.message), error.message);
-      deepEqual([error.worker, error.fault], [FAULTY_REPLICA, EXPECTED[fault].fault]);
+      deepEqual([error.worker, error.fault], [
+        FAULTY_REPLICA,
+        EXPECTED[fault].fault,
+      ]);
       ok(elapsed < TIMEOUT_MS + SLACK_MS, `reported after ${elapsed} ms`);
       // Later calls say why at once; dispose still works.
       await rejects(
@@ -118,7 +134,10 @@ Deno.test("a checkpoint only resumes the trainer that wrote it", async () => {
     /checkpoint must be of this model, input shape and optimiser/,
   );
   await rejects(
-    create({ checkpoint: bytes, model: LAYERS.slice(0, 4).concat([LAYERS[6]]) }),
+    create({
+      checkpoint: bytes,
+      model: LAYERS.slice(0, 4).concat([LAYERS[6]]),
+    }),
     /checkpoint must be of this model/,
   );
 });

@@ -88,8 +88,14 @@ for (const workers of [2, 3]) {
 Deno.test("shared memory and transfer give identical parameters (2 and 3 workers, both q+ scopes)", async () => {
   for (const workers of [2, 3]) {
     for (const qPlusScope of ["shard", "global"] as const) {
-      const shared = await train({ workers, transport: "shared", qPlusScope }, 5);
-      const moved = await train({ workers, transport: "transfer", qPlusScope }, 5);
+      const shared = await train(
+        { workers, transport: "shared", qPlusScope },
+        5,
+      );
+      const moved = await train(
+        { workers, transport: "transfer", qPlusScope },
+        5,
+      );
       deepEqual(moved.losses, shared.losses);
       ok(sameBytes(moved.checkpoints[0], shared.checkpoints[0]));
     }

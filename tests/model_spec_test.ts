@@ -236,7 +236,10 @@ Deno.test("specOfLayer keeps a given Jumpout seed and leaves out one taken from 
   built.build(backend, [2, 3], 77, "0.");
   // Both use seed 77, but only one was made with it.
   equal(given.options.seed, built.options.seed);
-  equal((specOfLayer(given) as { options: { seed?: number } }).options.seed, 77);
+  equal(
+    (specOfLayer(given) as { options: { seed?: number } }).options.seed,
+    77,
+  );
   ok(!("seed" in (specOfLayer(built) as { options: object }).options));
   const dropout = specOfLayer(new Dropout({ rate: 0.2, seed: 1 }));
   equal((dropout as { options: { seed?: number } }).options.seed, 1);
@@ -466,7 +469,7 @@ Deno.test("modelFromSpec restates a constructor's error with the index", () => {
   ok(caught instanceof RangeError);
   equal(
     caught.message,
-    "specs[1]: Cannot create Dense: outFeatures must be an integer >= 1, got 0",
+    "Cannot build a model from specs: specs[1] does not make a layer: outFeatures must be an integer >= 1, got 0",
   );
   ok(caught.cause instanceof RangeError);
   equal(
@@ -479,12 +482,12 @@ Deno.test("modelFromSpec restates a constructor's error with the index", () => {
     {
       name: "TypeError",
       message:
-        'specs[0]: Cannot create Jumpout: scope must be "batch" or "sample", got "row"',
+        'Cannot build a model from specs: specs[0] does not make a layer: scope must be "batch" or "sample", got "row"',
     },
   );
   throws(
     () => modelFromSpec([{ type: "dropout" }] as never),
-    /^RangeError: specs\[0\]: Cannot create Dropout: rate must be in \[0, 1\), got undefined$/,
+    /^RangeError: Cannot build a model from specs: specs\[0\] does not make a layer: rate must be in \[0, 1\), got undefined$/,
   );
   // Every spec's fields are checked before any constructor runs.
   throws(

@@ -499,7 +499,10 @@ export class WasmBackend extends BaseBackend {
    * @param into Where to copy the values (exactly the tensor's size), else a new array.
    * @returns The values: `into`, or a new array.
    */
-  readSync<D extends DType>(tensor: Tensor<D>, into?: HostArray<D>): HostArray<D> {
+  readSync<D extends DType>(
+    tensor: Tensor<D>,
+    into?: HostArray<D>,
+  ): HostArray<D> {
     this.checkTensor(tensor, "read a tensor", "tensor");
     return this.copyOut(tensor, this.#view(tensor), into);
   }

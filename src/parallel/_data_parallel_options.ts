@@ -9,8 +9,8 @@ import { autoChoice, type BackendChoice } from "../create_backend.ts";
 import { checkSeed } from "../layers/_checks.ts";
 import { type LayerSpec, modelFromSpec, specOfLayer } from "../model_spec.ts";
 import {
-  type OptimizerSpec,
   optimizerFromSpec,
+  type OptimizerSpec,
 } from "../optim/optimizer_spec.ts";
 import { Sequential } from "../sequential.ts";
 import type { DataParallelOptions, Transport } from "./data_parallel.ts";
@@ -100,7 +100,9 @@ export function checkOptions(
     })()
     : (step: number) => schedule(step);
   const workers = o.workers;
-  if (workers !== undefined && (!Number.isSafeInteger(workers) || workers < 0)) {
+  if (
+    workers !== undefined && (!Number.isSafeInteger(workers) || workers < 0)
+  ) {
     fail(RangeError, `workers must be an integer >= 0, got ${workers}`);
   }
   const seed = o.seed === undefined ? undefined : checkSeed(what, o.seed);
@@ -113,8 +115,13 @@ export function checkOptions(
   }
   const transport = checkTransport(what, o.transport ?? "auto");
   const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (!(typeof timeoutMs === "number" && timeoutMs > 0 && timeoutMs < 2 ** 31)) {
-    fail(RangeError, `timeoutMs must be a number in (0, 2^31), got ${timeoutMs}`);
+  if (
+    !(typeof timeoutMs === "number" && timeoutMs > 0 && timeoutMs < 2 ** 31)
+  ) {
+    fail(
+      RangeError,
+      `timeoutMs must be a number in (0, 2^31), got ${timeoutMs}`,
+    );
   }
   if (o.checkpoint !== undefined && !(o.checkpoint instanceof Uint8Array)) {
     fail(
@@ -163,7 +170,9 @@ export function workerCount(
   const hasWorker = typeof Worker === "function";
   if (requested === undefined) {
     if (!hasWorker) return 0;
-    return backend === "webgpu" ? 1 : globalThis.navigator?.hardwareConcurrency ?? 1;
+    return backend === "webgpu"
+      ? 1
+      : globalThis.navigator?.hardwareConcurrency ?? 1;
   }
   if (requested > 0 && !hasWorker) {
     throw new TypeError(
@@ -179,7 +188,9 @@ export function workerCount(
  * @param choice A backend or `auto`.
  * @returns The backend's name.
  */
-export async function resolveBackend(choice: BackendChoice): Promise<BackendName> {
+export async function resolveBackend(
+  choice: BackendChoice,
+): Promise<BackendName> {
   if (choice === "auto") return await autoChoice();
   if (choice === "reference" || choice === "wasm" || choice === "webgpu") {
     return choice;
@@ -204,11 +215,11 @@ export async function compiledKernels(): Promise<WebAssembly.Module> {
 /** Checks a sample shape: positive integers. */
 function checkInputShape(what: string, shape: unknown): number[] {
   if (
-    !Array.isArray(shape) ||
+    !Array.isArray(shape) || shape.length === 0 ||
     !shape.every((d) => Number.isSafeInteger(d) && d > 0)
   ) {
     throw new RangeError(
-      `Cannot ${what}: inputShape must be an array of integers > 0 (one sample, no batch), got ${
+      `Cannot ${what}: inputShape must be a non-empty array of integers > 0 (one sample, no batch), got ${
         Array.isArray(shape) ? `[${shape.join(", ")}]` : describe(shape)
       }`,
     );

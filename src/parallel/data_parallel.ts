@@ -32,8 +32,8 @@ import type {
 } from "./replica.ts";
 import {
   localReplica,
-  type ReplicaGroup as Group,
   ReplicaGroup,
+  type ReplicaGroup as Group,
   type ReplicaHandle,
   workerReplica,
 } from "./replica_group.ts";
@@ -201,7 +201,8 @@ export class DataParallel {
       ? [localReplica()]
       : Array.from(
         { length: n },
-        (_, k) => workerReplica(o.workerUrl, k, (message) => group.crashed(k, message)),
+        (_, k) =>
+          workerReplica(o.workerUrl, k, (message) => group.crashed(k, message)),
       );
     group.replicas.push(...replicas);
     const transport = n === 1 ? "none" : o.transport;
@@ -233,7 +234,11 @@ export class DataParallel {
       );
       const [layout] = await group.all(what, (r) => r.call.layout());
       if (transport === "shared") {
-        const buffers = allocateShared(n, layout.vectorLength, layout.countSlots);
+        const buffers = allocateShared(
+          n,
+          layout.vectorLength,
+          layout.countSlots,
+        );
         await group.all(what, (r) => r.call.attach(buffers));
         group.shared = new SharedControl(buffers);
       }
@@ -406,7 +411,10 @@ export class DataParallel {
     this.#checkLive(what);
     const step = this.#step;
     const metadata = this.#metadata();
-    return await this.#group.all(what, (r) => r.call.exportState(step, metadata));
+    return await this.#group.all(
+      what,
+      (r) => r.call.exportState(step, metadata),
+    );
   }
 
   /**
@@ -451,7 +459,9 @@ export class DataParallel {
       !Number.isSafeInteger(labels.length)
     ) {
       throw new TypeError(
-        `Cannot ${what}: labels must be an array of integers, got ${describe(labels)}`,
+        `Cannot ${what}: labels must be an array of integers, got ${
+          describe(labels)
+        }`,
       );
     }
     const rows = labels.length;

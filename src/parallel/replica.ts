@@ -15,8 +15,8 @@ import { labelsTensor, SoftmaxCrossEntropy } from "../loss.ts";
 import { type LayerSpec, modelFromSpec } from "../model_spec.ts";
 import type { Optimizer } from "../optim/optimizer.ts";
 import {
-  type OptimizerSpec,
   optimizerFromSpec,
+  type OptimizerSpec,
 } from "../optim/optimizer_spec.ts";
 import type { Sequential } from "../sequential.ts";
 import type { Tensor } from "../tensor.ts";
@@ -198,7 +198,9 @@ export class Replica {
     this.#countSlots = new Map();
     if (config.qPlusScope === "global") {
       this.#model.layers.forEach((layer, i) => {
-        if (agreesOnQPlus(layer)) this.#countSlots.set(i, this.#countSlots.size);
+        if (agreesOnQPlus(layer)) {
+          this.#countSlots.set(i, this.#countSlots.size);
+        }
       });
     }
   }
@@ -257,7 +259,11 @@ export class Replica {
         `Cannot attach shared buffers: they must fit ${this.#config.replicas} replicas, vectors of ${this.#length} and ${this.#countSlots.size} count slots, got ${shared.replicas}, ${shared.length} and ${shared.countSlots}`,
       );
     }
-    this.#sync = new SharedSync(shared, this.#config.index, this.#config.timeoutMs);
+    this.#sync = new SharedSync(
+      shared,
+      this.#config.index,
+      this.#config.timeoutMs,
+    );
   }
 
   /**
@@ -374,7 +380,8 @@ export class Replica {
     try {
       const logits = await this.#model.forwardAsync(xs, {
         training: true,
-        beforeLayer: (i, layer, input) => this.#jumpoutOptions(batch, i, layer, input),
+        beforeLayer: (i, layer, input) =>
+          this.#jumpoutOptions(batch, i, layer, input),
       });
       const dlogits = this.#loss.forward(logits, ys);
       release(this.#model.backward(dlogits), logits, dlogits);

@@ -35,7 +35,10 @@ export interface ReplicaApi {
   /** Loss and accuracy on a shard, evaluation mode. */
   evaluate(x: Float32Array, labels: Uint32Array): Promise<ShardResult>;
   /** The replica's checkpoint. */
-  exportState(step: number, metadata: Record<string, string>): Promise<Uint8Array>;
+  exportState(
+    step: number,
+    metadata: Record<string, string>,
+  ): Promise<Uint8Array>;
   /** Restores a checkpoint; returns its step. */
   importState(bytes: Uint8Array): number;
   /** Frees the replica. */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type Remote, releaseProxy, wrap } from "comlink";
+import { releaseProxy, type Remote, wrap } from "comlink";
 import { DataParallelError } from "./data_parallel_error.ts";
 import { createReplicaApi, type ReplicaApi } from "./replica_api.ts";
 import type { SharedControl } from "./shared_sync.ts";
@@ -221,7 +221,9 @@ export class ReplicaGroup {
   crashed(index: number, message: string): void {
     const n = this.replicas.length;
     if (this.#fail !== undefined) {
-      this.#fail(new DataParallelError(this.#what, index, n, "crashed", message));
+      this.#fail(
+        new DataParallelError(this.#what, index, n, "crashed", message),
+      );
     } else if (this.#failure === undefined) {
       this.#failure = new DataParallelError(
         "keep a DataParallel worker alive",

@@ -127,6 +127,10 @@ export class SharedSync {
    */
   barrier(what: string): void {
     const c = this.#control;
+    const aborted = () =>
+      new Error(`aborted while waiting for the others at ${what}`);
+    // An aborted run meets no more: not even the last to arrive passes.
+    if (Atomics.load(c, ABORTED) !== 0) throw aborted();
     const generation = Atomics.load(c, GENERATION);
     Atomics.store(c, PROGRESS + this.index, ++this.#reached);
     if (Atomics.add(c, ARRIVED, 1) === this.replicas - 1) {
@@ -139,9 +143,7 @@ export class SharedSync {
     }
     const deadline = performance.now() + this.#timeoutMs;
     while (Atomics.load(c, GENERATION) === generation) {
-      if (Atomics.load(c, ABORTED) !== 0) {
-        throw new Error(`aborted while waiting for the others at ${what}`);
-      }
+      if (Atomics.load(c, ABORTED) !== 0) throw aborted();
       const left = deadline - performance.now();
       if (left <= 0) {
         throw new Error(
@@ -162,9 +164,9 @@ export class SharedSync {
    */
   exchangeCount(slot: number, count: number): number {
     const base = slot * this.replicas;
-    if (!(slot >= 0 && slot < this.#countSlots)) {
+    if (!(Number.isInteger(slot) && slot >= 0 && slot < this.#countSlots)) {
       throw new RangeError(
-        `Cannot exchange a count: slot must be in [0, ${this.#countSlots}), got ${slot}`,
+        `Cannot exchange a count: slot must be an integer in [0, ${this.#countSlots}), got ${slot}`,
       );
     }
     this.#counts[base + this.index] = count;

@@ -26,7 +26,11 @@ export const LAYERS: LayerSpec[] = [
 ];
 
 /** SGD with momentum, which has state to keep in step too. */
-export const OPTIMIZER: OptimizerSpec = { type: "sgd", lr: 0.05, momentum: 0.9 };
+export const OPTIMIZER: OptimizerSpec = {
+  type: "sgd",
+  lr: 0.05,
+  momentum: 0.9,
+};
 
 /** A noisy three-class problem: class c raises every third feature. */
 export function batches(

@@ -27,28 +27,36 @@ export function exposeFaulty(fault: Fault): void {
   const api = createReplicaApi();
   let index = -1;
   const { init, step, computeGradients } = api;
-  const failing = <T>(run: (batch: ShardBatch) => Promise<T>) =>
-  async (batch: ShardBatch): Promise<T> => {
-    if (index === FAULTY_REPLICA && batch.step === FAULTY_STEP) {
-      switch (fault) {
-        case "throw":
-          throw new Error("injected fault");
-        case "close":
-          self.close();
-          return await new Promise<T>(() => {});
-        case "hang":
-          // Busy: the worker cannot even answer messages.
-          while (index >= 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
-          break;
-        case "crash":
-          setTimeout(() => {
-            throw new Error("uncaught injected fault");
-          });
-          return await new Promise<T>(() => {});
+  const failing =
+    <T>(run: (batch: ShardBatch) => Promise<T>) =>
+    async (batch: ShardBatch): Promise<T> => {
+      if (index === FAULTY_REPLICA && batch.step === FAULTY_STEP) {
+        switch (fault) {
+          case "throw":
+            throw new Error("injected fault");
+          case "close":
+            self.close();
+            return await new Promise<T>(() => {});
+          case "hang":
+            // Busy: the worker cannot even answer messages.
+            while (index >= 0) {
+              Atomics.wait(
+                new Int32Array(new SharedArrayBuffer(4)),
+                0,
+                0,
+                1000,
+              );
+            }
+            break;
+          case "crash":
+            setTimeout(() => {
+              throw new Error("uncaught injected fault");
+            });
+            return await new Promise<T>(() => {});
+        }
       }
-    }
-    return await run(batch);
-  };
+      return await run(batch);
+    };
   api.init = (config, exchange) => {
     index = config.index;
     return init(config, exchange);

@@ -8,8 +8,8 @@
  * configuration alike; each figure is the median over rounds.
  *
  * Usage: `deno task bench:workers [--json] [--model mlp|cnn] [--batch 256]
- *   [--workers 1,2] [--backend wasm|webgpu|reference] [--scope shard|global]
- *   [--transport shared|transfer] [--rounds 7] [--steps 4] [--warmup 2]`
+ *   [--workers 1,2] [--backend wasm|webgpu|reference] [--scope shard,global]
+ *   [--transport shared,transfer] [--rounds 7] [--steps 4] [--warmup 2]`
  *
  * @module
  */
@@ -34,8 +34,11 @@ const USAGE = `Usage: deno task bench:workers [options]
   --workers LIST       worker counts, 0 = the calling thread (default 1,2, and
                        more up to the number of cores)
   --backend NAME       wasm (default), webgpu or reference
-  --scope shard|global whose active units set Jumpout's q+ (default shard)
-  --transport T        shared (default where available) or transfer
+  --scope LIST         whose active units set Jumpout's q+: shard, global or
+                       both, e.g. shard,global (default shard)
+  --transport LIST     shared, transfer or both (default: shared where
+                       available); lists give every combination for more than
+                       one worker
   --rounds N           timed rounds per configuration (default 7)
   --steps N            steps per round (default 4)
   --warmup N           untimed steps per configuration first (default 2)`;
@@ -103,8 +106,10 @@ function options() {
     batch: count("batch", parsed.batch, 1),
     workers,
     backend: parsed.backend as BackendName,
-    scope: parsed.scope as "shard" | "global",
-    transport: parsed.transport as "auto" | "shared" | "transfer",
+    scopes: parsed.scope.split(",") as ("shard" | "global")[],
+    transports: parsed.transport.split(
+      ",",
+    ) as ("auto" | "shared" | "transfer")[],
     rounds: count("rounds", parsed.rounds, 1),
     steps: count("steps", parsed.steps, 1),
     warmup: count("warmup", parsed.warmup, 0),
@@ -127,19 +132,26 @@ const { x, labels } = syntheticBatch(o.model, o.batch);
 const labelList = [...labels];
 const trainers: DataParallel[] = [];
 for (const workers of o.workers) {
-  trainers.push(
-    await DataParallel.create({
-      model: ourLayers(o.model).map(specOfLayer),
-      inputShape: sampleShape(o.model),
-      optimizer: { type: "sgd", lr: LEARNING_RATE, momentum: MOMENTUM },
-      backend: o.backend,
-      workers,
-      seed: 1,
-      qPlusScope: o.scope,
-      transport: o.transport,
-      timeoutMs: 600_000,
-    }),
-  );
+  // One worker has nothing to exchange: one configuration is enough.
+  const scopes = workers > 1 ? o.scopes : o.scopes.slice(0, 1);
+  const transports = workers > 1 ? o.transports : o.transports.slice(0, 1);
+  for (const qPlusScope of scopes) {
+    for (const transport of transports) {
+      trainers.push(
+        await DataParallel.create({
+          model: ourLayers(o.model).map(specOfLayer),
+          inputShape: sampleShape(o.model),
+          optimizer: { type: "sgd", lr: LEARNING_RATE, momentum: MOMENTUM },
+          backend: o.backend,
+          workers,
+          seed: 1,
+          qPlusScope,
+          transport,
+          timeoutMs: 600_000,
+        }),
+      );
+    }
+  }
 }
 for (const trainer of trainers) {
   for (let i = 0; i < o.warmup; i++) await trainer.trainStep(x, labelList);
@@ -155,7 +167,7 @@ for (let round = 0; round < o.rounds; round++) {
   }
 }
 const rows: Row[] = trainers.map((trainer, i) => ({
-  workers: o.workers[i],
+  workers: trainer.workers,
   model: o.model,
   batch: o.batch,
   samplesPerSec: (1000 * o.batch) / median(times[i]),
@@ -172,14 +184,16 @@ if (o.json) {
   for (const row of rows) console.log(JSON.stringify(row));
 } else {
   console.log(
-    `${o.model}, batch ${o.batch}, ${o.backend}, q+ per ${o.scope}; median of ${o.rounds} rounds of ${o.steps} steps`,
+    `${o.model}, batch ${o.batch}, ${o.backend}; median of ${o.rounds} rounds of ${o.steps} steps`,
   );
-  console.log("workers  transport  samples/s  vs 1 worker");
+  console.log("workers  q+ scope  transport  samples/s  vs 1 worker");
   for (const r of rows) {
     console.log(
-      `${String(r.workers).padStart(7)}  ${r.transport.padEnd(9)}  ${
-        r.samplesPerSec.toFixed(1).padStart(9)
-      }  ${r.speedup === undefined ? "" : `${r.speedup.toFixed(2)}x`}`,
+      `${String(r.workers).padStart(7)}  ${r.qPlusScope.padEnd(8)}  ${
+        r.transport.padEnd(9)
+      }  ${r.samplesPerSec.toFixed(1).padStart(9)}  ${
+        r.speedup === undefined ? "" : `${r.speedup.toFixed(2)}x`
+      }`,
     );
   }
 }

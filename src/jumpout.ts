@@ -119,7 +119,8 @@ interface ForwardState {
  * per element). Two layers with the same options and seed give the same masks.
  * A batch split across replicas gets the whole batch's masks and rates when
  * each replica's forward says where its rows sit (see
- * {@linkcode ForwardOptions}).
+ * {@linkcode ForwardOptions}): unit i of a shard is then hashed as its index
+ * in the whole batch.
  *
  * Inference (`training: false`) returns the input tensor itself and consumes no
  * randomness. Backward computes dx = dy · mask · s for the last training

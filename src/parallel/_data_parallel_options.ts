@@ -24,6 +24,8 @@ export interface CheckedOptions {
   layers: LayerSpec[];
   inputShape: number[];
   sampleSize: number;
+  /** The model's output classes. */
+  classes: number;
   optimizer: OptimizerSpec;
   /** The learning rate of each step. */
   lr: (step: number) => number;
@@ -133,6 +135,7 @@ export function checkOptions(
     layers,
     inputShape,
     sampleSize: inputShape.reduce((a, b) => a * b, 1),
+    classes: shape[1],
     optimizer,
     lr,
     backend: o.backend ?? "auto",
@@ -249,8 +252,13 @@ function checkTransport(what: string, transport: unknown): Transport {
   );
 }
 
-/** A value, briefly, for messages. */
-function describe(value: unknown): string {
+/**
+ * A value, briefly, for messages: its class or its type.
+ *
+ * @param value Anything.
+ * @returns The description.
+ */
+export function describe(value: unknown): string {
   if (value === null) return "null";
   if (typeof value === "object") return value.constructor?.name ?? "object";
   return typeof value;

@@ -21,6 +21,7 @@ import {
   type CheckedOptions,
   checkOptions,
   compiledKernels,
+  describe,
   resolveBackend,
   workerCount,
 } from "./_data_parallel_options.ts";
@@ -146,7 +147,7 @@ export class DataParallel {
   readonly seed: number;
   readonly #group: Group;
   readonly #options: CheckedOptions;
-  readonly #layout: { vectorLength: number; classes: number };
+  readonly #vectorLength: number;
   #step: number;
   #disposed = false;
 
@@ -160,7 +161,6 @@ export class DataParallel {
       seed: number;
       step: number;
       vectorLength: number;
-      classes: number;
     },
   ) {
     this.#group = group;
@@ -171,7 +171,7 @@ export class DataParallel {
     this.qPlusScope = options.qPlusScope;
     this.seed = init.seed;
     this.#step = init.step;
-    this.#layout = init;
+    this.#vectorLength = init.vectorLength;
   }
 
   /**
@@ -254,7 +254,6 @@ export class DataParallel {
         seed,
         step,
         vectorLength: layout.vectorLength,
-        classes: layout.classes,
       });
     } catch (error) {
       group.stop();
@@ -321,7 +320,7 @@ export class DataParallel {
         what,
         (r, k) => r.call.computeGradients(shardOf(k)),
       );
-      const mean = new Float32Array(this.#layout.vectorLength);
+      const mean = new Float32Array(this.#vectorLength);
       allReduceMean(parts.map((p) => p.vector), weights, mean, 0, mean.length);
       await this.#group.all(what, (r) => r.call.applyGradients(mean, lr));
       results = parts;
@@ -473,7 +472,7 @@ export class DataParallel {
         } values, got ${x.length}`,
       );
     }
-    const classes = this.#layout.classes;
+    const classes = this.#options.classes;
     const ys = new Uint32Array(rows);
     for (let i = 0; i < rows; i++) {
       const y = labels[i];
@@ -530,11 +529,4 @@ function combine(results: readonly ShardResult[]): LossResult {
   }
   for (const r of results) if (r.rows > 0) loss += (r.loss * r.rows) / rows;
   return { loss, accuracy: rows === 0 ? 0 : correct / rows };
-}
-
-/** A value, briefly, for messages. */
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "object") return value.constructor?.name ?? "object";
-  return typeof value;
 }

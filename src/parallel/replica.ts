@@ -104,8 +104,6 @@ export interface ReplicaLayout {
   vectorLength: number;
   /** Counts exchanged per step: one per Jumpout layer whose q+ the replicas agree on. */
   countSlots: number;
-  /** The model's output classes. */
-  classes: number;
 }
 
 /** A tensor of the all-reduce vector and where it sits. */
@@ -233,13 +231,12 @@ export class Replica {
   /**
    * What the trainer needs to know to set up the all-reduce.
    *
-   * @returns The vector's length, the count slots per step, the classes.
+   * @returns The vector's length and the count slots per step.
    */
   layout(): ReplicaLayout {
     return {
       vectorLength: this.#length,
       countSlots: this.#countSlots.size,
-      classes: this.#classes,
     };
   }
 
@@ -438,12 +435,17 @@ export class Replica {
   /** Copies every part of the vector into `out`. */
   async #gather(out: Float32Array): Promise<void> {
     const backend = this.#backend;
-    const readSync = backend.readSync?.bind(backend);
-    for (const { tensor, offset } of this.#parts) {
-      const into = out.subarray(offset, offset + tensor.size);
-      if (readSync) readSync(tensor, into);
-      else into.set(await backend.read(tensor));
+    const into = ({ tensor, offset }: VectorPart) =>
+      out.subarray(offset, offset + tensor.size);
+    if (backend.readSync) {
+      for (const part of this.#parts) backend.readSync(part.tensor, into(part));
+      return;
     }
+    // Every read in flight at once: one round trip to the device, not one each.
+    const values = await Promise.all(
+      this.#parts.map((part) => backend.read(part.tensor)),
+    );
+    this.#parts.forEach((part, i) => into(part).set(values[i]));
   }
 
   /** Writes `vector` back into the tensors. */

@@ -22,7 +22,7 @@ import {
 export interface ReplicaApi {
   /** Makes the replica (again, after a dispose). */
   init(config: ReplicaConfig, exchange?: CountExchange): Promise<void>;
-  /** The vector's length, the count slots, the classes. */
+  /** The vector's length and the count slots. */
   layout(): ReplicaLayout;
   /** Attaches the shared buffers. */
   attach(shared: SharedBuffers): void;

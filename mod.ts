@@ -50,3 +50,5 @@ export * from "./src/checkpoint.ts";
 export * from "./src/parallel/data_parallel.ts";
 export * from "./src/parallel/data_parallel_error.ts";
 export * from "./src/write_file_atomic.ts";
+export * from "./src/data/idx.ts";
+export * from "./src/data/fashion_mnist.ts";

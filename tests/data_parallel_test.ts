@@ -164,3 +164,30 @@ Deno.test({
     ok(losses[5] < losses[0], `loss ${losses[0]} -> ${losses[5]}`);
   },
 });
+
+Deno.test("jumpoutStats: with the global scope, two workers see the q+ of one thread on the whole batch", async () => {
+  const [{ x, labels }] = batches(1, 30, 4);
+  const seen = [];
+  for (const workers of [0, 2]) {
+    const trainer = await DataParallel.create({
+      model: LAYERS,
+      inputShape: [FEATURES],
+      optimizer: OPTIMIZER,
+      backend: "wasm",
+      seed: SEED,
+      workers,
+      qPlusScope: "global",
+    });
+    deepEqual(await trainer.jumpoutStats(), []);
+    await trainer.trainStep(x, labels);
+    seen.push(await trainer.jumpoutStats());
+    await trainer.dispose();
+  }
+  deepEqual(seen[1].map((s) => [s.layer, s.name]), [[2, "Jumpout"], [
+    5,
+    "Jumpout",
+  ]]);
+  // The first step's pre-activations are the same row by row, so are the counts.
+  deepEqual(seen[1], seen[0]);
+  ok(seen[0].every(({ stats: [s] }) => s.qPlus > 0 && s.qPlus < 1));
+});

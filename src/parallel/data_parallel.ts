@@ -26,6 +26,7 @@ import {
   workerCount,
 } from "./_data_parallel_options.ts";
 import type {
+  LayerJumpoutStats,
   QPlusScope,
   ReplicaConfig,
   ShardBatch,
@@ -42,7 +43,7 @@ import { allocateShared, SharedControl } from "./shared_sync.ts";
 import { shardRows } from "./shards.ts";
 import { writeFileAtomic } from "../write_file_atomic.ts";
 
-export type { QPlusScope } from "./replica.ts";
+export type { LayerJumpoutStats, QPlusScope } from "./replica.ts";
 
 /** How the replicas exchange gradients. */
 export type Transport = "shared" | "transfer";
@@ -360,6 +361,25 @@ export class DataParallel {
       );
     });
     return combine(results);
+  }
+
+  /**
+   * What each Jumpout and Dropout layer drew in the last training step, as
+   * worker 0 saw it: p, q+, p' and the scale. With `qPlusScope: "global"`
+   * q+ is the whole batch's; with `"shard"`, worker 0's shard's.
+   *
+   * @returns One entry per such layer, in model order (none before the
+   *   first step).
+   * @throws {DataParallelError} When a worker fails.
+   */
+  async jumpoutStats(): Promise<LayerJumpoutStats[]> {
+    const what = "read DataParallel's Jumpout statistics";
+    this.#checkLive(what);
+    const [stats] = await this.#group.all(
+      what,
+      (r, k) => k === 0 ? r.call.jumpoutStats() : Promise.resolve([]),
+    );
+    return stats;
   }
 
   /**

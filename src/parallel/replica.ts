@@ -9,7 +9,7 @@
 import type { Backend, BackendName } from "../backend.ts";
 import { encodeCheckpoint, restoreCheckpoint } from "../checkpoint.ts";
 import { createBackend } from "../create_backend.ts";
-import { Jumpout } from "../jumpout.ts";
+import { Jumpout, type JumpoutStats } from "../jumpout.ts";
 import type { Layer } from "../layer.ts";
 import { labelsTensor, SoftmaxCrossEntropy } from "../loss.ts";
 import { type LayerSpec, modelFromSpec } from "../model_spec.ts";
@@ -96,6 +96,16 @@ export interface ShardResult {
 export interface ShardGradients extends ShardResult {
   /** The gradients and running statistics, laid out as the replicas agree. */
   vector: Float32Array;
+}
+
+/** A Jumpout or Dropout layer's statistics of its last training forward. */
+export interface LayerJumpoutStats {
+  /** The layer's index in the model. */
+  layer: number;
+  /** Its name, `Jumpout` or `Dropout`. */
+  name: string;
+  /** One entry per scope unit (one with `scope: "batch"`). */
+  stats: JumpoutStats[];
 }
 
 /** What {@linkcode Replica.layout} tells the trainer. */
@@ -337,6 +347,22 @@ export class Replica {
       release(xs, ys);
     }
     return this.#result(await this.#loss.read(), labels.length);
+  }
+
+  /**
+   * What each Jumpout and Dropout layer drew in this replica's last
+   * training forward.
+   *
+   * @returns One entry per such layer, in model order.
+   */
+  async jumpoutStats(): Promise<LayerJumpoutStats[]> {
+    const out: LayerJumpoutStats[] = [];
+    for (const [layer, l] of this.#model.layers.entries()) {
+      if (!(l instanceof Jumpout)) continue;
+      const stats = await l.readStats();
+      if (stats !== undefined) out.push({ layer, name: l.name, stats });
+    }
+    return out;
   }
 
   /**

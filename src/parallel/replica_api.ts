@@ -10,6 +10,7 @@ import { transfer } from "comlink";
 import type { SharedBuffers } from "./shared_sync.ts";
 import {
   type CountExchange,
+  type LayerJumpoutStats,
   Replica,
   type ReplicaConfig,
   type ReplicaLayout,
@@ -34,6 +35,8 @@ export interface ReplicaApi {
   applyGradients(vector: Float32Array, lr: number): void;
   /** Loss and accuracy on a shard, evaluation mode. */
   evaluate(x: Float32Array, labels: Uint32Array): Promise<ShardResult>;
+  /** Each Jumpout layer's statistics of the last training forward. */
+  jumpoutStats(): Promise<LayerJumpoutStats[]>;
   /** The replica's checkpoint. */
   exportState(
     step: number,
@@ -91,6 +94,7 @@ export function createReplicaApi(): ReplicaApi {
     },
     applyGradients: (vector, lr) => live().applyGradients(vector, lr),
     evaluate: (x, labels) => live().evaluate(x, labels),
+    jumpoutStats: () => live().jumpoutStats(),
     exportState: (step, metadata) => live().exportState(step, metadata),
     importState: (bytes) => live().importState(bytes),
     dispose() {

@@ -1,0 +1,331 @@
+/**
+ * One training run on Fashion-MNIST: data split, the data-parallel trainer,
+ * epochs of shuffled mini-batches, evaluation after each epoch.
+ *
+ * @module
+ */
+
+import {
+  type BackendChoice,
+  cosineSchedule,
+  DataParallel,
+  type QPlusScope,
+} from "../mod.ts";
+import type { FashionMnist, Split } from "../src/data/fashion_mnist.ts";
+import {
+  inputShapeOf,
+  type ModelName,
+  networkSpecs,
+  type Regularizer,
+} from "./_models.ts";
+
+/** Pixel mean and standard deviation of the Fashion-MNIST training set. */
+const PIXEL_MEAN = 0.286;
+const PIXEL_STD = 0.353;
+
+/** The seed of the split into training subset and validation set, the same for every run. */
+const SPLIT_SEED = 20171025;
+
+/** Rows per evaluation call. */
+const EVAL_CHUNK = 2000;
+
+/** One run's settings. */
+export interface FitConfig {
+  /** The network. */
+  model: ModelName;
+  /** What follows each hidden ReLU. */
+  reg: Regularizer;
+  /** Passes over the training images. */
+  epochs: number;
+  /** Rows per step. */
+  batch: number;
+  /** Peak learning rate of SGD (Nesterov momentum 0.9, cosine decay, one epoch of warmup). */
+  lr: number;
+  /** L2 weight decay. */
+  weightDecay: number;
+  /** The backend. */
+  backend: BackendChoice;
+  /** Workers (the trainer's default when absent; 0 on this thread). */
+  workers?: number;
+  /** Seed of the weights, masks and batch order. */
+  seed: number;
+  /** Training images used (all but the validation images when absent). */
+  trainSize?: number;
+  /**
+   * Images held out of the training set (the first of a fixed shuffle,
+   * never trained on): the validation set.
+   */
+  validation?: number;
+  /** Evaluate on the test set (default) or the validation set (for tuning). */
+  evaluateOn?: "test" | "validation";
+  /** Jumpout's q+ per worker shard or over the batch. */
+  qPlusScope?: QPlusScope;
+  /** Record each Jumpout layer's q+ every this many steps (0: never). */
+  recordActiveEvery?: number;
+  /** Evaluate after every this many epochs (and after the last); default 1. */
+  evalEvery?: number;
+}
+
+/** What one epoch measured. */
+export interface EpochRecord {
+  epoch: number;
+  /** Mean training loss over the epoch's steps. */
+  trainLoss: number;
+  /** Training accuracy over the epoch's steps (with dropout on). */
+  trainAccuracy: number;
+  /** Loss on the evaluation set (test, or validation when tuning); NaN when not evaluated. */
+  evalLoss: number;
+  /** Accuracy on the evaluation set. */
+  evalAccuracy: number;
+  /** Wall time of the epoch's training steps (s). */
+  seconds: number;
+  /** Training samples per second. */
+  samplesPerSec: number;
+}
+
+/** A run's record. */
+export interface FitResult {
+  config: FitConfig;
+  /** `test` or `validation`. */
+  evaluatedOn: string;
+  /** Training images used. */
+  trainImages: number;
+  epochs: EpochRecord[];
+  /** Each Jumpout layer's q+ (its input's share of units > 0) over training. */
+  active: { step: number; layers: number[] }[];
+  /** Whether the run stopped early (interrupted). */
+  interrupted: boolean;
+}
+
+/** What the caller hears during a run. */
+export interface FitHooks {
+  /** After each step. */
+  onStep?(state: {
+    epoch: number;
+    step: number;
+    steps: number;
+    loss: number;
+    samplesPerSec: number;
+    secondsLeft: number;
+  }): void;
+  /** After each epoch, with the trainer (e.g. to write a checkpoint). */
+  onEpoch?(record: EpochRecord, trainer: DataParallel): Promise<void> | void;
+  /** Stops the run between steps. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Trains one network and evaluates it after every epoch.
+ *
+ * @param config The run's settings.
+ * @param data The data set.
+ * @param hooks Progress, per-epoch work and cancellation.
+ * @returns The run's record.
+ */
+export async function fit(
+  config: FitConfig,
+  data: FashionMnist,
+  hooks: FitHooks = {},
+): Promise<FitResult> {
+  const validation = config.validation ?? 0;
+  const order = permutation(data.train.count, SPLIT_SEED);
+  const available = data.train.count - validation;
+  const trainSize = Math.min(config.trainSize ?? available, available);
+  if (trainSize < config.batch) {
+    throw new RangeError(
+      `Cannot train: the training images (${trainSize}) must fill at least one batch of ${config.batch}`,
+    );
+  }
+  const trainIdx = order.subarray(validation, validation + trainSize);
+  const onValidation = config.evaluateOn === "validation";
+  if (onValidation && validation === 0) {
+    throw new RangeError(
+      "Cannot train: evaluateOn validation needs validation images, got validation 0",
+    );
+  }
+  const evalSet = onValidation
+    ? gather(data.train, order.subarray(0, validation))
+    : gather(
+      data.test,
+      Uint32Array.from({ length: data.test.count }, (_, i) => i),
+    );
+  const steps = Math.floor(trainSize / config.batch);
+  const trainer = await DataParallel.create({
+    model: networkSpecs(config.model, config.reg),
+    inputShape: inputShapeOf(config.model),
+    optimizer: {
+      type: "sgd",
+      momentum: 0.9,
+      nesterov: true,
+      weightDecay: config.weightDecay,
+    },
+    schedule: cosineSchedule({
+      lr: config.lr,
+      totalSteps: steps * config.epochs,
+      warmupSteps: Math.min(steps, Math.floor((steps * config.epochs) / 5)),
+    }),
+    backend: config.backend,
+    workers: config.workers,
+    seed: config.seed,
+    qPlusScope: config.qPlusScope,
+  });
+  const result: FitResult = {
+    config,
+    evaluatedOn: onValidation ? "validation" : "test",
+    trainImages: trainSize,
+    epochs: [],
+    active: [],
+    interrupted: false,
+  };
+  try {
+    const x = new Float32Array(config.batch * 784);
+    const labels = new Array<number>(config.batch);
+    const started = performance.now();
+    let done = 0;
+    for (let epoch = 1; epoch <= config.epochs; epoch++) {
+      const shuffled = permutation(trainSize, config.seed * 7919 + epoch);
+      let lossSum = 0;
+      let correct = 0;
+      let trainMs = 0;
+      for (let step = 0; step < steps; step++) {
+        if (hooks.signal?.aborted) {
+          result.interrupted = true;
+          return result;
+        }
+        for (let r = 0; r < config.batch; r++) {
+          const i = trainIdx[shuffled[step * config.batch + r]];
+          standardize(data.train.images, i, x, r);
+          labels[r] = data.train.labels[i];
+        }
+        const t = performance.now();
+        const { loss, accuracy } = await trainer.trainStep(x, labels);
+        trainMs += performance.now() - t;
+        lossSum += loss;
+        correct += accuracy * config.batch;
+        done++;
+        const every = config.recordActiveEvery ?? 0;
+        if (every > 0 && (done - 1) % every === 0) {
+          const stats = await trainer.jumpoutStats();
+          result.active.push({
+            step: done - 1,
+            layers: stats.map((s) => s.stats[0].qPlus),
+          });
+        }
+        const elapsed = (performance.now() - started) / 1000;
+        hooks.onStep?.({
+          epoch,
+          step: step + 1,
+          steps,
+          loss: lossSum / (step + 1),
+          samplesPerSec: (1000 * (step + 1) * config.batch) / trainMs,
+          secondsLeft: (elapsed / done) * (steps * config.epochs - done),
+        });
+      }
+      const evalEvery = config.evalEvery ?? 1;
+      const evaluated = epoch % evalEvery === 0 || epoch === config.epochs
+        ? await evaluate(trainer, evalSet)
+        : { loss: NaN, accuracy: NaN };
+      const record: EpochRecord = {
+        epoch,
+        trainLoss: lossSum / steps,
+        trainAccuracy: correct / (steps * config.batch),
+        evalLoss: evaluated.loss,
+        evalAccuracy: evaluated.accuracy,
+        seconds: trainMs / 1000,
+        samplesPerSec: (1000 * steps * config.batch) / trainMs,
+      };
+      result.epochs.push(record);
+      await hooks.onEpoch?.(record, trainer);
+    }
+    return result;
+  } finally {
+    await trainer.dispose();
+  }
+}
+
+/** Loss and accuracy over a whole set, in chunks. */
+async function evaluate(
+  trainer: DataParallel,
+  set: { images: Float32Array; labels: number[] },
+): Promise<{ loss: number; accuracy: number }> {
+  let loss = 0;
+  let correct = 0;
+  const n = set.labels.length;
+  for (let start = 0; start < n; start += EVAL_CHUNK) {
+    const end = Math.min(n, start + EVAL_CHUNK);
+    const r = await trainer.evaluate(
+      set.images.subarray(start * 784, end * 784),
+      set.labels.slice(start, end),
+    );
+    loss += r.loss * (end - start);
+    correct += r.accuracy * (end - start);
+  }
+  return { loss: loss / n, accuracy: correct / n };
+}
+
+/**
+ * The images and labels at `indices`, standardised with the training set's
+ * pixel mean and deviation, as every run feeds them.
+ *
+ * @param split Images and labels.
+ * @param indices Which ones, in order.
+ * @returns The rows and their labels.
+ */
+export function gather(
+  split: Split,
+  indices: Uint32Array,
+): { images: Float32Array; labels: number[] } {
+  const images = new Float32Array(indices.length * 784);
+  const labels: number[] = [];
+  indices.forEach((i, r) => {
+    standardize(split.images, i, images, r);
+    labels.push(split.labels[i]);
+  });
+  return { images, labels };
+}
+
+/** Copies image `i` of `from` into row `r` of `to`, standardised. */
+function standardize(
+  from: Float32Array,
+  i: number,
+  to: Float32Array,
+  r: number,
+): void {
+  const src = i * 784;
+  const dst = r * 784;
+  for (let k = 0; k < 784; k++) {
+    to[dst + k] = (from[src + k] - PIXEL_MEAN) / PIXEL_STD;
+  }
+}
+
+/**
+ * A permutation of `[0, n)` from a seed (xorshift32, Fisher–Yates).
+ *
+ * @param n How many.
+ * @param seed Any integer.
+ * @returns The permutation.
+ *
+ * @example Every index once
+ * ```ts
+ * import { permutation } from "./_fit.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * deepEqual([...permutation(5, 1)].sort(), [0, 1, 2, 3, 4]);
+ * ```
+ */
+export function permutation(n: number, seed: number): Uint32Array {
+  const order = Uint32Array.from({ length: n }, (_, i) => i);
+  let s = (Math.imul(seed | 0, 2654435761) >>> 0) || 1;
+  for (let i = n - 1; i > 0; i--) {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    const j = s % (i + 1);
+    const t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
+  return order;
+}

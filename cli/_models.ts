@@ -1,0 +1,135 @@
+/**
+ * The networks of the main job, with a choice of regulariser after each
+ * hidden ReLU.
+ *
+ * @module
+ */
+
+import type { JumpoutOptions, LayerSpec } from "../mod.ts";
+
+/** The networks. */
+export const MODEL_NAMES = ["mlp", "cnn"] as const;
+
+/** One of {@linkcode MODEL_NAMES}. */
+export type ModelName = typeof MODEL_NAMES[number];
+
+/**
+ * What follows each hidden ReLU: nothing, plain dropout at `rate`, or
+ * Jumpout with any of its three changes switched off (the ablation):
+ * `monotone` (rate drawn from the half-normal of `sigma`, else the fixed
+ * `rate`), `normalize` (divided by q+), `rescalePower` (0.75, or 1 as in
+ * dropout).
+ */
+export type Regularizer =
+  | { kind: "none" }
+  | { kind: "dropout"; rate: number }
+  | {
+    kind: "jumpout";
+    sigma: number;
+    rate: number;
+    monotone: boolean;
+    normalize: boolean;
+    rescalePower: number;
+  };
+
+/**
+ * A short name for a regulariser: `none`, `dropout(0.1)`, `jumpout` or the
+ * ablation's letters (M monotone, N normalised, R rescaled by 0.75).
+ *
+ * @param reg The regulariser.
+ * @returns Its name.
+ */
+export function regularizerName(reg: Regularizer): string {
+  if (reg.kind === "none") return "none";
+  if (reg.kind === "dropout") return `dropout(${reg.rate})`;
+  const letters = `${reg.monotone ? "M" : ""}${reg.normalize ? "N" : ""}${
+    reg.rescalePower === 0.75 ? "R" : ""
+  }`;
+  return letters === "MNR" ? "jumpout" : `jumpout[${letters || "-"}]`;
+}
+
+/** The layer spec of the regulariser, or none. */
+function regLayer(reg: Regularizer): LayerSpec[] {
+  if (reg.kind === "none") return [];
+  if (reg.kind === "dropout") {
+    return [{ type: "dropout", options: { rate: reg.rate } }];
+  }
+  const options: JumpoutOptions = {
+    monotone: reg.monotone,
+    normalize: reg.normalize,
+    rescalePower: reg.rescalePower,
+  };
+  if (reg.monotone) options.sigma = reg.sigma;
+  else options.rate = reg.rate;
+  return [{ type: "jumpout", options }];
+}
+
+/**
+ * A network as layer specs.
+ *
+ * - `mlp`: 784-512-512-10, ReLU then the regulariser after each hidden layer.
+ * - `cnn`: Conv(1→32, 3, pad 1) → BatchNorm → ReLU → MaxPool(2) → reg →
+ *   Conv(32→32, 3, pad 1) → BatchNorm → ReLU → MaxPool(2) → reg → Flatten →
+ *   Dense(1568→256) → ReLU → reg → Dense(256→10).
+ *
+ * @param model Which network.
+ * @param reg What follows each hidden ReLU.
+ * @returns The layer specs.
+ *
+ * @example Plain dropout after both hidden layers of the MLP
+ * ```ts
+ * import { networkSpecs } from "./_models.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * const specs = networkSpecs("mlp", { kind: "dropout", rate: 0.2 });
+ * equal(specs.filter((s) => s.type === "dropout").length, 2);
+ * ```
+ */
+export function networkSpecs(model: ModelName, reg: Regularizer): LayerSpec[] {
+  const r = regLayer(reg);
+  if (model === "mlp") {
+    return [
+      { type: "dense", inFeatures: 784, outFeatures: 512 },
+      { type: "relu" },
+      ...r,
+      { type: "dense", inFeatures: 512, outFeatures: 512 },
+      { type: "relu" },
+      ...r,
+      { type: "dense", inFeatures: 512, outFeatures: 10 },
+    ];
+  }
+  // The regulariser sits where the paper analyses it: after the ReLU (and
+  // the pooling), right before the next linear layer.
+  const block = (inChannels: number, outChannels: number): LayerSpec[] => [
+    {
+      type: "conv2d",
+      inChannels,
+      outChannels,
+      kernelSize: 3,
+      options: { padding: 1 },
+    },
+    { type: "batch_norm", channels: outChannels },
+    { type: "relu" },
+    { type: "max_pool2d", kernelSize: 2 },
+    ...r,
+  ];
+  return [
+    ...block(1, 32),
+    ...block(32, 32),
+    { type: "flatten" },
+    { type: "dense", inFeatures: 32 * 7 * 7, outFeatures: 256 },
+    { type: "relu" },
+    ...r,
+    { type: "dense", inFeatures: 256, outFeatures: 10 },
+  ];
+}
+
+/**
+ * One sample's shape for a network.
+ *
+ * @param model Which network.
+ * @returns `[784]` or `[1, 28, 28]`.
+ */
+export function inputShapeOf(model: ModelName): number[] {
+  return model === "mlp" ? [784] : [1, 28, 28];
+}

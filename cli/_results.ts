@@ -1,0 +1,344 @@
+/**
+ * The report of the experiments: `RESULTS.md` with its tables and the SVG
+ * figures it links to.
+ *
+ * @module
+ */
+
+import { lineChart } from "../src/report/svg_chart.ts";
+import { ABLATION, type Report, type RunSummary } from "./_experiments.ts";
+import type { DriftRow } from "./_drift.ts";
+
+/** A rendered report. */
+export interface RenderedReport {
+  /** The Markdown. */
+  markdown: string;
+  /** The figures by file name. */
+  figures: Map<string, string>;
+}
+
+/**
+ * Renders the report.
+ *
+ * @param report What the experiments measured.
+ * @param options The command that produced it, and the folder of the
+ *   figures relative to the Markdown file.
+ * @returns The Markdown and the figures.
+ */
+export function renderReport(
+  report: Report,
+  options: { command: string; figureDir: string; date: string },
+): RenderedReport {
+  const figures = new Map<string, string>();
+  const figure = (name: string, svg: string, alt: string): string => {
+    figures.set(name, svg);
+    return `![${alt}](${options.figureDir}/${name})`;
+  };
+  const p = report.preset;
+  const lines: string[] = [];
+  lines.push(`# Results: Jumpout against dropout on Fashion-MNIST`, "");
+  if (p.name !== "full") lines.push(`> **${p.label}**`, "");
+  lines.push(
+    `Produced by \`${options.command}\` on ${options.date} in ${
+      formatDuration(report.seconds)
+    } (data: ${report.source}). Every run: SGD with Nesterov momentum 0.9, weight decay ${p.weightDecay}, batch ${p.batch}, cosine learning-rate decay with a warmup of a fifth of the run (at most one epoch), inputs standardised; wasm backend, data-parallel workers.`,
+    "",
+  );
+
+  // Headline.
+  if (report.headline.length > 0) {
+    lines.push(
+      `## Headline: the whole training set (60,000 images), one seed`,
+      "",
+    );
+    lines.push(
+      "| model | epochs | none | dropout | jumpout |",
+      "| --- | --- | --- | --- | --- |",
+    );
+    for (const model of p.models) {
+      const runs = report.headline.filter((r) => r.model === model);
+      const acc = (kind: string) => {
+        const r = runs.find((x) => x.reg.startsWith(kind));
+        return r ? pct(r.accuracy) : "—";
+      };
+      lines.push(
+        `| ${model} | ${runs[0]?.epochs ?? "—"} | ${acc("none")} | ${
+          acc("dropout")
+        } | ${acc("jumpout")} |`,
+      );
+    }
+    lines.push("");
+  }
+
+  // 1. Comparison.
+  lines.push(
+    `## 1. Regularisers compared (Table 2 in kind)`,
+    "",
+    `${p.trainSize} training images (a fixed subset: dropout matters most when a model overfits), test accuracy on the ${report.testImages} test images after the last epoch, ${p.seeds.length} seeds (${
+      p.seeds.join(", ")
+    }). Dropout's rate and Jumpout's sigma were tuned on ${p.validation} other training images, held out of every run (never the test set), seed ${
+      p.seeds[0]
+    }.`,
+    "",
+  );
+  for (const model of p.models) {
+    const tuned = report.tuning.find((t) => t.model === model)!;
+    const runs = report.comparison.filter((r) => r.model === model);
+    lines.push(
+      `### ${model} (${p.epochs[model]} epochs, learning rate ${p.lr[model]})`,
+      "",
+    );
+    lines.push(
+      "| regulariser | test accuracy, mean ± std | per seed |",
+      "| --- | --- | --- |",
+    );
+    const names = [...new Set(runs.map((r) => r.reg))];
+    for (const name of names) {
+      const accs = runs.filter((r) => r.reg === name).map((r) => r.accuracy);
+      lines.push(
+        `| ${name} | ${meanStd(accs)} | ${accs.map(pct).join(", ")} |`,
+      );
+    }
+    const dropout = accsOf(runs, "dropout");
+    const jump = accsOf(runs, "jumpout");
+    const none = accsOf(runs, "none");
+    lines.push(
+      "",
+      `Jumpout − dropout, paired by seed: **${
+        interval(jump.map((a, i) => a - dropout[i]))
+      }** percentage points; jumpout − none: ${
+        interval(jump.map((a, i) => a - none[i]))
+      } (mean ± std of the per-seed differences, then the 95% confidence interval of their mean, Student's t).`,
+      "",
+      `Tuning (validation accuracy): ${
+        tuned.runs.map((r) => `${r.reg} ${pct(r.accuracy)}`).join(", ")
+      }; chosen: rate ${tuned.rate}, sigma ${tuned.sigma}.`,
+      "",
+    );
+  }
+  lines.push(verdict(report), "");
+
+  // 2. Ablation.
+  const model = p.ablationModel;
+  lines.push(
+    `## 2. Each change on its own and together (Table 1 in kind)`,
+    "",
+    `${model}, same setting as above; M = rate drawn from the half-normal (else the tuned fixed rate), N = rate divided by q+, R = kept units scaled by (1 − p′)^−0.75 (else 1/(1 − p′)). None of the three is dropout; all three is Jumpout.`,
+    "",
+    "| M | N | R | test accuracy, mean ± std | per seed |",
+    "| --- | --- | --- | --- | --- |",
+  );
+  for (const [m, n, r] of ABLATION) {
+    const letters = `${m ? "M" : ""}${n ? "N" : ""}${r ? "R" : ""}`;
+    const name = letters === "MNR" ? "jumpout" : `jumpout[${letters || "-"}]`;
+    const accs = report.ablation.filter((x) => x.reg === name).map((x) =>
+      x.accuracy
+    );
+    lines.push(
+      `| ${m ? "✓" : ""} | ${n ? "✓" : ""} | ${r ? "✓" : ""} | ${
+        meanStd(accs)
+      } | ${accs.map(pct).join(", ")} |`,
+    );
+  }
+  lines.push("");
+
+  // 3. Active units.
+  lines.push(
+    `## 3. Share of active units per layer over training (Figure 1 in kind)`,
+    "",
+    `q+ of each Jumpout layer's input (the share of the previous ReLU's outputs above 0), as worker 0 saw it, in the first Jumpout run of the comparison.`,
+    "",
+  );
+  for (const a of report.active) {
+    lines.push(
+      figure(
+        `active_${a.model}.svg`,
+        lineChart({
+          title: `${a.model}: share of active units`,
+          xLabel: "training step",
+          yLabel: "q+",
+          series: a.layers.map((layer, k) => ({
+            label: `layer ${layer}`,
+            x: a.points.map((pt) => pt.step),
+            y: a.points.map((pt) => pt.layers[k]),
+          })),
+        }),
+        `${a.model} active units`,
+      ),
+      "",
+    );
+    const first = a.points[0];
+    const last = a.points[a.points.length - 1];
+    if (first && last) {
+      lines.push(
+        `${a.model}: q+ ${
+          a.layers.map((layer, k) =>
+            `layer ${layer} ${first.layers[k].toFixed(3)} → ${
+              last.layers[k].toFixed(3)
+            }`
+          ).join("; ")
+        } (first → last recorded step).`,
+        "",
+      );
+    }
+  }
+
+  // 4. Drift.
+  lines.push(
+    `## 4. Mean and variance drift of rescaling (Figures 3 and 5 in kind)`,
+    "",
+    `At each epoch's checkpoint of the same Jumpout run, each Jumpout layer is replaced by dropout at a fixed rate p with kept units scaled by (1 − p)^−power, and y is the next Dense or Conv2d layer's output (evaluation mode elsewhere, 4 masks, ${p.driftImages} test images). Shown: E[y] with the mask over E[y] without (bias excluded, weighted over channels) and the same for Var[y], averaged over layers. Ideally both are 1.`,
+    "",
+  );
+  for (const d of report.drift) {
+    for (const prob of [0.1, 0.2]) {
+      for (const stat of ["meanRatio", "varRatio"] as const) {
+        lines.push(
+          figure(
+            `drift_${d.model}_p${prob}_${
+              stat === "meanRatio" ? "mean" : "var"
+            }.svg`,
+            lineChart({
+              title: `${d.model}, p = ${prob}: ${
+                stat === "meanRatio" ? "E[y]" : "Var[y]"
+              } with / without dropout`,
+              xLabel: "epoch",
+              yLabel: "ratio",
+              series: [1, 0.5, 0.75].map((power) => ({
+                label: `(1 − p)^−${power}`,
+                x: d.epochs.map((e) => e.epoch),
+                y: d.epochs.map((e) => averageOver(e.rows, prob, power, stat)),
+              })),
+            }),
+            `${d.model} drift`,
+          ),
+        );
+      }
+      lines.push("");
+    }
+    const last = d.epochs[d.epochs.length - 1];
+    if (last) {
+      lines.push(
+        `${d.model}, last epoch, per layer (mean ratio / variance ratio):`,
+        "",
+        "| layer | p | (1 − p)^−1 | (1 − p)^−0.5 | (1 − p)^−0.75 |",
+        "| --- | --- | --- | --- | --- |",
+      );
+      const layers = [...new Set(last.rows.map((r) => r.layer))];
+      for (const layer of layers) {
+        for (const prob of [0.1, 0.2]) {
+          const cell = (power: number) => {
+            const r = last.rows.find((x) =>
+              x.layer === layer && x.p === prob && x.power === power
+            )!;
+            return `${r.meanRatio.toFixed(3)} / ${r.varRatio.toFixed(3)}`;
+          };
+          lines.push(
+            `| ${layer} | ${prob} | ${cell(1)} | ${cell(0.5)} | ${
+              cell(0.75)
+            } |`,
+          );
+        }
+      }
+      lines.push("");
+    }
+  }
+  lines.push(
+    `## Reproduce`,
+    "",
+    "```sh",
+    "deno task reproduce          # this report (RESULTS.md, results/)",
+    "deno task reproduce --quick  # a ten-minute smoke test into out/reproduce-quick/",
+    "```",
+    "",
+  );
+  return { markdown: lines.join("\n"), figures };
+}
+
+/** Jumpout's verdict against dropout, plainly: by the 95% interval of the paired difference. */
+function verdict(report: Report): string {
+  const parts = report.preset.models.map((model) => {
+    const runs = report.comparison.filter((r) => r.model === model);
+    const d = accsOf(runs, "dropout");
+    const diff = accsOf(runs, "jumpout").map((a, i) => a - d[i]);
+    const [low, high] = confidence(diff);
+    const said = low > 0
+      ? "beat dropout"
+      : high < 0
+      ? "did worse than dropout"
+      : "did not beat dropout by more than the seeds' spread (the 95% interval includes 0)";
+    return `on the ${model}, Jumpout ${said}: ${interval(diff)} points`;
+  });
+  return `**Verdict:** ${parts.join("; ")}.`;
+}
+
+/** Two-sided 95% quantiles of Student's t by degrees of freedom. */
+const T95 = [
+  NaN,
+  12.706,
+  4.303,
+  3.182,
+  2.776,
+  2.571,
+  2.447,
+  2.365,
+  2.306,
+  2.262,
+  2.228,
+];
+
+/** The 95% confidence interval of the mean of `v`. */
+function confidence(v: number[]): [number, number] {
+  const t = T95[v.length - 1] ?? 1.96;
+  const half = (t * std(v)) / Math.sqrt(v.length);
+  return [mean(v) - half, mean(v) + half];
+}
+
+/** `mean ± std [low, high]` of differences, in percentage points. */
+function interval(v: number[]): string {
+  const [low, high] = confidence(v);
+  const p = (x: number) => (100 * x).toFixed(2);
+  return `${p(mean(v))} ± ${p(std(v))} [${p(low)}, ${p(high)}]`;
+}
+
+function accsOf(runs: RunSummary[], prefix: string): number[] {
+  return runs.filter((r) => r.reg.startsWith(prefix)).map((r) => r.accuracy);
+}
+
+function averageOver(
+  rows: DriftRow[],
+  p: number,
+  power: number,
+  stat: "meanRatio" | "varRatio",
+): number {
+  return mean(
+    rows.filter((r) => r.p === p && r.power === power).map((r) => r[stat]),
+  );
+}
+
+function mean(v: number[]): number {
+  return v.length === 0 ? NaN : v.reduce((a, b) => a + b, 0) / v.length;
+}
+
+function std(v: number[]): number {
+  if (v.length < 2) return NaN;
+  const m = mean(v);
+  return Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1));
+}
+
+function pct(v: number): string {
+  return `${(100 * v).toFixed(2)}%`;
+}
+
+function meanStd(v: number[]): string {
+  return v.length === 0
+    ? "—"
+    : `${(100 * mean(v)).toFixed(2)} ± ${(100 * std(v)).toFixed(2)}%`;
+}
+
+function formatDuration(seconds: number): string {
+  const m = Math.floor(seconds / 60);
+  return m > 0
+    ? `${m} min ${Math.round(seconds - 60 * m)} s`
+    : `${seconds.toFixed(1)} s`;
+}

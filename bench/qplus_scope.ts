@@ -12,9 +12,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { DataParallel, specOfLayer } from "../mod.ts";
+import { DataParallel, loadFashionMnist, specOfLayer } from "../mod.ts";
 import { MOMENTUM, ourLayers } from "./_train_models.ts";
-import { readSplit } from "./_fashion_mnist.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -35,8 +34,7 @@ const seeds = Number(values.seeds);
 const batch = Number(values.batch);
 const lr = Number(values.lr);
 
-const train = await readSplit("train");
-const test = await readSplit("t10k");
+const { train, test } = await loadFashionMnist({ source: "system" });
 const testLabels = [...test.labels];
 
 /** A permutation of [0, n) from a seed (xorshift, Fisher–Yates). */
@@ -75,7 +73,7 @@ async function run(scope: "shard" | "global", seed: number) {
     for (let start = 0; start + batch <= trainSize; start += batch) {
       for (let r = 0; r < batch; r++) {
         const i = subset[order[start + r]];
-        x.set(train.x.subarray(i * 784, (i + 1) * 784), r * 784);
+        x.set(train.images.subarray(i * 784, (i + 1) * 784), r * 784);
         labels[r] = train.labels[i];
       }
       const t = performance.now();
@@ -84,7 +82,7 @@ async function run(scope: "shard" | "global", seed: number) {
       samples += batch;
     }
   }
-  const { accuracy, loss } = await trainer.evaluate(test.x, testLabels);
+  const { accuracy, loss } = await trainer.evaluate(test.images, testLabels);
   await trainer.dispose();
   return { accuracy, loss, samplesPerSec: (1000 * samples) / trainMs };
 }

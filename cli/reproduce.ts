@@ -11,6 +11,7 @@
 
 import { parseArgs } from "node:util";
 import { loadFashionMnist, writeFileAtomic } from "../mod.ts";
+import { dataOptions } from "./_data_option.ts";
 import { PRESETS, type Report, runExperiments } from "./_experiments.ts";
 import { renderReport } from "./_results.ts";
 
@@ -24,7 +25,8 @@ and writes RESULTS.md with its figures.
                out/reproduce-quick/ unless --out is given, and labelled
   --out DIR    where RESULTS.md and its figures go (default: the repository
                for the full run)
-  --data DIR   the Fashion-MNIST idx files (default: the system copy, else
+  --data DIR   the Fashion-MNIST idx files, or "embedded" for the subset
+               shipped with the library (default: the system copy, else
                the embedded subset)
   --from FILE  render the report again from a report.json, without training
   -h, --help   this text`;
@@ -67,9 +69,7 @@ let report: Report;
 if (values.from !== undefined) {
   report = JSON.parse(await Deno.readTextFile(values.from));
 } else {
-  const data = await loadFashionMnist(
-    values.data === undefined ? {} : { dir: values.data },
-  );
+  const data = await loadFashionMnist(dataOptions(values.data));
   console.error(`${preset.label}; data: ${data.source}`);
   report = await runExperiments(preset, data, (line) => console.error(line));
 }

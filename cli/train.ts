@@ -12,6 +12,7 @@
 
 import { parseArgs } from "node:util";
 import { loadFashionMnist, writeFileAtomic } from "../mod.ts";
+import { dataOptions } from "./_data_option.ts";
 import { Progress } from "../src/report/progress.ts";
 import { lineChart } from "../src/report/svg_chart.ts";
 import { fit, type FitConfig, type FitResult } from "./_fit.ts";
@@ -49,7 +50,8 @@ subset shipped with the library.
   --seed N                 weights, masks and batch order (default 1)
   --train-size N           use the first N images of a fixed shuffle of the
                            training set (default: all)
-  --data DIR               the idx files (gzipped or not)
+  --data DIR|embedded      the idx files (gzipped or not), or the subset
+                           shipped with the library
   --out DIR                where results go (default out/train)
   -h, --help               this text`;
 
@@ -179,9 +181,7 @@ if (!["wasm", "webgpu", "reference", "auto"].includes(values.backend)) {
   );
 }
 
-const data = await loadFashionMnist(
-  values.data === undefined ? {} : { dir: values.data },
-);
+const data = await loadFashionMnist(dataOptions(values.data));
 const out = values.out;
 await Deno.mkdir(out, { recursive: true });
 const progress = new Progress();

@@ -223,37 +223,42 @@ export async function runExperiments(
   };
 
   for (const model of preset.models) {
-    // 1. Tuning on the validation split, first seed.
-    const seed = preset.seeds[0];
+    // 1. Tuning on the validation split, first seed: dropout's rate, then
+    // Jumpout's sigma (its fixed-rate ablations use the tuned rate).
     const tune: RunSummary[] = [];
-    const best = { rate: preset.rates[0], sigma: preset.sigmas[0] };
-    const bestAcc = { rate: -1, sigma: -1 };
-    for (const rate of preset.rates) {
-      const reg: Regularizer = { kind: "dropout", rate };
-      const r = await run({
-        ...base(model, seed),
-        reg,
-        evaluateOn: "validation",
-      });
-      tune.push(summary(r, reg));
-      if (tune[tune.length - 1].accuracy > bestAcc.rate) {
-        bestAcc.rate = tune[tune.length - 1].accuracy;
-        best.rate = rate;
+    const bestOf = async <T>(
+      values: T[],
+      regOf: (value: T) => Regularizer,
+      label: (value: T) => string,
+    ): Promise<T> => {
+      let best = values[0];
+      let bestAccuracy = -1;
+      for (const value of values) {
+        const reg = regOf(value);
+        const r = await run({
+          ...base(model, preset.seeds[0]),
+          reg,
+          evaluateOn: "validation",
+        });
+        const s = { ...summary(r, reg), reg: label(value) };
+        tune.push(s);
+        if (s.accuracy > bestAccuracy) {
+          [best, bestAccuracy] = [value, s.accuracy];
+        }
       }
-    }
-    for (const sigma of preset.sigmas) {
-      const reg = jumpout(sigma, best.rate, true, true, true);
-      const r = await run({
-        ...base(model, seed),
-        reg,
-        evaluateOn: "validation",
-      });
-      tune.push({ ...summary(r, reg), reg: `jumpout(σ=${sigma})` });
-      if (tune[tune.length - 1].accuracy > bestAcc.sigma) {
-        bestAcc.sigma = tune[tune.length - 1].accuracy;
-        best.sigma = sigma;
-      }
-    }
+      return best;
+    };
+    const rate = await bestOf(
+      preset.rates,
+      (rate) => ({ kind: "dropout", rate }),
+      (rate) => `dropout(${rate})`,
+    );
+    const sigma = await bestOf(
+      preset.sigmas,
+      (sigma) => jumpout(sigma, rate, true, true, true),
+      (sigma) => `jumpout(σ=${sigma})`,
+    );
+    const best = { rate, sigma };
     report.tuning.push({ model, ...best, runs: tune });
 
     // 2. The comparison, every seed; the first jumpout run also records q+

@@ -45,6 +45,13 @@ export function renderReport(
     "",
   );
 
+  lines.push(
+    "## What we find",
+    "",
+    ...findings(report).map((f) => `- ${f}`),
+    "",
+  );
+
   // Headline.
   if (report.headline.length > 0) {
     lines.push(
@@ -123,7 +130,7 @@ export function renderReport(
   lines.push(
     `## 2. Each change on its own and together (Table 1 in kind)`,
     "",
-    `${model}, same setting as above; M = rate drawn from the half-normal (else the tuned fixed rate), N = rate divided by q+, R = kept units scaled by (1 − p′)^−0.75 (else 1/(1 − p′)). None of the three is dropout; all three is Jumpout.`,
+    `${model}, same setting as above; M = rate drawn from the half-normal (else the tuned fixed rate), N = rate divided by q+, R = kept units scaled by (1 − p′)^−0.75 (else 1/(1 − p′)). None of the three is dropout; all three is Jumpout. Rows with N but not M divide the fixed rate by q+, so they apply several times that rate (up to pMax = 0.6).`,
     "",
     "| M | N | R | test accuracy, mean ± std | per seed |",
     "| --- | --- | --- | --- | --- |",
@@ -257,7 +264,12 @@ export function renderReport(
 
 /** Jumpout's verdict against dropout, plainly: by the 95% interval of the paired difference. */
 function verdict(report: Report): string {
-  const parts = report.preset.models.map((model) => {
+  return `**Verdict:** ${verdictParts(report).join("; ")}.`;
+}
+
+/** The verdict on each model. */
+function verdictParts(report: Report): string[] {
+  return report.preset.models.map((model) => {
     const runs = report.comparison.filter((r) => r.model === model);
     const d = accsOf(runs, "dropout");
     const diff = accsOf(runs, "jumpout").map((a, i) => a - d[i]);
@@ -269,7 +281,107 @@ function verdict(report: Report): string {
       : "did not beat dropout by more than the seeds' spread (the 95% interval includes 0)";
     return `on the ${model}, Jumpout ${said}: ${interval(diff)} points`;
   });
-  return `**Verdict:** ${parts.join("; ")}.`;
+}
+
+/** The report's findings, stated from its numbers. */
+function findings(report: Report): string[] {
+  const p = report.preset;
+  const out: string[] = [];
+  const targets: Record<string, number> = { mlp: 0.895, cnn: 0.925 };
+  const spreads = p.models.flatMap((model) => {
+    const runs = report.comparison.filter((r) => r.model === model);
+    return [...new Set(runs.map((r) => r.reg))].map((reg) =>
+      std(runs.filter((r) => r.reg === reg).map((r) => r.accuracy))
+    );
+  });
+  const spread = `${(100 * Math.min(...spreads)).toFixed(2)}–${
+    (100 * Math.max(...spreads)).toFixed(2)
+  }`;
+  for (const model of p.models) {
+    const runs = report.headline.filter((r) => r.model === model);
+    if (runs.length === 0) continue;
+    const acc = (kind: string) =>
+      runs.find((r) => r.reg.startsWith(kind))!.accuracy;
+    const j = acc("jumpout");
+    const target = targets[model];
+    out.push(
+      `Whole training set, ${model}, one seed: jumpout ${pct(j)}, dropout ${
+        pct(acc("dropout"))
+      }, none ${pct(acc("none"))}; jumpout ${
+        j > acc("dropout") ? "above" : "below"
+      } dropout by ${
+        Math.abs(100 * (j - acc("dropout"))).toFixed(2)
+      } points, a gap one seed cannot resolve (a run's accuracy varies by ${spread} points, std, across the seeds of section 1). ${
+        target === undefined
+          ? ""
+          : `Target ${pct(target)} with jumpout: ${
+            j >= target ? "met" : "missed"
+          }.`
+      }`,
+    );
+  }
+  out.push(
+    `Over ${p.seeds.length} seeds on the ${p.trainSize}-image training subset: ${
+      verdictParts(report).join("; ")
+    }.`,
+  );
+  const ablation = ABLATION.map(([m, n, r]) => {
+    const letters = `${m ? "M" : ""}${n ? "N" : ""}${r ? "R" : ""}`;
+    const name = letters === "MNR" ? "jumpout" : `jumpout[${letters || "-"}]`;
+    return {
+      letters: letters || "none",
+      mean: mean(
+        report.ablation.filter((x) => x.reg === name).map((x) => x.accuracy),
+      ),
+    };
+  }).sort((a, b) => b.mean - a.mean);
+  out.push(
+    `Ablation (${p.ablationModel}): ${
+      ablation.map((a) => `${a.letters} ${pct(a.mean)}`).join(", ")
+    }. ${
+      ablation[0].letters === "MNR"
+        ? "All three changes together rank first."
+        : `All three together rank ${
+          ablation.findIndex((a) => a.letters === "MNR") + 1
+        } of 8, so the paper's "each modification helps" holds only in part here.`
+    }`,
+  );
+  for (const a of report.active) {
+    const first = a.points[0];
+    const last = a.points[a.points.length - 1];
+    if (!first || !last) continue;
+    out.push(
+      `Active units (${a.model}): q+ moves from ${
+        first.layers.map((q) => q.toFixed(2)).join(", ")
+      } to ${
+        last.layers.map((q) => q.toFixed(2)).join(", ")
+      } over training (layers in order), so one fixed rate drops very different shares of active units per layer, as the paper argues.`,
+    );
+  }
+  for (const d of report.drift) {
+    const last = d.epochs[d.epochs.length - 1];
+    if (!last) continue;
+    const at = (power: number, stat: "meanRatio" | "varRatio") =>
+      averageOver(last.rows, 0.2, power, stat);
+    const show = (power: number) =>
+      `(1 − p)^−${power} ${at(power, "meanRatio").toFixed(3)} / ${
+        at(power, "varRatio").toFixed(3)
+      }`;
+    const closest = (stat: "meanRatio" | "varRatio") =>
+      [1, 0.5, 0.75].reduce((best, power) =>
+        Math.abs(at(power, stat) - 1) < Math.abs(at(best, stat) - 1)
+          ? power
+          : best
+      );
+    out.push(
+      `Drift (${d.model}, p = 0.2, last epoch, mean over layers, E ratio / Var ratio): ${
+        [1, 0.5, 0.75].map(show).join(", ")
+      }. The mean is kept best by (1 − p)^−${
+        closest("meanRatio")
+      }, the variance by (1 − p)^−${closest("varRatio")}.`,
+    );
+  }
+  return out;
 }
 
 /** Two-sided 95% quantiles of Student's t by degrees of freedom. */

@@ -62,9 +62,9 @@ if (!(presetName in PRESETS)) {
   Deno.exit(2);
 }
 const preset = PRESETS[presetName as keyof typeof PRESETS];
-const root = new URL("../", import.meta.url).pathname;
+const root = new URL("..", import.meta.url).pathname;
 const out = values.out ??
-  (preset.name === "full" ? root : `${root}out/reproduce-${preset.name}`);
+  (preset.name === "full" ? root : `${root}/out/reproduce-${preset.name}`);
 let report: Report;
 if (values.from !== undefined) {
   report = JSON.parse(await Deno.readTextFile(values.from));

@@ -14,6 +14,7 @@ import {
   type FitConfig,
   type FitResult,
   gather,
+  optimizerSpec,
   permutation,
 } from "./_fit.ts";
 import {
@@ -329,14 +330,7 @@ export async function runExperiments(
         rows: await measureDrift(
           specs,
           inputShapeOf(model),
-          // The rate is unused: only the optimiser state's layout matters.
-          {
-            type: "sgd",
-            lr: 1,
-            momentum: 0.9,
-            nesterov: true,
-            weightDecay: preset.weightDecay,
-          },
+          optimizerSpec(preset.weightDecay),
           bytes,
           images,
           [0.1, 0.2],

@@ -9,6 +9,7 @@ import {
   type BackendChoice,
   cosineSchedule,
   DataParallel,
+  type OptimizerSpec,
   type QPlusScope,
 } from "../mod.ts";
 import type { FashionMnist, Split } from "../src/data/fashion_mnist.ts";
@@ -153,12 +154,7 @@ export async function fit(
   const trainer = await DataParallel.create({
     model: networkSpecs(config.model, config.reg),
     inputShape: inputShapeOf(config.model),
-    optimizer: {
-      type: "sgd",
-      momentum: 0.9,
-      nesterov: true,
-      weightDecay: config.weightDecay,
-    },
+    optimizer: optimizerSpec(config.weightDecay),
     schedule: cosineSchedule({
       lr: config.lr,
       totalSteps: steps * config.epochs,
@@ -241,6 +237,17 @@ export async function fit(
   } finally {
     await trainer.dispose();
   }
+}
+
+/**
+ * The optimiser of every run: SGD with Nesterov momentum 0.9 (its rate comes
+ * from the schedule).
+ *
+ * @param weightDecay L2 weight decay.
+ * @returns The spec; its `lr` is a placeholder the schedule replaces.
+ */
+export function optimizerSpec(weightDecay: number): OptimizerSpec {
+  return { type: "sgd", lr: 1, momentum: 0.9, nesterov: true, weightDecay };
 }
 
 /** Loss and accuracy over a whole set, in chunks. */

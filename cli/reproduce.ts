@@ -2,9 +2,9 @@
  * Re-measures the paper's claims on Fashion-MNIST and writes the report:
  * `deno task reproduce [--quick] [--out DIR] [--data DIR]`.
  *
- * The full run writes `RESULTS.md` and `results/` in the repository (about
- * an hour on a 2-core machine); `--quick` writes a labelled smoke test to
- * `out/reproduce-quick/` in under ten minutes.
+ * The full run writes `RESULTS.md` and `results/` in the repository (45
+ * minutes on a 2-core machine); `--quick` writes a labelled smoke test to
+ * `out/reproduce-quick/` (about two minutes).
  *
  * @module
  */

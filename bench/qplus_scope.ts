@@ -13,6 +13,7 @@
 
 import { parseArgs } from "node:util";
 import { DataParallel, loadFashionMnist, specOfLayer } from "../mod.ts";
+import { permutation } from "../cli/_fit.ts";
 import { MOMENTUM, ourLayers } from "./_train_models.ts";
 
 const { values } = parseArgs({
@@ -36,21 +37,6 @@ const lr = Number(values.lr);
 
 const { train, test } = await loadFashionMnist({ source: "system" });
 const testLabels = [...test.labels];
-
-/** A permutation of [0, n) from a seed (xorshift, Fisher–Yates). */
-function permutation(n: number, seed: number): Uint32Array {
-  const order = Uint32Array.from({ length: n }, (_, i) => i);
-  let s = (seed * 2654435761) >>> 0 || 1;
-  for (let i = n - 1; i > 0; i--) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    const j = s % (i + 1);
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  return order;
-}
 
 async function run(scope: "shard" | "global", seed: number) {
   const trainer = await DataParallel.create({
@@ -128,7 +114,7 @@ const stats = (v: number[]) => {
 };
 if (!values.json) {
   console.log(
-    `MLP 784-1024-1024-10, ${workers} workers, batch ${batch}, ${trainSize} training images, ${epochs} epochs, ${seeds} seeds`,
+    `MLP 784-1024-1024-10, ${workers} workers, batch ${batch}, SGD lr ${lr} momentum ${MOMENTUM}, ${trainSize} training images, ${epochs} epochs, ${seeds} seeds`,
   );
   for (const scope of ["shard", "global"]) {
     const a = stats(results[scope].map((r) => 100 * r.accuracy));

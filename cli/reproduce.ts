@@ -62,7 +62,7 @@ if (!(presetName in PRESETS)) {
   Deno.exit(2);
 }
 const preset = PRESETS[presetName as keyof typeof PRESETS];
-const root = new URL("..", import.meta.url).pathname;
+const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const out = values.out ??
   (preset.name === "full" ? root : `${root}/out/reproduce-${preset.name}`);
 let report: Report;

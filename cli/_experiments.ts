@@ -148,6 +148,8 @@ export interface Report {
   headline: RunSummary[];
   /** Total wall time (s). */
   seconds: number;
+  /** When the run ended (ISO 8601). */
+  finished?: string;
 }
 
 /** The eight combinations of the three changes, as M, N and R letters. */
@@ -377,6 +379,7 @@ export async function runExperiments(
     }
   }
   report.seconds = (performance.now() - started) / 1000;
+  report.finished = new Date().toISOString();
   return report;
 }
 

@@ -39,7 +39,9 @@ export function renderReport(
   lines.push(`# Results: Jumpout against dropout on Fashion-MNIST`, "");
   if (p.name !== "full") lines.push(`> **${p.label}**`, "");
   lines.push(
-    `Produced by \`${options.command}\` on ${options.date} in ${
+    `Produced by \`${options.command}\` on ${
+      report.finished?.slice(0, 10) ?? options.date
+    } in ${
       formatDuration(report.seconds)
     } (data: ${report.source}). Every run: SGD with Nesterov momentum 0.9, weight decay ${p.weightDecay}, batch ${p.batch}, cosine learning-rate decay with a warmup of a fifth of the run (at most one epoch), inputs standardised; wasm backend, data-parallel workers.`,
     "",

@@ -184,11 +184,12 @@ if (!["wasm", "webgpu", "reference", "auto"].includes(values.backend)) {
 const data = await loadFashionMnist(dataOptions(values.data));
 const out = values.out;
 await Deno.mkdir(out, { recursive: true });
+const trainImages = Math.min(config.trainSize ?? Infinity, data.train.count);
 const progress = new Progress();
 progress.log(
   `${model} with ${
     regularizerName(reg)
-  } on ${data.train.count} training images (${data.source}), ${config.epochs} epochs`,
+  } on ${trainImages} training images (${data.source}), ${config.epochs} epochs`,
 );
 
 const stop = new AbortController();
@@ -249,7 +250,7 @@ async function writeResults(records: FitResult["epochs"]): Promise<void> {
     command: `deno task train ${Deno.args.join(" ")}`.trim(),
     started,
     data: data.source,
-    trainImages: config.trainSize ?? data.train.count,
+    trainImages,
     testImages: data.test.count,
     config: { ...config, reg: { ...config.reg, name: regularizerName(reg) } },
     epochs: records,

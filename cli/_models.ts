@@ -42,8 +42,33 @@ export type Regularizer =
 export function regularizerName(reg: Regularizer): string {
   if (reg.kind === "none") return "none";
   if (reg.kind === "dropout") return `dropout(${reg.rate})`;
-  const letters = `${reg.monotone ? "M" : ""}${reg.normalize ? "N" : ""}${
-    reg.rescalePower === 0.75 ? "R" : ""
+  return ablationName(reg.monotone, reg.normalize, reg.rescalePower === 0.75);
+}
+
+/**
+ * The name of one combination of Jumpout's three changes: `jumpout` for all
+ * three, else `jumpout[` + the letters of those on (M, N, R; `-` for none) + `]`.
+ *
+ * @param monotone The rate drawn from the half-normal.
+ * @param normalize The rate divided by q+.
+ * @param rescale Kept units scaled by (1 - p')^-0.75.
+ * @returns The name.
+ *
+ * @example Two of the three
+ * ```ts
+ * import { ablationName } from "./_models.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(ablationName(true, false, true), "jumpout[MR]");
+ * ```
+ */
+export function ablationName(
+  monotone: boolean,
+  normalize: boolean,
+  rescale: boolean,
+): string {
+  const letters = `${monotone ? "M" : ""}${normalize ? "N" : ""}${
+    rescale ? "R" : ""
   }`;
   return letters === "MNR" ? "jumpout" : `jumpout[${letters || "-"}]`;
 }

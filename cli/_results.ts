@@ -8,6 +8,7 @@
 import { lineChart } from "../src/report/svg_chart.ts";
 import { ABLATION, type Report, type RunSummary } from "./_experiments.ts";
 import type { DriftRow } from "./_drift.ts";
+import { ablationName } from "./_models.ts";
 
 /** A rendered report. */
 export interface RenderedReport {
@@ -138,8 +139,7 @@ export function renderReport(
     "| --- | --- | --- | --- | --- |",
   );
   for (const [m, n, r] of ABLATION) {
-    const letters = `${m ? "M" : ""}${n ? "N" : ""}${r ? "R" : ""}`;
-    const name = letters === "MNR" ? "jumpout" : `jumpout[${letters || "-"}]`;
+    const name = ablationName(m, n, r);
     const accs = report.ablation.filter((x) => x.reg === name).map((x) =>
       x.accuracy
     );
@@ -328,10 +328,11 @@ function findings(report: Report): string[] {
     }.`,
   );
   const ablation = ABLATION.map(([m, n, r]) => {
-    const letters = `${m ? "M" : ""}${n ? "N" : ""}${r ? "R" : ""}`;
-    const name = letters === "MNR" ? "jumpout" : `jumpout[${letters || "-"}]`;
+    const name = ablationName(m, n, r);
     return {
-      letters: letters || "none",
+      letters: name === "jumpout"
+        ? "MNR"
+        : name.slice(8, -1).replace("-", "none"),
       mean: mean(
         report.ablation.filter((x) => x.reg === name).map((x) => x.accuracy),
       ),

@@ -6,6 +6,7 @@
  */
 
 import { type IdxArray, readIdx } from "./idx.ts";
+import { isNotFound, readLocalFile, workingDirectory } from "./_local_files.ts";
 
 /** One idx file as read, with where it came from. */
 export interface LocatedIdx {
@@ -29,7 +30,7 @@ export function directoryUrl(dir: string | URL): URL {
   } else {
     const absolute = /^([\\/]|[A-Za-z]:[\\/])/.test(dir)
       ? dir
-      : `${Deno.cwd()}/${dir}`;
+      : `${workingDirectory()}/${dir}`;
     url = new URL("file:///");
     // The setter percent-encodes what a path may hold (spaces, `#`, `?`).
     url.pathname = absolute.replaceAll("\\", "/");
@@ -101,7 +102,7 @@ export async function isDirectory(
 /** A file's bytes, or `undefined` when there is no such file. */
 async function readIfPresent(url: URL): Promise<Uint8Array | undefined> {
   try {
-    if (url.protocol === "file:") return await Deno.readFile(url);
+    if (url.protocol === "file:") return await readLocalFile(url);
     const response = await fetch(url);
     if (response.status === 404) {
       await response.body?.cancel();
@@ -121,9 +122,4 @@ async function readIfPresent(url: URL): Promise<Uint8Array | undefined> {
       { cause: error },
     );
   }
-}
-
-/** Whether an error is Deno's "no such file"; false outside Deno. */
-function isNotFound(error: unknown): boolean {
-  return typeof Deno !== "undefined" && error instanceof Deno.errors.NotFound;
 }

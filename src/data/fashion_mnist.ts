@@ -12,6 +12,7 @@ import {
   readEither,
   showLocation,
 } from "./_files.ts";
+import { EMBEDDED_FASHION_MNIST_DIR } from "../_package_files.ts";
 
 /** The ten classes, by label. */
 export const CLASS_NAMES: readonly string[] = Object.freeze([
@@ -67,9 +68,6 @@ export interface FashionMnistOptions {
 
 /** Where the Debian package `dataset-fashion-mnist` installs the data set. */
 export const FASHION_MNIST_SYSTEM_DIR = "/usr/share/datasets/fashion-mnist/";
-
-/** The subset shipped with this library; a URL, so remote imports find it. */
-const EMBEDDED_DIR = new URL("../../data/fashion-mnist/", import.meta.url);
 
 const SIDE = 28;
 const CLASSES = 10;
@@ -145,7 +143,7 @@ export async function loadFashionMnist(
       `Cannot ${what}: ${FASHION_MNIST_SYSTEM_DIR} must be an existing directory (the Debian package dataset-fashion-mnist installs it), got none`,
     );
   }
-  return await loadFrom(EMBEDDED_DIR, "embedded", what);
+  return await loadFrom(EMBEDDED_FASHION_MNIST_DIR, "embedded", what);
 }
 
 /** Reads both splits from one directory. */

@@ -9,6 +9,8 @@
  * @module
  */
 
+import { readLocalFile } from "./_local_files.ts";
+
 /** An n-dimensional array of unsigned bytes, as an idx file holds it. */
 export interface IdxArray {
   /** Dimensions, outermost first. */
@@ -214,7 +216,7 @@ const URL_SCHEME = /^(file|https?|data|blob):/i;
 /** The bytes behind a path (read from disk) or a URL (fetched). */
 async function readSource(source: string | URL): Promise<Uint8Array> {
   if (typeof source === "string" && !URL_SCHEME.test(source)) {
-    return await Deno.readFile(source);
+    return await readLocalFile(source);
   }
   const response = await fetch(source);
   if (!response.ok) {

@@ -7,6 +7,7 @@
 import type { BackendName } from "../backend.ts";
 import { autoChoice, type BackendChoice } from "../create_backend.ts";
 import { checkSeed } from "../layers/_checks.ts";
+import { TRAINER_WORKER_URL } from "../_package_files.ts";
 import { type LayerSpec, modelFromSpec, specOfLayer } from "../model_spec.ts";
 import {
   optimizerFromSpec,
@@ -144,8 +145,7 @@ export function checkOptions(
     qPlusScope,
     transport,
     timeoutMs,
-    workerUrl: o.workerUrl ??
-      new URL("../../workers/trainer_worker.ts", import.meta.url),
+    workerUrl: o.workerUrl ?? TRAINER_WORKER_URL,
     checkpoint: o.checkpoint,
     setup: JSON.stringify({ layers, inputShape, optimizer: optimizer.type }),
   };

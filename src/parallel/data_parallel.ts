@@ -364,6 +364,63 @@ export class DataParallel {
   }
 
   /**
+   * Class probabilities of a batch in evaluation mode (the softmax of the
+   * model's outputs), split over the workers.
+   *
+   * @param x The inputs, row after row.
+   * @returns rows × classes probabilities, row after row.
+   * @throws {TypeError | RangeError} When `x` is not a whole number of rows.
+   * @throws {DataParallelError} When a worker fails.
+   *
+   * @example Each row's probabilities sum to one
+   * ```ts
+   * import { DataParallel } from "./data_parallel.ts";
+   * import { ok } from "node:assert/strict";
+   *
+   * const trainer = await DataParallel.create({
+   *   model: [{ type: "dense", inFeatures: 2, outFeatures: 3 }],
+   *   inputShape: [2],
+   *   optimizer: { type: "sgd", lr: 0.1 },
+   *   backend: "reference",
+   *   workers: 0,
+   * });
+   * const p = await trainer.predict(new Float32Array([1, 2, -1, 0.5]));
+   * ok(p.length === 6 && Math.abs(p[0] + p[1] + p[2] - 1) < 1e-6);
+   * await trainer.dispose();
+   * ```
+   */
+  async predict(x: Float32Array): Promise<Float32Array> {
+    const what = "predict with DataParallel";
+    this.#checkLive(what);
+    const size = this.#options.sampleSize;
+    if (!(x instanceof Float32Array)) {
+      throw new TypeError(
+        `Cannot ${what}: x must be a Float32Array, got ${describe(x)}`,
+      );
+    }
+    if (x.length % size !== 0) {
+      throw new RangeError(
+        `Cannot ${what}: x must hold a whole number of rows of ${size} values, got ${x.length}`,
+      );
+    }
+    const rows = x.length / size;
+    const classes = this.#options.classes;
+    const out = new Float32Array(rows * classes);
+    if (rows === 0) return out;
+    const n = Math.min(this.#group.replicas.length, rows);
+    const shards = shardRows(rows, n);
+    const parts = await this.#group.all(what, (r, k) => {
+      if (k >= n) return Promise.resolve(new Float32Array(0));
+      const { offset, rows } = shards[k];
+      return r.call.predict(x.slice(offset * size, (offset + rows) * size));
+    });
+    parts.forEach((part, k) => {
+      if (k < n) out.set(part, shards[k].offset * classes);
+    });
+    return out;
+  }
+
+  /**
    * What each Jumpout and Dropout layer drew in the last training step, as
    * worker 0 saw it: p, q+, p' and the scale. With `qPlusScope: "global"`
    * q+ is the whole batch's; with `"shard"`, worker 0's shard's.

@@ -350,6 +350,31 @@ export class Replica {
   }
 
   /**
+   * Class probabilities of a shard in evaluation mode: the softmax of each
+   * row's logits, computed in float64.
+   *
+   * @param x The shard's inputs, row after row.
+   * @returns rows × classes probabilities.
+   */
+  async predict(x: Float32Array): Promise<Float32Array> {
+    const rows = x.length / this.#sampleSize;
+    if (!Number.isInteger(rows)) {
+      throw new RangeError(
+        `Cannot run a replica: x must have a multiple of ${this.#sampleSize} values, got ${x.length}`,
+      );
+    }
+    const xs = this.#backend.tensor(x, [rows, ...this.#config.inputShape]);
+    let logits: Tensor<"float32"> | undefined;
+    try {
+      logits = this.#model.forward(xs, { training: false });
+      return softmaxRows(await this.#backend.read(logits), this.#classes);
+    } finally {
+      release(xs);
+      if (logits !== undefined) release(logits);
+    }
+  }
+
+  /**
    * What each Jumpout and Dropout layer drew in this replica's last
    * training forward.
    *
@@ -491,6 +516,21 @@ export class Replica {
 }
 
 /** Whether a layer's q+ can be agreed on over the whole batch. */
+/** The softmax of each row of `classes` logits. */
+function softmaxRows(logits: Float32Array, classes: number): Float32Array {
+  const out = new Float32Array(logits.length);
+  for (let r = 0; r < logits.length; r += classes) {
+    let max = -Infinity;
+    for (let j = r; j < r + classes; j++) max = Math.max(max, logits[j]);
+    let sum = 0;
+    for (let j = r; j < r + classes; j++) sum += Math.exp(logits[j] - max);
+    for (let j = r; j < r + classes; j++) {
+      out[j] = Math.exp(logits[j] - max) / sum;
+    }
+  }
+  return out;
+}
+
 function agreesOnQPlus(layer: Layer): boolean {
   return layer instanceof Jumpout && layer.options.scope === "batch" &&
     layer.options.normalize;

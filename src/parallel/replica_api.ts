@@ -35,6 +35,8 @@ export interface ReplicaApi {
   applyGradients(vector: Float32Array, lr: number): void;
   /** Loss and accuracy on a shard, evaluation mode. */
   evaluate(x: Float32Array, labels: Uint32Array): Promise<ShardResult>;
+  /** Class probabilities of a shard, evaluation mode, rows × classes. */
+  predict(x: Float32Array): Promise<Float32Array>;
   /** Each Jumpout layer's statistics of the last training forward. */
   jumpoutStats(): Promise<LayerJumpoutStats[]>;
   /** The replica's checkpoint. */
@@ -94,6 +96,7 @@ export function createReplicaApi(): ReplicaApi {
     },
     applyGradients: (vector, lr) => live().applyGradients(vector, lr),
     evaluate: (x, labels) => live().evaluate(x, labels),
+    predict: (x) => live().predict(x),
     jumpoutStats: () => live().jumpoutStats(),
     exportState: (step, metadata) => live().exportState(step, metadata),
     importState: (bytes) => live().importState(bytes),

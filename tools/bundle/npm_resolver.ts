@@ -1,0 +1,88 @@
+/**
+ * An esbuild plugin that resolves the bare imports of `deno.json`'s import
+ * map (`"comlink": "npm:comlink@4.4.2"`) to the package's ES module in Deno's
+ * npm cache, so esbuild bundles exactly the version Deno runs.
+ *
+ * @module
+ */
+
+import type { Plugin } from "esbuild";
+import { join } from "node:path";
+
+/** What the plugin needs to know: the import map and where Deno keeps npm packages. */
+export interface NpmResolverOptions {
+  /** `deno.json`'s `imports`. */
+  imports: Record<string, string>;
+  /** Deno's npm cache (`deno info --json`'s `npmCache`). */
+  npmCache: string;
+}
+
+/**
+ * The plugin.
+ *
+ * @param options The import map and the npm cache.
+ * @returns An esbuild plugin named `deno-npm`.
+ *
+ * @example Resolve comlink through a made-up cache
+ * ```ts
+ * import { npmResolver } from "./npm_resolver.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * const plugin = npmResolver({ imports: { comlink: "npm:comlink@4.4.2" }, npmCache: "/cache" });
+ * equal(plugin.name, "deno-npm");
+ * ```
+ */
+export function npmResolver(options: NpmResolverOptions): Plugin {
+  const { imports, npmCache } = options;
+  return {
+    name: "deno-npm",
+    setup(build) {
+      build.onResolve({ filter: /^[^./]/ }, async (args) => {
+        if (args.path.startsWith("node:")) return undefined;
+        const target = imports[args.path];
+        if (target === undefined || !target.startsWith("npm:")) {
+          return {
+            errors: [{
+              text:
+                `Cannot bundle: import "${args.path}" must be an npm: entry of deno.json's imports, got ${
+                  target ?? "no entry"
+                }`,
+            }],
+          };
+        }
+        return { path: await moduleEntry(npmCache, target) };
+      });
+    },
+  };
+}
+
+/**
+ * The ES module entry of an `npm:name@version` specifier in the cache.
+ *
+ * @param npmCache Deno's npm cache.
+ * @param specifier `npm:name@version`, the name possibly scoped.
+ * @returns The entry file's path.
+ */
+export async function moduleEntry(
+  npmCache: string,
+  specifier: string,
+): Promise<string> {
+  const match = /^npm:((?:@[^/@]+\/)?[^/@]+)@([^/]+)$/.exec(specifier);
+  if (match === null) {
+    throw new Error(
+      `Cannot bundle: an npm import must be npm:name@version, got ${specifier}`,
+    );
+  }
+  const [, name, version] = match;
+  const dir = join(npmCache, "registry.npmjs.org", name, version);
+  const manifest = JSON.parse(
+    await Deno.readTextFile(join(dir, "package.json")),
+  );
+  const entry = manifest.module ?? manifest.main;
+  if (typeof entry !== "string") {
+    throw new Error(
+      `Cannot bundle: package ${name}@${version} must name a module or main entry, got neither`,
+    );
+  }
+  return join(dir, entry);
+}

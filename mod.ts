@@ -47,6 +47,7 @@ export * from "./src/safetensors.ts";
 export * from "./src/model_spec.ts";
 export * from "./src/optim/optimizer_spec.ts";
 export * from "./src/checkpoint.ts";
+export * from "./src/load_model.ts";
 export * from "./src/parallel/data_parallel.ts";
 export * from "./src/parallel/data_parallel_error.ts";
 export * from "./src/write_file_atomic.ts";

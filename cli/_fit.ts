@@ -164,6 +164,11 @@ export async function fit(
     workers: config.workers,
     seed: config.seed,
     qPlusScope: config.qPlusScope,
+    // So that whoever loads a checkpoint can standardise inputs the same way.
+    metadata: {
+      "input.mean": String(PIXEL_MEAN),
+      "input.std": String(PIXEL_STD),
+    },
   });
   const result: FitResult = {
     config,

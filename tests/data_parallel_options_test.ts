@@ -3,6 +3,7 @@ import {
   DataParallel,
   type DataParallelOptions,
   type LayerSpec,
+  readCheckpointHeader,
 } from "../mod.ts";
 
 /** A two-feature, two-class ReLU net with a Jumpout layer. */
@@ -370,4 +371,35 @@ Deno.test("DataParallel.create: without Worker, workers default to 0 and 2 is re
     globalThis.Worker = saved;
   }
   equal(globalThis.Worker, saved);
+});
+
+Deno.test("DataParallel.create: metadata travels in every checkpoint; bad or reserved names are refused", async () => {
+  const trainer = await DataParallel.create({
+    ...BASE,
+    workers: 0,
+    metadata: { "input.mean": "0.5", note: "" },
+  });
+  try {
+    const { metadata } = readCheckpointHeader(await trainer.checkpoint());
+    equal(metadata["input.mean"], "0.5");
+    equal(metadata.note, "");
+    ok(metadata["dataParallel.setup"] !== undefined);
+  } finally {
+    await trainer.dispose();
+  }
+  await refused(
+    { metadata: ["a"] as unknown as Record<string, string> },
+    TypeError,
+    "metadata must be an object of strings, got Array",
+  );
+  await refused(
+    { metadata: { scale: 2 } as unknown as Record<string, string> },
+    TypeError,
+    'metadata["scale"] must be a string, got 2',
+  );
+  await refused(
+    { metadata: { "dataParallel.seed": "1" } },
+    RangeError,
+    'metadata names starting "jumpout." or "dataParallel." are reserved, got "dataParallel.seed"',
+  );
 });

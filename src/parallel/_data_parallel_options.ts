@@ -39,6 +39,8 @@ export interface CheckedOptions {
   timeoutMs: number;
   workerUrl: string | URL;
   checkpoint: Uint8Array | undefined;
+  /** More pairs for every checkpoint's metadata. */
+  metadata: Record<string, string>;
   /** What a checkpoint must have been written by: model, input shape, optimiser. */
   setup: string;
 }
@@ -132,6 +134,7 @@ export function checkOptions(
       `checkpoint must be a Uint8Array, got ${describe(o.checkpoint)}`,
     );
   }
+  const metadata = checkMetadata(o.metadata);
   return {
     layers,
     inputShape,
@@ -147,8 +150,38 @@ export function checkOptions(
     timeoutMs,
     workerUrl: o.workerUrl ?? TRAINER_WORKER_URL,
     checkpoint: o.checkpoint,
+    metadata,
     setup: JSON.stringify({ layers, inputShape, optimizer: optimizer.type }),
   };
+
+  function checkMetadata(
+    value: Record<string, string> | undefined,
+  ): Record<string, string> {
+    if (value === undefined) return {};
+    if (value === null || typeof value !== "object" || Array.isArray(value)) {
+      fail(
+        TypeError,
+        `metadata must be an object of strings, got ${describe(value)}`,
+      );
+    }
+    for (const [key, text] of Object.entries(value)) {
+      if (typeof text !== "string") {
+        fail(
+          TypeError,
+          `metadata["${key}"] must be a string, got ${
+            JSON.stringify(text) ?? typeof text
+          }`,
+        );
+      }
+      if (key.startsWith("jumpout.") || key.startsWith("dataParallel.")) {
+        fail(
+          RangeError,
+          `metadata names starting "jumpout." or "dataParallel." are reserved, got "${key}"`,
+        );
+      }
+    }
+    return { ...value };
+  }
 
   function fail(Err: typeof RangeError, detail: string): never {
     throw new Err(`Cannot ${what}: ${detail}`);

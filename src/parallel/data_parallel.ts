@@ -90,10 +90,19 @@ export interface DataParallelOptions {
    * naming the worker. Default 60000.
    */
   timeoutMs?: number;
-  /** The worker script; the library's `workers/trainer_worker.ts` by default. */
+  /**
+   * The worker script: by default the library's `workers/trainer_worker.ts`,
+   * or, in the bundles, `jumpout.worker.js` next to `jumpout.js`.
+   */
   workerUrl?: string | URL;
   /** A checkpoint to resume from (see {@linkcode DataParallel.checkpoint}). */
   checkpoint?: Uint8Array;
+  /**
+   * More string pairs every checkpoint carries in its metadata, such as how
+   * inputs were preprocessed (names starting `jumpout.` or `dataParallel.`
+   * are reserved).
+   */
+  metadata?: Record<string, string>;
 }
 
 /** The least time workers get to start (ms). */
@@ -516,7 +525,11 @@ export class DataParallel {
   }
 
   #metadata(): Record<string, string> {
-    return { [SETUP_KEY]: this.#options.setup, [SEED_KEY]: String(this.seed) };
+    return {
+      ...this.#options.metadata,
+      [SETUP_KEY]: this.#options.setup,
+      [SEED_KEY]: String(this.seed),
+    };
   }
 
   /** Checks a batch's inputs and labels; returns the labels as uint32. */

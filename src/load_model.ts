@@ -1,0 +1,300 @@
+/**
+ * A trained model from a data-parallel checkpoint, ready for inference.
+ *
+ * @module
+ */
+
+import type { Backend } from "./backend.ts";
+import { type CheckpointHeader, readCheckpointHeader } from "./checkpoint.ts";
+import { type BackendChoice, createBackend } from "./create_backend.ts";
+import { type LayerSpec, modelFromSpec } from "./model_spec.ts";
+import { decodeSafetensors, type SafetensorsTensor } from "./safetensors.ts";
+import type { Sequential } from "./sequential.ts";
+import { sameShape, showShape } from "./_tensors.ts";
+
+/** Options of {@linkcode loadModel}. */
+export interface LoadModelOptions {
+  /**
+   * Where the model runs: a backend the caller owns, or which one to make.
+   * Default `wasm`.
+   */
+  backend?: Backend | BackendChoice;
+}
+
+/** What {@linkcode loadModel} returns. */
+export interface LoadedModel {
+  /** The model, built, with the checkpoint's weights, in evaluation mode. */
+  model: Sequential;
+  /** The backend it runs on, to make its inputs with. */
+  backend: Backend;
+  /** One sample's shape, without the batch dimension, e.g. `[784]`. */
+  inputShape: number[];
+  /** The model's output classes. */
+  classes: number;
+  /** The checkpoint's header: training step, metadata. */
+  header: CheckpointHeader;
+  /**
+   * Frees the model, and the backend when {@linkcode loadModel} made it (a
+   * backend passed in stays the caller's).
+   */
+  dispose(): void;
+}
+
+/** The metadata key where a data-parallel trainer describes its setup. */
+const SETUP_KEY = "dataParallel.setup";
+
+/** Prefix of the optimiser's tensors, which inference does not need. */
+const OPTIMIZER_PREFIX = "optimizer.";
+
+const WHAT = "load a model";
+
+/**
+ * Rebuilds a trained model from a checkpoint of `DataParallel` (its
+ * `checkpoint()` or `saveCheckpoint()`, so also the file `deno task train`
+ * writes): the layers and input shape come from the checkpoint's
+ * `dataParallel.setup` metadata, the weights and running statistics from its
+ * tensors; the optimiser's tensors are skipped. The model is left in
+ * evaluation mode, where its Jumpout and Dropout layers pass their input
+ * through.
+ *
+ * Everything in the file is checked before the weights are uploaded; on any
+ * error whatever was made is freed and nothing is returned.
+ *
+ * @param bytes The checkpoint file.
+ * @param options `{ backend }`: a backend, or `reference`, `wasm` (default),
+ *   `webgpu` or `auto`.
+ * @returns The model, its backend, input shape, classes and the header.
+ * @throws {TypeError | RangeError | SyntaxError} When `bytes` is not such a
+ *   checkpoint or does not match the model its setup describes, or
+ *   `options.backend` is not a backend; the message names what is wrong.
+ *
+ * @example Train a few steps, then serve predictions from the checkpoint
+ * ```ts
+ * import { DataParallel } from "../mod.ts";
+ * import { loadModel } from "./load_model.ts";
+ * import { deepEqual, equal } from "node:assert/strict";
+ *
+ * const trainer = await DataParallel.create({
+ *   model: [{ type: "dense", inFeatures: 2, outFeatures: 8 }, { type: "relu" }, { type: "jumpout" },
+ *     { type: "dense", inFeatures: 8, outFeatures: 2 }],
+ *   inputShape: [2], optimizer: { type: "sgd", lr: 0.5 }, backend: "reference", workers: 0, seed: 1,
+ * });
+ * const x = new Float32Array([1, 0, 0, 1]);
+ * for (let i = 0; i < 30; i++) await trainer.trainStep(x, [0, 1]);
+ * const bytes = await trainer.checkpoint();
+ * await trainer.dispose();
+ *
+ * const { model, backend, inputShape, classes, header, dispose } = await loadModel(bytes);
+ * deepEqual([inputShape, classes, header.step], [[2], 2, 30]);
+ * const logits = await backend.read(model.forward(backend.tensor(x, [2, 2])));
+ * equal(logits[0] > logits[1] && logits[3] > logits[2], true);
+ * dispose();
+ * ```
+ *
+ * @example A file that is not a checkpoint
+ * ```ts
+ * import { encodeSafetensors } from "../mod.ts";
+ * import { loadModel } from "./load_model.ts";
+ * import { rejects } from "node:assert/strict";
+ *
+ * await rejects(loadModel(new Uint8Array(3)), /^RangeError: Cannot load a model: bytes must be/);
+ * await rejects(loadModel(encodeSafetensors(new Map())), /not a checkpoint/);
+ * ```
+ */
+export async function loadModel(
+  bytes: Uint8Array,
+  options: LoadModelOptions = {},
+): Promise<LoadedModel> {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new TypeError(
+      `Cannot ${WHAT}: bytes must be a Uint8Array, got ${describe(bytes)}`,
+    );
+  }
+  const choice = options?.backend ?? "wasm";
+  checkBackendOption(choice);
+  let header: CheckpointHeader;
+  try {
+    header = readCheckpointHeader(bytes);
+  } catch (error) {
+    throw restated(error, "bytes must be a checkpoint of this library");
+  }
+  const { layers, inputShape } = readSetup(header.metadata[SETUP_KEY]);
+  let model: Sequential;
+  try {
+    model = modelFromSpec(layers);
+  } catch (error) {
+    throw restated(error, `${SETUP_KEY}.layers must make a model`);
+  }
+  // The tensors are read (and their dtypes checked) before any backend memory is taken.
+  const tensors = modelTensors(bytes);
+  const owned = typeof choice === "string";
+  const backend = owned ? await createBackend(choice) : choice;
+  try {
+    let out: number[];
+    try {
+      out = model.build(backend, [1, ...inputShape], { seed: 0 });
+    } catch (error) {
+      throw restated(
+        error,
+        `${SETUP_KEY}.inputShape must fit the layers, got [${inputShape}]`,
+      );
+    }
+    if (out.length !== 2) {
+      throw new RangeError(
+        `Cannot ${WHAT}: ${SETUP_KEY}.layers must output [N, classes], got [N, ${
+          out.slice(1).join(", ")
+        }]`,
+      );
+    }
+    upload(model, tensors);
+    model.eval();
+    return {
+      model,
+      backend,
+      inputShape,
+      classes: out[1],
+      header,
+      dispose: () => {
+        model.dispose();
+        if (owned) backend.dispose();
+      },
+    };
+  } catch (error) {
+    model.dispose();
+    if (owned) backend.dispose();
+    throw error;
+  }
+}
+
+/** Throws unless `choice` is a backend or a backend's name. */
+function checkBackendOption(choice: unknown): void {
+  if (
+    choice === "reference" || choice === "wasm" || choice === "webgpu" ||
+    choice === "auto"
+  ) return;
+  const run = (choice as { run?: unknown } | null)?.run;
+  if (typeof choice === "object" && typeof run === "function") return;
+  throw new TypeError(
+    `Cannot ${WHAT}: options.backend must be a Backend or "reference", "wasm", "webgpu" or "auto", got ${
+      typeof choice === "string" ? JSON.stringify(choice) : describe(choice)
+    }`,
+  );
+}
+
+/** The layers and input shape a trainer's setup metadata names. */
+function readSetup(
+  text: string | undefined,
+): { layers: LayerSpec[]; inputShape: number[] } {
+  if (text === undefined) {
+    throw new RangeError(
+      `Cannot ${WHAT}: bytes must be a checkpoint written by DataParallel, with ${SETUP_KEY} metadata, got a checkpoint without it`,
+    );
+  }
+  let setup: unknown;
+  try {
+    setup = JSON.parse(text);
+  } catch {
+    setup = undefined;
+  }
+  const record = setup as { layers?: unknown; inputShape?: unknown };
+  if (
+    setup === null || typeof setup !== "object" || Array.isArray(setup) ||
+    !Array.isArray(record.layers)
+  ) {
+    throw new RangeError(
+      `Cannot ${WHAT}: ${SETUP_KEY} must be JSON { layers, inputShape, optimizer } with an array of layer specs, got ${
+        brief(text)
+      }`,
+    );
+  }
+  const shape = record.inputShape;
+  if (
+    !Array.isArray(shape) || shape.length === 0 ||
+    !shape.every((d) => Number.isSafeInteger(d) && d > 0)
+  ) {
+    throw new RangeError(
+      `Cannot ${WHAT}: ${SETUP_KEY}.inputShape must be a non-empty array of integers > 0, got ${
+        brief(JSON.stringify(shape) ?? "nothing")
+      }`,
+    );
+  }
+  return { layers: record.layers as LayerSpec[], inputShape: shape };
+}
+
+/** The file's tensors but the optimiser's. */
+function modelTensors(bytes: Uint8Array): Map<string, SafetensorsTensor> {
+  const { tensors } = decodeSafetensors(bytes);
+  for (const name of tensors.keys()) {
+    if (name.startsWith(OPTIMIZER_PREFIX)) tensors.delete(name);
+  }
+  return tensors;
+}
+
+/**
+ * Checks that `tensors` are exactly the model's state, by name, dtype and
+ * shape, then uploads them; on a mismatch nothing is uploaded.
+ */
+function upload(
+  model: Sequential,
+  tensors: Map<string, SafetensorsTensor>,
+): void {
+  const state = model.state();
+  const problems: string[] = [];
+  for (const [name, target] of state) {
+    const found = tensors.get(name);
+    if (found === undefined) {
+      problems.push(`missing ${JSON.stringify(name)}`);
+    } else if (found.dtype !== "F32") {
+      problems.push(`${JSON.stringify(name)} has dtype ${found.dtype}`);
+    } else if (!sameShape(found.shape, target.shape)) {
+      problems.push(
+        `${JSON.stringify(name)} has shape ${
+          showShape(found.shape)
+        }, expected ${showShape(target.shape)}`,
+      );
+    }
+  }
+  for (const name of tensors.keys()) {
+    if (!state.has(name)) problems.push(`unexpected ${JSON.stringify(name)}`);
+  }
+  if (problems.length > 0) {
+    throw new RangeError(
+      `Cannot ${WHAT}: bytes must hold the float32 tensors of the model ${SETUP_KEY} describes, got ${
+        problems.join("; ")
+      }`,
+    );
+  }
+  for (const [name, target] of state) {
+    target.backend.upload(target, tensors.get(name)!.data as Float32Array);
+  }
+}
+
+/**
+ * Another part's error, restated as this function's: the same class, `lead`
+ * then the original's detail, the original as the cause.
+ */
+function restated(error: unknown, lead: string): unknown {
+  if (!(error instanceof Error)) return error;
+  const Class = error instanceof RangeError
+    ? RangeError
+    : error instanceof TypeError
+    ? TypeError
+    : error instanceof SyntaxError
+    ? SyntaxError
+    : Error;
+  const detail = error.message.replace(/^Cannot [^:]*: /, "");
+  return new Class(`Cannot ${WHAT}: ${lead}: ${detail}`, { cause: error });
+}
+
+/** A value, briefly, for messages: its class or its type. */
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "object") return value.constructor?.name ?? "object";
+  return typeof value;
+}
+
+/** Text for a message, cut where it would drown the message. */
+function brief(text: string): string {
+  const quoted = JSON.stringify(text);
+  return quoted.length > 200 ? `${quoted.slice(0, 200)}…` : quoted;
+}

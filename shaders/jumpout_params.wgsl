@@ -125,7 +125,11 @@ fn rescale(k: u32, power: f32, power_low: f32) -> f32 {
   let t_round = round(t);
   let exponent = n + t_round;
   if (exponent > 128.0) {
-    return bitcast<f32>(0x7f800000u); // +Inf, as the reference overflows to.
+    // +Inf, as the reference overflows to. Through a `let`: a constant
+    // expression may not evaluate to infinity, and Chromium's compiler
+    // rejects the shader if it does.
+    let inf_bits = 0x7f800000u;
+    return bitcast<f32>(inf_bits);
   }
   return ldexp(exp2_near_zero(t - t_round), i32(exponent));
 }

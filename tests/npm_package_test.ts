@@ -4,12 +4,14 @@
  * program that trains a small Jumpout network (forward, backward, update)
  * runs from Node and from Deno against the installed package, and from Deno
  * against the source tree. All three must print the same numbers: the same
- * wasm kernels run on the same inputs and seeds.
+ * wasm kernels run on the same inputs and seeds. The README's Node example
+ * runs there too.
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bundle } from "../tools/bundle.ts";
+import { readmeBlock } from "./_helpers/readme.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
@@ -183,6 +185,18 @@ Deno.test("npm package: installed with npm, the same training runs from Node and
         join(dir, "source.ts"),
       ], dir),
     );
+
+    // The README's Node example, as printed, against the installed package.
+    await Deno.writeTextFile(
+      join(app, "readme.mjs"),
+      await readmeBlock("### Node (npm)", "js"),
+    );
+    const printed = (await run("node", ["readme.mjs"], app)).trim().split("\n")
+      .map((line) => Number(line.split(" ")[1]));
+    equal(printed.length, 5);
+    // Unseeded masks make single steps noisy; later losses sit below the first.
+    const later = printed.slice(1).reduce((a, b) => a + b, 0) / 4;
+    ok(later < printed[0], printed.join(" "));
 
     equal(fromSource.losses.length, 5);
     ok(fromSource.losses[4] < fromSource.losses[0], "the loss falls");

@@ -8,9 +8,8 @@ import type { Backend } from "./backend.ts";
 import { type CheckpointHeader, readCheckpointHeader } from "./checkpoint.ts";
 import { type BackendChoice, createBackend } from "./create_backend.ts";
 import { type LayerSpec, modelFromSpec } from "./model_spec.ts";
-import { decodeSafetensors, type SafetensorsTensor } from "./safetensors.ts";
+import { loadWeights } from "./safetensors.ts";
 import type { Sequential } from "./sequential.ts";
-import { sameShape, showShape } from "./_tensors.ts";
 
 /** Options of {@linkcode loadModel}. */
 export interface LoadModelOptions {
@@ -125,8 +124,6 @@ export async function loadModel(
   } catch (error) {
     throw restated(error, `${SETUP_KEY}.layers must make a model`);
   }
-  // The tensors are read (and their dtypes checked) before any backend memory is taken.
-  const tensors = modelTensors(bytes);
   const owned = typeof choice === "string";
   const backend = owned ? await createBackend(choice) : choice;
   try {
@@ -146,7 +143,16 @@ export async function loadModel(
         }]`,
       );
     }
-    upload(model, tensors);
+    try {
+      loadWeights(model.state(), bytes, {
+        ignore: (name) => name.startsWith(OPTIMIZER_PREFIX),
+      });
+    } catch (error) {
+      throw restated(
+        error,
+        `bytes must hold the float32 tensors of the model ${SETUP_KEY} describes`,
+      );
+    }
     model.eval();
     return {
       model,
@@ -219,54 +225,6 @@ function readSetup(
     );
   }
   return { layers: record.layers as LayerSpec[], inputShape: shape };
-}
-
-/** The file's tensors but the optimiser's. */
-function modelTensors(bytes: Uint8Array): Map<string, SafetensorsTensor> {
-  const { tensors } = decodeSafetensors(bytes);
-  for (const name of tensors.keys()) {
-    if (name.startsWith(OPTIMIZER_PREFIX)) tensors.delete(name);
-  }
-  return tensors;
-}
-
-/**
- * Checks that `tensors` are exactly the model's state, by name, dtype and
- * shape, then uploads them; on a mismatch nothing is uploaded.
- */
-function upload(
-  model: Sequential,
-  tensors: Map<string, SafetensorsTensor>,
-): void {
-  const state = model.state();
-  const problems: string[] = [];
-  for (const [name, target] of state) {
-    const found = tensors.get(name);
-    if (found === undefined) {
-      problems.push(`missing ${JSON.stringify(name)}`);
-    } else if (found.dtype !== "F32") {
-      problems.push(`${JSON.stringify(name)} has dtype ${found.dtype}`);
-    } else if (!sameShape(found.shape, target.shape)) {
-      problems.push(
-        `${JSON.stringify(name)} has shape ${
-          showShape(found.shape)
-        }, expected ${showShape(target.shape)}`,
-      );
-    }
-  }
-  for (const name of tensors.keys()) {
-    if (!state.has(name)) problems.push(`unexpected ${JSON.stringify(name)}`);
-  }
-  if (problems.length > 0) {
-    throw new RangeError(
-      `Cannot ${WHAT}: bytes must hold the float32 tensors of the model ${SETUP_KEY} describes, got ${
-        problems.join("; ")
-      }`,
-    );
-  }
-  for (const [name, target] of state) {
-    target.backend.upload(target, tensors.get(name)!.data as Float32Array);
-  }
 }
 
 /**

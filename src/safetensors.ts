@@ -314,6 +314,12 @@ export async function saveWeights(
   return encodeSafetensors(tensors, metadata);
 }
 
+/** Options of {@linkcode loadWeights}. */
+export interface LoadWeightsOptions {
+  /** Whether a tensor of the file that `state` lacks is skipped (else refused). */
+  ignore?: (name: string) => boolean;
+}
+
 /**
  * Loads a safetensors file into existing tensors. Every check comes first —
  * the file's format, every expected name present with the same shape and
@@ -324,6 +330,9 @@ export async function saveWeights(
  *
  * @param state The tensors to overwrite, by name, e.g. a model's `state()`.
  * @param bytes The file.
+ * @param options `ignore`: names the file may hold besides `state`'s, which
+ *   are then skipped rather than refused (e.g. a checkpoint's optimiser
+ *   state, when only the model is wanted).
  * @returns The file's metadata.
  * @throws {RangeError | TypeError | SyntaxError} When the file is malformed or
  *   does not match `state`; the message lists every missing, unexpected and
@@ -346,6 +355,7 @@ export async function saveWeights(
 export function loadWeights(
   state: Map<string, Tensor<"float32">>,
   bytes: Uint8Array,
+  options: LoadWeightsOptions = {},
 ): Record<string, string> {
   const what = "load weights";
   checkState(state, what);
@@ -375,8 +385,11 @@ export function loadWeights(
       );
     }
   }
+  const ignore = options.ignore ?? (() => false);
   for (const name of tensors.keys()) {
-    if (!state.has(name)) problems.push(`unexpected ${JSON.stringify(name)}`);
+    if (!state.has(name) && !ignore(name)) {
+      problems.push(`unexpected ${JSON.stringify(name)}`);
+    }
   }
   if (problems.length > 0) {
     throw new RangeError(

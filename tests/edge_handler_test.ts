@@ -5,7 +5,8 @@
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { CLASS_NAMES, DataParallel, loadFashionMnist } from "../mod.ts";
-import { type LoadedModel, loadModel } from "../src/load_model.ts";
+import { loadModel } from "../src/load_model.ts";
+import { logitsOf } from "./_helpers/loaded_model.ts";
 import { gather } from "../cli/_fit.ts";
 import server, {
   createHandler,
@@ -89,21 +90,6 @@ async function answer(
     "application/json; charset=utf-8",
   );
   return { status: response.status, body: await response.json() };
-}
-
-/** The loaded model's logits of rows `x`. */
-async function logitsOf(
-  { model, backend }: LoadedModel,
-  x: Float32Array,
-): Promise<Float32Array> {
-  const input = backend.tensor(x, [x.length / PIXELS, PIXELS]);
-  const y = model.forward(input);
-  try {
-    return await backend.read(y);
-  } finally {
-    backend.release(y);
-    backend.release(input);
-  }
 }
 
 Deno.test("edge handler: predictions of raw pixels are the loaded model's on standardised ones, with softmax probabilities", async () => {

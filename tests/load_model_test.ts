@@ -27,6 +27,7 @@ import {
   SoftmaxCrossEntropy,
 } from "../mod.ts";
 import { type LoadedModel, loadModel } from "../src/load_model.ts";
+import { logitsOf } from "./_helpers/loaded_model.ts";
 import { fit, gather } from "../cli/_fit.ts";
 import {
   batches,
@@ -78,22 +79,6 @@ async function trained(layers: LayerSpec[], inputShape: number[]): Promise<{
   }
   const [held] = batches(1, 40, 99);
   return { trainer, bytes: await trainer.checkpoint(), ...held };
-}
-
-/** The logits of rows `x` (evaluation mode, the model's default). */
-async function logitsOf(
-  { model, backend, inputShape }: LoadedModel,
-  x: Float32Array,
-): Promise<Float32Array> {
-  const size = inputShape.reduce((a, b) => a * b, 1);
-  const input = backend.tensor(x, [x.length / size, ...inputShape]);
-  const y = model.forward(input);
-  try {
-    return await backend.read(y);
-  } finally {
-    backend.release(y);
-    backend.release(input);
-  }
 }
 
 /** Mean loss and accuracy of logits, by the library's loss on the same backend. */
@@ -329,7 +314,7 @@ Deno.test("loadModel: files that are not a data-parallel checkpoint are refused"
     ],
     [
       edited(bytes, (_, t) => void t.delete("3.bias")),
-      /^RangeError: Cannot load a model: bytes must hold the float32 tensors of the model dataParallel\.setup describes, got missing "3\.bias"$/,
+      /^RangeError: Cannot load a model: bytes must hold the float32 tensors of the model dataParallel\.setup describes: the file must hold exactly the expected tensors, got missing "3\.bias"$/,
     ],
     [
       edited(bytes, (_, t) =>
@@ -347,7 +332,7 @@ Deno.test("loadModel: files that are not a data-parallel checkpoint are refused"
           shape: [47],
           data: new Float32Array(47),
         })),
-      /got "0\.bias" has shape \[47\], expected \[48\]$/,
+      /got "0\.bias" has shape \[47\] in the file, expected \[48\]$/,
     ],
     [
       edited(bytes, (_, t) =>
@@ -356,7 +341,7 @@ Deno.test("loadModel: files that are not a data-parallel checkpoint are refused"
           shape: [48],
           data: new Uint32Array(48),
         })),
-      /got "0\.bias" has dtype U32$/,
+      /got "0\.bias" has dtype U32 in the file, expected F32$/,
     ],
   ];
   for (const [input, pattern] of cases) {

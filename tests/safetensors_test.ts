@@ -566,3 +566,26 @@ Deno.test("loadWeights uploads straight from the file, copying only unaligned da
   equal(uploads.length, 0);
   target.dispose();
 });
+
+Deno.test("loadWeights: ignore skips the file's extra tensors it names, and only those", async () => {
+  const w = backend.tensor(new Float32Array([1, 2]), [2]);
+  const bytes = await saveWeights(
+    new Map([
+      ["w", w],
+      ["optimizer.w.velocity", backend.tensor(new Float32Array([3, 4]), [2])],
+      ["extra", backend.tensor(new Float32Array([5]), [1])],
+    ]),
+  );
+  const target = backend.allocate([2]);
+  const optimizerOnly = (name: string) => name.startsWith("optimizer.");
+  throws(
+    () =>
+      loadWeights(new Map([["w", target]]), bytes, { ignore: optimizerOnly }),
+    /got unexpected "extra"$/,
+  );
+  deepEqual([...await backend.read(target)], [0, 0]);
+  loadWeights(new Map([["w", target]]), bytes, {
+    ignore: (name) => optimizerOnly(name) || name === "extra",
+  });
+  deepEqual([...await backend.read(target)], [1, 2]);
+});

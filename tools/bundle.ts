@@ -6,6 +6,7 @@
  *   the WGSL shaders included);
  * - `jumpout.worker.js`: the trainer worker, which `DataParallel` starts by
  *   default from next to `jumpout.js`;
+ * - `chunks/`: the library code both share;
  * - `data/fashion-mnist/`: the embedded subset, fetched from next to it;
  * - `jumpout.d.ts` and `types/`: type declarations;
  * - `package.json`, `README.md`, `LICENSE`;
@@ -76,8 +77,6 @@ export async function bundle(
 
   const common: esbuild.BuildOptions = {
     bundle: true,
-    // Reached only in Node, to read local files.
-    external: ["node:*"],
     format: "esm",
     platform: "neutral",
     target: "es2022",
@@ -93,6 +92,10 @@ export async function bundle(
         "jumpout": join(ROOT, "mod.ts"),
         "jumpout.worker": join(ROOT, "workers/trainer_worker.ts"),
       },
+      // The page and its workers share one chunk of library code, so a
+      // browser downloads and compiles it once.
+      splitting: true,
+      chunkNames: "chunks/[name]-[hash]",
       plugins: [packageFiles(), npmResolver({ imports, npmCache })],
     });
     if (options.demo) {

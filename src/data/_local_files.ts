@@ -31,7 +31,11 @@ export function workingDirectory(): string {
  */
 export async function readLocalFile(path: string | URL): Promise<Uint8Array> {
   if (typeof Deno !== "undefined") return await Deno.readFile(path);
-  const { readFile } = await import("node:fs/promises");
+  // A specifier in a variable, so that bundlers for browsers leave it alone.
+  const fsModule = "node:fs/promises";
+  const { readFile } = await import(
+    /* webpackIgnore: true */ /* @vite-ignore */ fsModule
+  ) as typeof import("node:fs/promises");
   return new Uint8Array(await readFile(path));
 }
 

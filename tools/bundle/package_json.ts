@@ -56,6 +56,7 @@ export function packageManifest(
       "jumpout.js.map",
       "jumpout.worker.js",
       "jumpout.worker.js.map",
+      "chunks/",
       "jumpout.d.ts",
       "types/",
       "data/",

@@ -1,6 +1,6 @@
 /**
  * The README's examples run as printed: the Deno one against the source (the
- * JSR specifier swapped for `mod.ts`), the browser one in headless Chromium
+ * package's name swapped for `mod.ts`), the browser one in headless Chromium
  * against the bundle. The Node one runs in `npm_package_test.ts`, against
  * the installed package.
  */
@@ -16,7 +16,7 @@ const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
 Deno.test("README, Deno: the example trains and evaluates, from the source", async () => {
   const code = (await readmeBlock("### Deno", "ts"))
-    .replace('"jsr:@jumpout/jumpout"', JSON.stringify(join(ROOT, "mod.ts")))
+    .replace('"@jumpout/jumpout"', JSON.stringify(join(ROOT, "mod.ts")))
     .replace('"model.safetensors"', "Deno.env.get('CHECKPOINT')!");
   const dir = await Deno.makeTempDir({ prefix: "jumpout-readme-" });
   try {

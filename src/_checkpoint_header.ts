@@ -8,6 +8,9 @@
 import { readSafetensorsLayout } from "./_safetensors_header.ts";
 import { SAFETENSORS_MAX_HEADER_BYTES } from "./safetensors.ts";
 
+/** Prefix of the optimiser's tensors in a checkpoint. */
+export const OPTIMIZER_PREFIX = "optimizer.";
+
 /** The metadata key that marks a checkpoint and its format version. */
 export const METADATA_FORMAT = "jumpout.checkpoint";
 

@@ -13,13 +13,11 @@ import type { Tensor } from "./tensor.ts";
 import {
   type CheckpointHeader,
   METADATA_FORMAT,
+  OPTIMIZER_PREFIX,
   readCheckpointHeader,
 } from "./_checkpoint_header.ts";
 
 export { type CheckpointHeader, readCheckpointHeader };
-
-/** Prefix of the optimiser's tensors in a checkpoint. */
-const OPTIMIZER_PREFIX = "optimizer.";
 
 /**
  * Writes a checkpoint: the model's state (parameters and statistics such as

@@ -6,6 +6,9 @@
 
 import type { Backend } from "./backend.ts";
 import { type CheckpointHeader, readCheckpointHeader } from "./checkpoint.ts";
+import { OPTIMIZER_PREFIX } from "./_checkpoint_header.ts";
+import { describe } from "./_describe.ts";
+import { SETUP_KEY } from "./parallel/_checkpoint_keys.ts";
 import { type BackendChoice, createBackend } from "./create_backend.ts";
 import { type LayerSpec, modelFromSpec } from "./model_spec.ts";
 import { loadWeights } from "./safetensors.ts";
@@ -38,12 +41,6 @@ export interface LoadedModel {
    */
   dispose(): void;
 }
-
-/** The metadata key where a data-parallel trainer describes its setup. */
-const SETUP_KEY = "dataParallel.setup";
-
-/** Prefix of the optimiser's tensors, which inference does not need. */
-const OPTIMIZER_PREFIX = "optimizer.";
 
 const WHAT = "load a model";
 
@@ -242,13 +239,6 @@ function restated(error: unknown, lead: string): unknown {
     : Error;
   const detail = error.message.replace(/^Cannot [^:]*: /, "");
   return new Class(`Cannot ${WHAT}: ${lead}: ${detail}`, { cause: error });
-}
-
-/** A value, briefly, for messages: its class or its type. */
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "object") return value.constructor?.name ?? "object";
-  return typeof value;
 }
 
 /** Text for a message, cut where it would drown the message. */

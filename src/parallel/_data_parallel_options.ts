@@ -7,6 +7,7 @@
 import type { BackendName } from "../backend.ts";
 import { autoChoice, type BackendChoice } from "../create_backend.ts";
 import { checkSeed } from "../layers/_checks.ts";
+import { describe } from "../_describe.ts";
 import { TRAINER_WORKER_URL } from "../_package_files.ts";
 import { type LayerSpec, modelFromSpec, specOfLayer } from "../model_spec.ts";
 import {
@@ -283,16 +284,4 @@ function checkTransport(what: string, transport: unknown): Transport {
       String(transport)
     }`,
   );
-}
-
-/**
- * A value, briefly, for messages: its class or its type.
- *
- * @param value Anything.
- * @returns The description.
- */
-export function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "object") return value.constructor?.name ?? "object";
-  return typeof value;
 }

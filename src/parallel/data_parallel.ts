@@ -21,10 +21,11 @@ import {
   type CheckedOptions,
   checkOptions,
   compiledKernels,
-  describe,
   resolveBackend,
   workerCount,
 } from "./_data_parallel_options.ts";
+import { describe } from "../_describe.ts";
+import { SEED_KEY, SETUP_KEY } from "./_checkpoint_keys.ts";
 import type {
   LayerJumpoutStats,
   QPlusScope,
@@ -107,9 +108,6 @@ export interface DataParallelOptions {
 
 /** The least time workers get to start (ms). */
 const START_TIMEOUT_MS = 120_000;
-
-/** The checkpoint metadata that ties a checkpoint to its trainer's setup. */
-const SETUP_KEY = "dataParallel.setup";
 
 /**
  * Trains one model on several workers at once: each holds a replica with
@@ -576,9 +574,6 @@ export class DataParallel {
     return ys;
   }
 }
-
-/** The checkpoint metadata naming the seed of the masks. */
-const SEED_KEY = "dataParallel.seed";
 
 /**
  * The seed to resume with: the checkpoint's, which `seed` (when given) must

@@ -67,6 +67,13 @@ export async function bundle(
   options: BundleOptions = {},
 ): Promise<BundleResult> {
   const outDir = resolve(ROOT, options.outDir ?? "dist");
+  // The directory is emptied first: never the repository or a folder above it.
+  const asDir = (path: string) => path.replace(/\/*$/, "/");
+  if (asDir(ROOT).startsWith(asDir(outDir))) {
+    throw new RangeError(
+      `Cannot bundle: outDir must not hold the repository, got ${outDir}`,
+    );
+  }
   const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
   const imports: Record<string, string> = config.imports;
   const npmCache = await ensureNpmPackages();

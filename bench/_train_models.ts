@@ -8,7 +8,7 @@
 
 import * as tfl from "@tensorflow/tfjs-layers";
 import { Dropout, Jumpout } from "../mod.ts";
-import type { Layer } from "../src/layer.ts";
+import type { Layer } from "../src/layers/layer.ts";
 import { BatchNorm } from "../src/layers/batch_norm.ts";
 import { Conv2d } from "../src/layers/conv2d.ts";
 import { Dense } from "../src/layers/dense.ts";

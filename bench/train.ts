@@ -30,10 +30,10 @@
 
 import { parseArgs } from "node:util";
 import { type BackendName, createBackend } from "../mod.ts";
-import { labelsTensor, SoftmaxCrossEntropy } from "../src/loss.ts";
+import { labelsTensor, SoftmaxCrossEntropy } from "../src/layers/loss.ts";
 import { SGD } from "../src/optim/sgd.ts";
-import { Sequential } from "../src/sequential.ts";
-import { trainStep } from "../src/train_step.ts";
+import { Sequential } from "../src/layers/sequential.ts";
+import { trainStep } from "../src/optim/train_step.ts";
 import {
   MATMUL_IMPLS,
   type MatmulRow,

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { lineChart } from "../src/report/svg_chart.ts";
+import { lineChart } from "../report/svg_chart.ts";
 import { ABLATION, type Report, type RunSummary } from "./_experiments.ts";
 import type { DriftRow } from "./_drift.ts";
 import { ablationName } from "./_models.ts";

@@ -13,8 +13,8 @@
 import { parseArgs } from "node:util";
 import { loadFashionMnist, writeFileAtomic } from "../mod.ts";
 import { dataOptions } from "./_data_option.ts";
-import { Progress } from "../src/report/progress.ts";
-import { lineChart } from "../src/report/svg_chart.ts";
+import { Progress } from "../report/progress.ts";
+import { lineChart } from "../report/svg_chart.ts";
 import { fit, type FitConfig, type FitResult } from "./_fit.ts";
 import {
   MODEL_NAMES,

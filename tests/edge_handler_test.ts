@@ -5,7 +5,7 @@
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { CLASS_NAMES, DataParallel, loadFashionMnist } from "../mod.ts";
-import { loadModel } from "../src/load_model.ts";
+import { loadModel } from "../src/io/load_model.ts";
 import { logitsOf } from "./_helpers/loaded_model.ts";
 import { gather } from "../cli/_fit.ts";
 import server, {

@@ -17,7 +17,7 @@
  */
 import { ok } from "node:assert/strict";
 import { createBackend, Dropout, Jumpout, type Tensor } from "../mod.ts";
-import type { Layer, Parameter } from "../src/layer.ts";
+import type { Layer, Parameter } from "../src/layers/layer.ts";
 import { BatchNorm } from "../src/layers/batch_norm.ts";
 import { Conv2d } from "../src/layers/conv2d.ts";
 import { Dense } from "../src/layers/dense.ts";
@@ -25,7 +25,7 @@ import { Flatten } from "../src/layers/flatten.ts";
 import { GlobalAvgPool } from "../src/layers/global_avg_pool.ts";
 import { MaxPool2d } from "../src/layers/max_pool2d.ts";
 import { ReLU } from "../src/layers/relu.ts";
-import { Sequential } from "../src/sequential.ts";
+import { Sequential } from "../src/layers/sequential.ts";
 
 const backend = await createBackend("reference");
 const read = (t: Tensor) => backend.readSync!(t) as Float32Array;

@@ -4,7 +4,7 @@
  */
 import { deepEqual, equal, notDeepEqual, ok, throws } from "node:assert/strict";
 import { createBackend, Dropout, Jumpout, type Tensor } from "../mod.ts";
-import type { Layer } from "../src/layer.ts";
+import type { Layer } from "../src/layers/layer.ts";
 import { BatchNorm } from "../src/layers/batch_norm.ts";
 import { Conv2d } from "../src/layers/conv2d.ts";
 import { Dense } from "../src/layers/dense.ts";

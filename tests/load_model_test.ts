@@ -26,7 +26,7 @@ import {
   SGD,
   SoftmaxCrossEntropy,
 } from "../mod.ts";
-import { type LoadedModel, loadModel } from "../src/load_model.ts";
+import { type LoadedModel, loadModel } from "../src/io/load_model.ts";
 import { logitsOf } from "./_helpers/loaded_model.ts";
 import { fit, gather } from "../cli/_fit.ts";
 import {

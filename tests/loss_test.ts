@@ -6,7 +6,7 @@
 import { equal, ok, rejects, throws } from "node:assert/strict";
 import { createBackend, type Tensor } from "../mod.ts";
 import { ReferenceBackend } from "../src/backends/reference.ts";
-import { labelsTensor, SoftmaxCrossEntropy } from "../src/loss.ts";
+import { labelsTensor, SoftmaxCrossEntropy } from "../src/layers/loss.ts";
 import { pattern } from "./_helpers/backends.ts";
 
 const backend = await createBackend("reference");

@@ -6,9 +6,9 @@
  */
 import { deepEqual, equal, notDeepEqual, ok, throws } from "node:assert/strict";
 import { createBackend, type Tensor } from "../mod.ts";
-import { Dropout } from "../src/dropout.ts";
-import { Jumpout } from "../src/jumpout.ts";
-import type { Layer } from "../src/layer.ts";
+import { Dropout } from "../src/layers/dropout.ts";
+import { Jumpout } from "../src/layers/jumpout.ts";
+import type { Layer } from "../src/layers/layer.ts";
 import { BatchNorm } from "../src/layers/batch_norm.ts";
 import { Conv2d } from "../src/layers/conv2d.ts";
 import { Dense } from "../src/layers/dense.ts";
@@ -21,8 +21,8 @@ import {
   type LayerSpec,
   modelFromSpec,
   specOfLayer,
-} from "../src/model_spec.ts";
-import { Sequential } from "../src/sequential.ts";
+} from "../src/io/model_spec.ts";
+import { Sequential } from "../src/layers/sequential.ts";
 import { pattern } from "./_helpers/backends.ts";
 
 const backend = await createBackend("reference");

@@ -9,7 +9,7 @@
  */
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { createBackend, type Tensor } from "../mod.ts";
-import type { Parameter } from "../src/layer.ts";
+import type { Parameter } from "../src/layers/layer.ts";
 import { Adam, type AdamOptions } from "../src/optim/adam.ts";
 import {
   constantSchedule,

@@ -5,7 +5,7 @@ import {
   formatProgress,
   Progress,
   type ProgressState,
-} from "../src/report/progress.ts";
+} from "../report/progress.ts";
 
 const CLEAR = "\r\x1b[2K";
 

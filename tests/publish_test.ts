@@ -33,7 +33,7 @@ Deno.test("deno publish --dry-run: passes, with the worker and the data, without
   for (
     const want of [
       "mod.ts",
-      "src/jumpout.ts",
+      "src/layers/jumpout.ts",
       "src/backends/_wasm_bytes.ts",
       "src/_package_files.ts",
       "workers/trainer_worker.ts",

@@ -12,7 +12,7 @@ import {
   SAFETENSORS_MAX_HEADER_BYTES,
   type SafetensorsTensor,
   saveWeights,
-} from "../src/safetensors.ts";
+} from "../src/io/safetensors.ts";
 import { assertSameBits } from "./_helpers/assert.ts";
 import { ignoreBackend, withBackend } from "./_helpers/backends.ts";
 

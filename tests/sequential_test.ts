@@ -4,7 +4,7 @@
  */
 import { deepEqual, equal, notDeepEqual, ok, throws } from "node:assert/strict";
 import { type Backend, createBackend, Jumpout, type Tensor } from "../mod.ts";
-import type { Layer } from "../src/layer.ts";
+import type { Layer } from "../src/layers/layer.ts";
 import { BatchNorm } from "../src/layers/batch_norm.ts";
 import { Conv2d } from "../src/layers/conv2d.ts";
 import { Dense } from "../src/layers/dense.ts";
@@ -12,7 +12,7 @@ import { Flatten } from "../src/layers/flatten.ts";
 import { GlobalAvgPool } from "../src/layers/global_avg_pool.ts";
 import { MaxPool2d } from "../src/layers/max_pool2d.ts";
 import { ReLU } from "../src/layers/relu.ts";
-import { Sequential } from "../src/sequential.ts";
+import { Sequential } from "../src/layers/sequential.ts";
 import {
   ACCELERATED,
   ignoreBackend,

@@ -1,7 +1,7 @@
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
-import { barChart, lineChart } from "../src/report/svg_chart.ts";
-import { niceScale } from "../src/report/_nice_scale.ts";
-import { PALETTE } from "../src/report/_svg.ts";
+import { barChart, lineChart } from "../report/svg_chart.ts";
+import { niceScale } from "../report/_nice_scale.ts";
+import { PALETTE } from "../report/_svg.ts";
 
 /** An element of a parsed SVG document. */
 interface Element {

@@ -25,10 +25,10 @@ import {
 } from "../mod.ts";
 import { Dense } from "../src/layers/dense.ts";
 import { ReLU } from "../src/layers/relu.ts";
-import { labelsTensor, SoftmaxCrossEntropy } from "../src/loss.ts";
+import { labelsTensor, SoftmaxCrossEntropy } from "../src/layers/loss.ts";
 import { Adam } from "../src/optim/adam.ts";
-import { Sequential } from "../src/sequential.ts";
-import { evaluate, trainStep } from "../src/train_step.ts";
+import { Sequential } from "../src/layers/sequential.ts";
+import { evaluate, trainStep } from "../src/optim/train_step.ts";
 import { ignoreBackend, withBackend } from "./_helpers/backends.ts";
 
 const CLASSES = 3;

@@ -5,8 +5,8 @@
  */
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { createBackend, type Tensor } from "../mod.ts";
-import { labelsTensor, SoftmaxCrossEntropy } from "../src/loss.ts";
-import { evaluate, trainStep } from "../src/train_step.ts";
+import { labelsTensor, SoftmaxCrossEntropy } from "../src/layers/loss.ts";
+import { evaluate, trainStep } from "../src/optim/train_step.ts";
 
 const backend = await createBackend("reference");
 

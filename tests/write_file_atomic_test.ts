@@ -1,5 +1,5 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
-import { writeFileAtomic } from "../src/write_file_atomic.ts";
+import { writeFileAtomic } from "../src/io/write_file_atomic.ts";
 
 /** Runs `fn` in a fresh temporary directory, removed afterwards. */
 async function inTempDir(fn: (dir: string) => Promise<void>): Promise<void> {

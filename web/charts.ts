@@ -5,7 +5,7 @@
  * @module
  */
 
-import { lineChart } from "../src/report/svg_chart.ts";
+import { lineChart } from "../report/svg_chart.ts";
 import type { DemoState } from "./demo_state.ts";
 
 /** Chart size in pixels; the page scales it to its column. */

@@ -7,7 +7,7 @@
  */
 
 import type { Backend } from "../backend.ts";
-import type { Parameter } from "../layer.ts";
+import type { Parameter } from "./layer.ts";
 import { normal } from "../random.ts";
 import { release } from "../_tensors.ts";
 

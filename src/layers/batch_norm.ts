@@ -5,7 +5,7 @@
  */
 
 import type { Backend } from "../backend.ts";
-import type { Layer, LayerForwardOptions, Parameter } from "../layer.ts";
+import type { Layer, LayerForwardOptions, Parameter } from "./layer.ts";
 import type { Tensor } from "../tensor.ts";
 import {
   type Built,

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Parameter } from "../layer.ts";
+import type { Parameter } from "../layers/layer.ts";
 import type { Tensor } from "../tensor.ts";
 import { Optimizer } from "./optimizer.ts";
 import type { Schedule } from "./schedules.ts";

@@ -5,7 +5,7 @@
  */
 
 import type { Backend } from "../backend.ts";
-import type { Parameter } from "../layer.ts";
+import type { Parameter } from "../layers/layer.ts";
 import type { Tensor } from "../tensor.ts";
 import { checkTensor, release, sameShape, showShape } from "../_tensors.ts";
 import type { Schedule } from "./schedules.ts";

@@ -6,13 +6,13 @@
  * @module
  */
 
-import type { Parameter } from "../layer.ts";
+import type { Parameter } from "../layers/layer.ts";
 import {
   checkKnownFields,
   checkRecord,
   keysOf,
   showValue,
-} from "../_spec_fields.ts";
+} from "../io/_spec_fields.ts";
 import { Adam, type AdamOptions } from "./adam.ts";
 import type { Optimizer } from "./optimizer.ts";
 import type { Schedule } from "./schedules.ts";

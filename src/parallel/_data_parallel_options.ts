@@ -5,16 +5,20 @@
  */
 
 import type { BackendName } from "../backend.ts";
-import { autoChoice, type BackendChoice } from "../create_backend.ts";
+import { autoChoice, type BackendChoice } from "../backends/create_backend.ts";
 import { checkSeed } from "../layers/_checks.ts";
 import { describe } from "../_describe.ts";
 import { TRAINER_WORKER_URL } from "../_package_files.ts";
-import { type LayerSpec, modelFromSpec, specOfLayer } from "../model_spec.ts";
+import {
+  type LayerSpec,
+  modelFromSpec,
+  specOfLayer,
+} from "../io/model_spec.ts";
 import {
   optimizerFromSpec,
   type OptimizerSpec,
 } from "../optim/optimizer_spec.ts";
-import { Sequential } from "../sequential.ts";
+import { Sequential } from "../layers/sequential.ts";
 import type { DataParallelOptions, Transport } from "./data_parallel.ts";
 import type { QPlusScope } from "./replica.ts";
 

@@ -7,14 +7,14 @@
 
 import { proxy, transfer } from "comlink";
 import type { BackendName } from "../backend.ts";
-import { readCheckpointHeader } from "../checkpoint.ts";
-import type { BackendChoice } from "../create_backend.ts";
-import type { LossResult } from "../loss.ts";
-import type { LayerSpec } from "../model_spec.ts";
+import { readCheckpointHeader } from "../io/checkpoint.ts";
+import type { BackendChoice } from "../backends/create_backend.ts";
+import type { LossResult } from "../layers/loss.ts";
+import type { LayerSpec } from "../io/model_spec.ts";
 import type { OptimizerSpec } from "../optim/optimizer_spec.ts";
 import type { Schedule } from "../optim/schedules.ts";
 import { randomSeed } from "../random.ts";
-import type { Sequential } from "../sequential.ts";
+import type { Sequential } from "../layers/sequential.ts";
 import { allReduceMean } from "./all_reduce.ts";
 import { CountRendezvous } from "./count_rendezvous.ts";
 import {
@@ -42,7 +42,7 @@ import {
 } from "./replica_group.ts";
 import { allocateShared, SharedControl } from "./shared_sync.ts";
 import { shardRows } from "./shards.ts";
-import { writeFileAtomic } from "../write_file_atomic.ts";
+import { writeFileAtomic } from "../io/write_file_atomic.ts";
 
 export type { LayerJumpoutStats, QPlusScope } from "./replica.ts";
 

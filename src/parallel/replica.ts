@@ -7,18 +7,18 @@
  */
 
 import type { Backend, BackendName } from "../backend.ts";
-import { encodeCheckpoint, restoreCheckpoint } from "../checkpoint.ts";
-import { createBackend } from "../create_backend.ts";
-import { Jumpout, type JumpoutStats } from "../jumpout.ts";
-import type { Layer } from "../layer.ts";
-import { labelsTensor, SoftmaxCrossEntropy } from "../loss.ts";
-import { type LayerSpec, modelFromSpec } from "../model_spec.ts";
+import { encodeCheckpoint, restoreCheckpoint } from "../io/checkpoint.ts";
+import { createBackend } from "../backends/create_backend.ts";
+import { Jumpout, type JumpoutStats } from "../layers/jumpout.ts";
+import type { Layer } from "../layers/layer.ts";
+import { labelsTensor, SoftmaxCrossEntropy } from "../layers/loss.ts";
+import { type LayerSpec, modelFromSpec } from "../io/model_spec.ts";
 import type { Optimizer } from "../optim/optimizer.ts";
 import {
   optimizerFromSpec,
   type OptimizerSpec,
 } from "../optim/optimizer_spec.ts";
-import type { Sequential } from "../sequential.ts";
+import type { Sequential } from "../layers/sequential.ts";
 import type { Tensor } from "../tensor.ts";
 import { release } from "../_tensors.ts";
 import { allReduceMean, reduceRange } from "./all_reduce.ts";

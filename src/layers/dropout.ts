@@ -18,7 +18,7 @@ export interface DropoutOptions {
  *
  * @example Dropout drops about `rate` of the units
  * ```ts
- * import { createBackend, Dropout } from "../mod.ts";
+ * import { createBackend, Dropout } from "../../mod.ts";
  * import { ok as assert } from "node:assert/strict";
  *
  * const backend = await createBackend("reference");

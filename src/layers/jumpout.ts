@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type Backend, RATE_ONE } from "./backend.ts";
+import { type Backend, RATE_ONE } from "../backend.ts";
 import type { Layer, Parameter } from "./layer.ts";
 import {
   type JumpoutOptions,
@@ -18,11 +18,11 @@ import {
   checkBuild,
   checkForward,
   checkShape,
-} from "./layers/_checks.ts";
+} from "./_checks.ts";
 import { type JumpoutShard, resolveShard } from "./_jumpout_shard.ts";
-import { checkTensor, release } from "./_tensors.ts";
-import { maskKey, normal } from "./random.ts";
-import type { Tensor } from "./tensor.ts";
+import { checkTensor, release } from "../_tensors.ts";
+import { maskKey, normal } from "../random.ts";
+import type { Tensor } from "../tensor.ts";
 
 export type {
   JumpoutOptions,
@@ -133,7 +133,7 @@ interface ForwardState {
  *
  * @example Train-mode forward and backward on the reference backend
  * ```ts
- * import { createBackend, Jumpout } from "../mod.ts";
+ * import { createBackend, Jumpout } from "../../mod.ts";
  * import { deepEqual } from "node:assert/strict";
  *
  * const backend = await createBackend("reference");
@@ -215,7 +215,7 @@ export class Jumpout implements Layer {
    *
    * @example Resume a layer's mask stream at step 5
    * ```ts
-   * import { createBackend, Jumpout } from "../mod.ts";
+   * import { createBackend, Jumpout } from "../../mod.ts";
    * import { deepEqual } from "node:assert/strict";
    *
    * const backend = await createBackend("reference");
@@ -268,7 +268,7 @@ export class Jumpout implements Layer {
    *
    * @example Jumpout keeps every shape
    * ```ts
-   * import { createBackend, Jumpout } from "../mod.ts";
+   * import { createBackend, Jumpout } from "../../mod.ts";
    * import { deepEqual } from "node:assert/strict";
    *
    * const backend = await createBackend("reference");
@@ -331,7 +331,7 @@ export class Jumpout implements Layer {
    *
    * @example Two replicas, each with half the batch, give the whole batch's output
    * ```ts
-   * import { createBackend, Jumpout } from "../mod.ts";
+   * import { createBackend, Jumpout } from "../../mod.ts";
    * import { deepEqual } from "node:assert/strict";
    *
    * const backend = await createBackend("reference");
@@ -447,7 +447,7 @@ export class Jumpout implements Layer {
    *
    * @example Count the active inputs of a shard
    * ```ts
-   * import { createBackend, Jumpout } from "../mod.ts";
+   * import { createBackend, Jumpout } from "../../mod.ts";
    * import { equal } from "node:assert/strict";
    *
    * const backend = await createBackend("reference");

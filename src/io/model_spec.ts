@@ -6,17 +6,17 @@
  * @module
  */
 
-import { Dropout, type DropoutOptions } from "./dropout.ts";
-import { Jumpout, type JumpoutOptions } from "./jumpout.ts";
-import type { Layer } from "./layer.ts";
-import { BatchNorm, type BatchNormOptions } from "./layers/batch_norm.ts";
-import { Conv2d, type Conv2dOptions } from "./layers/conv2d.ts";
-import { Dense, type DenseOptions } from "./layers/dense.ts";
-import { Flatten } from "./layers/flatten.ts";
-import { GlobalAvgPool } from "./layers/global_avg_pool.ts";
-import { MaxPool2d, type MaxPool2dOptions } from "./layers/max_pool2d.ts";
-import { ReLU } from "./layers/relu.ts";
-import { Sequential } from "./sequential.ts";
+import { Dropout, type DropoutOptions } from "../layers/dropout.ts";
+import { Jumpout, type JumpoutOptions } from "../layers/jumpout.ts";
+import type { Layer } from "../layers/layer.ts";
+import { BatchNorm, type BatchNormOptions } from "../layers/batch_norm.ts";
+import { Conv2d, type Conv2dOptions } from "../layers/conv2d.ts";
+import { Dense, type DenseOptions } from "../layers/dense.ts";
+import { Flatten } from "../layers/flatten.ts";
+import { GlobalAvgPool } from "../layers/global_avg_pool.ts";
+import { MaxPool2d, type MaxPool2dOptions } from "../layers/max_pool2d.ts";
+import { ReLU } from "../layers/relu.ts";
+import { Sequential } from "../layers/sequential.ts";
 import {
   checkKnownFields,
   checkRecord,
@@ -204,7 +204,7 @@ export function layerFromSpec(spec: LayerSpec): Layer {
  *
  * @example A misspelt type names its index
  * ```ts
- * import { createBackend } from "../mod.ts";
+ * import { createBackend } from "../../mod.ts";
  * import { modelFromSpec } from "./model_spec.ts";
  * import { deepEqual, throws } from "node:assert/strict";
  *
@@ -255,7 +255,7 @@ export function modelFromSpec(specs: readonly LayerSpec[]): Sequential {
  *
  * @example A hand-built model handed on as specs
  * ```ts
- * import { Dense, ReLU, Sequential } from "../mod.ts";
+ * import { Dense, ReLU, Sequential } from "../../mod.ts";
  * import { specOfLayer } from "./model_spec.ts";
  * import { deepEqual } from "node:assert/strict";
  *

@@ -5,10 +5,10 @@
  * @module
  */
 
-import type { LossResult, SoftmaxCrossEntropy } from "./loss.ts";
-import type { Optimizer } from "./optim/optimizer.ts";
-import type { Tensor } from "./tensor.ts";
-import { release } from "./_tensors.ts";
+import type { LossResult, SoftmaxCrossEntropy } from "../layers/loss.ts";
+import type { Optimizer } from "./optimizer.ts";
+import type { Tensor } from "../tensor.ts";
+import { release } from "../_tensors.ts";
 
 /** What a step needs of a model: a forward and a backward (a `Sequential` fits). */
 export interface TrainableModel {
@@ -56,11 +56,11 @@ export type EvaluateArgs = Omit<TrainStepArgs, "optimizer">;
  *
  * @example Train a linear classifier one step
  * ```ts
- * import { createBackend } from "../mod.ts";
- * import { labelsTensor, SoftmaxCrossEntropy } from "./loss.ts";
- * import { SGD } from "./optim/sgd.ts";
+ * import { createBackend } from "../../mod.ts";
+ * import { labelsTensor, SoftmaxCrossEntropy } from "../layers/loss.ts";
+ * import { SGD } from "./sgd.ts";
  * import { trainStep } from "./train_step.ts";
- * import type { Tensor } from "./tensor.ts";
+ * import type { Tensor } from "../tensor.ts";
  * import { ok } from "node:assert/strict";
  *
  * const backend = await createBackend("reference");
@@ -116,10 +116,10 @@ export async function trainStep(args: TrainStepArgs): Promise<LossResult> {
  *
  * @example Evaluate a model that passes its input through as logits
  * ```ts
- * import { createBackend } from "../mod.ts";
- * import { labelsTensor, SoftmaxCrossEntropy } from "./loss.ts";
+ * import { createBackend } from "../../mod.ts";
+ * import { labelsTensor, SoftmaxCrossEntropy } from "../layers/loss.ts";
  * import { evaluate } from "./train_step.ts";
- * import type { Tensor } from "./tensor.ts";
+ * import type { Tensor } from "../tensor.ts";
  * import { equal } from "node:assert/strict";
  *
  * const backend = await createBackend("reference");

@@ -6,7 +6,7 @@
  */
 
 import type { SafetensorsDType } from "./safetensors.ts";
-import { showShape } from "./_tensors.ts";
+import { showShape } from "../_tensors.ts";
 
 /** The header key of the free-form string pairs. */
 export const METADATA = "__metadata__";

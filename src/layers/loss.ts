@@ -4,9 +4,9 @@
  * @module
  */
 
-import type { Backend } from "./backend.ts";
-import type { Tensor } from "./tensor.ts";
-import { checkTensor, release, showShape } from "./_tensors.ts";
+import type { Backend } from "../backend.ts";
+import type { Tensor } from "../tensor.ts";
+import { checkTensor, release, showShape } from "../_tensors.ts";
 
 /** The mean loss and the share of correct predictions of one batch. */
 export interface LossResult {
@@ -25,7 +25,7 @@ export interface LossResult {
  *
  * @example Loss, accuracy and gradient of two rows
  * ```ts
- * import { createBackend } from "../mod.ts";
+ * import { createBackend } from "../../mod.ts";
  * import { labelsTensor, SoftmaxCrossEntropy } from "./loss.ts";
  * import { ok } from "node:assert/strict";
  *
@@ -145,7 +145,7 @@ export class SoftmaxCrossEntropy {
  *
  * @example Upload three labels of a 10-class problem
  * ```ts
- * import { createBackend } from "../mod.ts";
+ * import { createBackend } from "../../mod.ts";
  * import { labelsTensor, SoftmaxCrossEntropy } from "./loss.ts";
  * import { deepEqual, ok, throws } from "node:assert/strict";
  *

@@ -18,8 +18,8 @@ import {
   readSafetensorsLayout,
   type SafetensorsEntry,
 } from "./_safetensors_header.ts";
-import type { Tensor } from "./tensor.ts";
-import { checkTensor, sameShape, showShape } from "./_tensors.ts";
+import type { Tensor } from "../tensor.ts";
+import { checkTensor, sameShape, showShape } from "../_tensors.ts";
 
 /** Element types this library reads and writes. */
 export type SafetensorsDType = "F32" | "U32";
@@ -279,7 +279,7 @@ function swapBytes(bytes: Uint8Array): void {
  *
  * @example Save and reload two tensors
  * ```ts
- * import { createBackend } from "../mod.ts";
+ * import { createBackend } from "../../mod.ts";
  * import { loadWeights, saveWeights } from "./safetensors.ts";
  * import { deepEqual } from "node:assert/strict";
  *
@@ -340,7 +340,7 @@ export interface LoadWeightsOptions {
  *
  * @example A file that lacks a tensor writes nothing
  * ```ts
- * import { createBackend } from "../mod.ts";
+ * import { createBackend } from "../../mod.ts";
  * import { loadWeights, saveWeights } from "./safetensors.ts";
  * import { deepEqual, throws } from "node:assert/strict";
  *

@@ -5,11 +5,11 @@
  * @module
  */
 
-import { Jumpout } from "./jumpout.ts";
-import type { Optimizer } from "./optim/optimizer.ts";
+import { Jumpout } from "../layers/jumpout.ts";
+import type { Optimizer } from "../optim/optimizer.ts";
 import { loadWeights, saveWeights } from "./safetensors.ts";
-import type { Sequential } from "./sequential.ts";
-import type { Tensor } from "./tensor.ts";
+import type { Sequential } from "../layers/sequential.ts";
+import type { Tensor } from "../tensor.ts";
 import {
   type CheckpointHeader,
   METADATA_FORMAT,
@@ -34,7 +34,7 @@ export { type CheckpointHeader, readCheckpointHeader };
  *
  * @example Save after a step, restore into a fresh run
  * ```ts
- * import { createBackend, Dense, Jumpout, SGD, Sequential } from "../mod.ts";
+ * import { createBackend, Dense, Jumpout, SGD, Sequential } from "../../mod.ts";
  * import { encodeCheckpoint, restoreCheckpoint } from "./checkpoint.ts";
  * import { deepEqual } from "node:assert/strict";
  *

@@ -4,18 +4,18 @@
  * @module
  */
 
-import type { Backend } from "./backend.ts";
+import type { Backend } from "../backend.ts";
 import type { Layer, Parameter } from "./layer.ts";
-import { checkSeed, checkShape, checkTensor } from "./layers/_checks.ts";
+import { checkSeed, checkShape, checkTensor } from "./_checks.ts";
 import {
   batchShape,
   InputShapeError,
   sameSample,
   sameShape,
   showShape,
-} from "./layers/_shape.ts";
-import { hash32, randomSeed } from "./random.ts";
-import type { Tensor } from "./tensor.ts";
+} from "./_shape.ts";
+import { hash32, randomSeed } from "../random.ts";
+import type { Tensor } from "../tensor.ts";
 
 /** What a layer must have, as the constructor checks it. */
 const METHODS = [
@@ -101,9 +101,9 @@ interface Pending {
  *
  * @example A two-layer perceptron: build, forward, backward
  * ```ts
- * import { createBackend } from "../mod.ts";
- * import { Dense } from "./layers/dense.ts";
- * import { ReLU } from "./layers/relu.ts";
+ * import { createBackend } from "../../mod.ts";
+ * import { Dense } from "./dense.ts";
+ * import { ReLU } from "./relu.ts";
  * import { Sequential } from "./sequential.ts";
  * import { deepEqual } from "node:assert/strict";
  *
@@ -218,8 +218,8 @@ export class Sequential {
    *
    * @example A shape mismatch names the layer
    * ```ts
-   * import { createBackend } from "../mod.ts";
-   * import { Dense } from "./layers/dense.ts";
+   * import { createBackend } from "../../mod.ts";
+   * import { Dense } from "./dense.ts";
    * import { Sequential } from "./sequential.ts";
    * import { throws } from "node:assert/strict";
    *
@@ -296,7 +296,7 @@ export class Sequential {
    *
    * @example Tell each Jumpout layer where its rows sit in a bigger batch
    * ```ts
-   * import { createBackend, Dense, Jumpout, Sequential } from "../mod.ts";
+   * import { createBackend, Dense, Jumpout, Sequential } from "../../mod.ts";
    * import { deepEqual } from "node:assert/strict";
    *
    * const backend = await createBackend("reference");

@@ -1,5 +1,5 @@
-import { FLOAT32_MAX, RATE_ONE } from "./backend.ts";
-import { randomSeed } from "./random.ts";
+import { FLOAT32_MAX, RATE_ONE } from "../backend.ts";
+import { randomSeed } from "../random.ts";
 
 /** Whether one rate and one q+ serve the whole forward call, or one per sample. */
 export type JumpoutScope = "batch" | "sample";

@@ -4,15 +4,18 @@
  * @module
  */
 
-import type { Backend } from "./backend.ts";
+import type { Backend } from "../backend.ts";
 import { type CheckpointHeader, readCheckpointHeader } from "./checkpoint.ts";
 import { OPTIMIZER_PREFIX } from "./_checkpoint_header.ts";
-import { describe } from "./_describe.ts";
-import { SETUP_KEY } from "./parallel/_checkpoint_keys.ts";
-import { type BackendChoice, createBackend } from "./create_backend.ts";
+import { describe } from "../_describe.ts";
+import { SETUP_KEY } from "../parallel/_checkpoint_keys.ts";
+import {
+  type BackendChoice,
+  createBackend,
+} from "../backends/create_backend.ts";
 import { type LayerSpec, modelFromSpec } from "./model_spec.ts";
 import { loadWeights } from "./safetensors.ts";
-import type { Sequential } from "./sequential.ts";
+import type { Sequential } from "../layers/sequential.ts";
 
 /** Options of {@linkcode loadModel}. */
 export interface LoadModelOptions {
@@ -66,7 +69,7 @@ const WHAT = "load a model";
  *
  * @example Train a few steps, then serve predictions from the checkpoint
  * ```ts
- * import { DataParallel } from "../mod.ts";
+ * import { DataParallel } from "../../mod.ts";
  * import { loadModel } from "./load_model.ts";
  * import { deepEqual, equal } from "node:assert/strict";
  *
@@ -89,7 +92,7 @@ const WHAT = "load a model";
  *
  * @example A file that is not a checkpoint
  * ```ts
- * import { encodeSafetensors } from "../mod.ts";
+ * import { encodeSafetensors } from "../../mod.ts";
  * import { loadModel } from "./load_model.ts";
  * import { rejects } from "node:assert/strict";
  *

@@ -1,5 +1,5 @@
-import type { Backend, BackendName } from "./backend.ts";
-import { ReferenceBackend } from "./backends/reference.ts";
+import type { Backend, BackendName } from "../backend.ts";
+import { ReferenceBackend } from "./reference.ts";
 
 /** What {@linkcode createBackend} accepts: a backend, or `auto` to pick one. */
 export type BackendChoice = BackendName | "auto";
@@ -18,7 +18,7 @@ export type BackendChoice = BackendName | "auto";
  *
  * @example Make the reference backend
  * ```ts
- * import { createBackend } from "../mod.ts";
+ * import { createBackend } from "../../mod.ts";
  * import { deepEqual } from "node:assert/strict";
  *
  * const backend = await createBackend("reference");
@@ -32,11 +32,11 @@ export async function createBackend(
     case "reference":
       return new ReferenceBackend();
     case "wasm": {
-      const { createWasmBackend } = await import("./backends/wasm.ts");
+      const { createWasmBackend } = await import("./wasm.ts");
       return await createWasmBackend();
     }
     case "webgpu": {
-      const { createWebGpuBackend } = await import("./backends/webgpu.ts");
+      const { createWebGpuBackend } = await import("./webgpu.ts");
       return await createWebGpuBackend();
     }
     case "auto":

@@ -4,8 +4,8 @@
  * @module
  */
 
-import type { Backend } from "./backend.ts";
-import type { Tensor } from "./tensor.ts";
+import type { Backend } from "../backend.ts";
+import type { Tensor } from "../tensor.ts";
 
 /** A trainable tensor and its gradient, both on the model's backend. */
 export interface Parameter {

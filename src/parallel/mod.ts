@@ -1,0 +1,9 @@
+/**
+ * Data-parallel training: replicas of one model in Web Workers, each on a
+ * shard of the batch, gradients averaged every step.
+ *
+ * @module
+ */
+
+export * from "./data_parallel.ts";
+export * from "./data_parallel_error.ts";

@@ -74,6 +74,8 @@ export function sgd_update(
  * @param beta2 Second-moment decay, in [0, 1).
  * @param epsilon Added to the denominator.
  * @param weightDecay L2 factor added to the gradient.
+ * @param step The step, counted from 1; unused here, since the caller
+ *   passes its corrections.
  * @param correction1 `1 - beta1^step`, computed by the caller in float64
  *   (`step` counts from 1, so it is > 0).
  * @param correction2 `1 - beta2^step`, likewise.
@@ -89,6 +91,7 @@ export function adam_update(
   beta2: f64,
   epsilon: f64,
   weightDecay: f64,
+  step: f64,
   correction1: f64,
   correction2: f64,
 ): void {

@@ -8,10 +8,11 @@
 // float32, beta^step loses the small differences from 1 that early steps need.
 //
 // Bindings (group 0):
-//   0  uniform               params  Params { n, lr, beta1, beta2,
-//                                    one_minus_beta1, one_minus_beta2, epsilon,
-//                                    weight_decay, correction1, correction2 },
-//                                    48 bytes
+//   0  uniform               params  Params { n, lr, beta1, beta2, epsilon,
+//                                    weight_decay, step (unused: the
+//                                    corrections carry it), correction1,
+//                                    correction2, one_minus_beta1,
+//                                    one_minus_beta2 }, 48 bytes
 //   1  storage, read_write   param   array<vec4f>, n elements then padding (the
 //                                    host rounds buffers up to 16 bytes)
 //   2  storage, read         grad    array<vec4f>, n elements then padding
@@ -29,14 +30,14 @@ struct Params {
   lr: f32,
   beta1: f32,
   beta2: f32,
-  one_minus_beta1: f32,
-  one_minus_beta2: f32,
   epsilon: f32,
   weight_decay: f32,
+  step: u32,
   correction1: f32,
   correction2: f32,
-  _pad0: u32,
-  _pad1: u32,
+  one_minus_beta1: f32,
+  one_minus_beta2: f32,
+  _pad: u32,
 }
 
 override WORKGROUP_SIZE: u32;

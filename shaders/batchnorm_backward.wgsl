@@ -11,8 +11,10 @@
 // after the sums, so dx may be dy or x.
 //
 // Bindings (group 0):
-//   0  uniform               params    Params { channels, inner, count = m,
-//                                      lanes, epsilon }, 32 bytes
+//   0  uniform               params    Params { outer, channels, inner,
+//                                      epsilon, count = m = outer * inner,
+//                                      lanes (invocations per channel) }, 32
+//                                      bytes
 //   1  storage, read_write   x         array<f32>, outer * channels * inner
 //                                      elements; read only, read_write so that
 //                                      dx may be x
@@ -33,14 +35,14 @@
 //   when channels is 0.
 
 struct Params {
+  outer: u32,
   channels: u32,
   inner: u32,
+  epsilon: f32,
   count: u32,
   lanes: u32,
-  epsilon: f32,
   _pad0: u32,
   _pad1: u32,
-  _pad2: u32,
 }
 
 override WORKGROUP_SIZE: u32;

@@ -3,8 +3,9 @@
 // y may be x.
 //
 // Bindings (group 0):
-//   0  uniform               params    Params { n = outer * channels * inner,
-//                                      channels, inner, epsilon }, 16 bytes
+//   0  uniform               params    Params { outer, channels, inner,
+//                                      epsilon, n = outer * channels * inner },
+//                                      32 bytes
 //   1  storage, read_write   x         array<f32>, n elements; read only,
 //                                      read_write so that y may be x
 //   2  storage, read         mean      array<f32>, channels elements
@@ -20,10 +21,14 @@
 //   past n returns. Not dispatched when n is 0.
 
 struct Params {
-  n: u32,
+  outer: u32,
   channels: u32,
   inner: u32,
   epsilon: f32,
+  n: u32,
+  _pad0: u32,
+  _pad1: u32,
+  _pad2: u32,
 }
 
 override WORKGROUP_SIZE: u32;

@@ -1,8 +1,8 @@
 // bias_add: in place, y[(o * channels + c) * inner + i] += bias[c].
 //
 // Bindings (group 0):
-//   0  uniform               params  Params { n = outer * channels * inner,
-//                                    channels, inner }, 16 bytes
+//   0  uniform               params  Params { outer, channels, inner, n = outer
+//                                    * channels * inner }, 16 bytes
 //   1  storage, read_write   y       array<f32>, n elements
 //   2  storage, read         bias    array<f32>, channels elements
 // Workgroup size: WORKGROUP_SIZE invocations (pipeline override), one element
@@ -13,10 +13,10 @@
 //   past n returns. Not dispatched when n is 0.
 
 struct Params {
-  n: u32,
+  outer: u32,
   channels: u32,
   inner: u32,
-  _pad: u32,
+  n: u32,
 }
 
 override WORKGROUP_SIZE: u32;

@@ -7,8 +7,9 @@
 // not leave most of a workgroup idle.
 //
 // Bindings (group 0):
-//   0  uniform               params  Params { channels, inner, count, lanes },
-//                                    16 bytes
+//   0  uniform               params  Params { outer, channels, inner, count =
+//                                    outer * inner, lanes (invocations per
+//                                    channel) }, 32 bytes
 //   1  storage, read         dy      array<f32>, outer * channels * inner elements
 //   2  storage, read_write   db      array<f32>, channels elements
 // Workgroup size: WORKGROUP_SIZE invocations (pipeline override, a power of
@@ -20,10 +21,14 @@
 //   when channels is 0.
 
 struct Params {
+  outer: u32,
   channels: u32,
   inner: u32,
   count: u32,
   lanes: u32,
+  _pad0: u32,
+  _pad1: u32,
+  _pad2: u32,
 }
 
 override WORKGROUP_SIZE: u32;

@@ -8,8 +8,9 @@
 // thus handles WORKGROUP_SIZE / lanes channels.
 //
 // Bindings (group 0):
-//   0  uniform               params    Params { channels, inner, count, lanes },
-//                                      16 bytes
+//   0  uniform               params    Params { outer, channels, inner, count =
+//                                      outer * inner, lanes (invocations per
+//                                      channel) }, 32 bytes
 //   1  storage, read         x         array<f32>, outer * channels * inner
 //                                      elements
 //   2  storage, read_write   mean      array<f32>, channels elements
@@ -23,10 +24,14 @@
 //   when channels is 0.
 
 struct Params {
+  outer: u32,
   channels: u32,
   inner: u32,
   count: u32,
   lanes: u32,
+  _pad0: u32,
+  _pad1: u32,
+  _pad2: u32,
 }
 
 override WORKGROUP_SIZE: u32;

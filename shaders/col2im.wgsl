@@ -4,9 +4,9 @@
 // float atomics and gives the same sum on every run.
 //
 // Bindings (group 0):
-//   0  uniform               params  Params { n = size of x, batch, channels,
-//                                    height, width, kernel_h, kernel_w, stride,
-//                                    padding, out_h, out_w }, 48 bytes
+//   0  uniform               params  Params { batch, channels, height, width,
+//                                    kernel_h, kernel_w, stride, padding, n =
+//                                    size of x, out_h, out_w }, 48 bytes
 //   1  storage, read         cols    array<f32>,
 //                                    channels * kernel_h * kernel_w * P
 //                                    elements, P = batch * out_h * out_w
@@ -19,7 +19,6 @@
 //   past n returns. Not dispatched when n is 0.
 
 struct Params {
-  n: u32,
   batch: u32,
   channels: u32,
   height: u32,
@@ -28,6 +27,7 @@ struct Params {
   kernel_w: u32,
   stride: u32,
   padding: u32,
+  n: u32,
   out_h: u32,
   out_w: u32,
   _pad: u32,

@@ -1,7 +1,8 @@
 // count_active: counts[r] = #{ c : x[r * cols + c] > 0 }; NaN is not > 0.
 //
 // Bindings (group 0):
-//   0  uniform               params  Params { n = rows * cols, cols }, 16 bytes
+//   0  uniform               params  Params { rows, cols, n = rows * cols }, 16
+//                                    bytes
 //   1  storage, read         x       array<vec4f>, n elements then padding (the
 //                                    host rounds buffers up to 16 bytes)
 //   2  storage, read_write   counts  array<atomic<u32>>, rows elements, zeroed by
@@ -15,10 +16,10 @@
 //   Not dispatched when n is 0.
 
 struct Params {
-  n: u32,
+  rows: u32,
   cols: u32,
-  _pad0: u32,
-  _pad1: u32,
+  n: u32,
+  _pad: u32,
 }
 
 override WORKGROUP_SIZE: u32;

@@ -5,9 +5,9 @@
 // 0 outside the image. Copies the float bits, so values move unchanged.
 //
 // Bindings (group 0):
-//   0  uniform               params  Params { n = size of cols, batch, channels,
-//                                    height, width, kernel_h, kernel_w, stride,
-//                                    padding, out_h, out_w }, 48 bytes
+//   0  uniform               params  Params { batch, channels, height, width,
+//                                    kernel_h, kernel_w, stride, padding, n =
+//                                    size of cols, out_h, out_w }, 48 bytes
 //   1  storage, read         x       array<u32>, the bits of
 //                                    batch * channels * height * width float32
 //   2  storage, read_write   cols    array<u32>, n elements
@@ -19,7 +19,6 @@
 //   past n returns. Not dispatched when n is 0.
 
 struct Params {
-  n: u32,
   batch: u32,
   channels: u32,
   height: u32,
@@ -28,6 +27,7 @@ struct Params {
   kernel_w: u32,
   stride: u32,
   padding: u32,
+  n: u32,
   out_h: u32,
   out_w: u32,
   _pad: u32,

@@ -5,8 +5,8 @@
 // (the product saturates at the largest finite float).
 //
 // Bindings (group 0):
-//   0  uniform               params  Params { n = rows * cols, cols, key,
-//                                    offset }, 16 bytes
+//   0  uniform               params  Params { rows, cols, key, offset, n = rows
+//                                    * cols }, 32 bytes
 //   1  storage, read_write   x       array<vec4f>, n elements then padding (the
 //                                    host rounds buffers up to 16 bytes); read
 //                                    only, read_write so that y may be x
@@ -22,10 +22,14 @@
 //   past n returns. Not dispatched when n is 0.
 
 struct Params {
-  n: u32,
+  rows: u32,
   cols: u32,
   key: u32,
   offset: u32,
+  n: u32,
+  _pad0: u32,
+  _pad1: u32,
+  _pad2: u32,
 }
 
 override WORKGROUP_SIZE: u32;

@@ -6,9 +6,9 @@
 // maxpool_forward writes it: an index inside its window.
 //
 // Bindings (group 0):
-//   0  uniform               params  Params { n = planes * height * width,
-//                                    height, width, kernel, stride, padding,
-//                                    out_h, out_w }, 32 bytes
+//   0  uniform               params  Params { planes, height, width, kernel,
+//                                    stride, padding, n = planes * height *
+//                                    width, out_h, out_w }, 48 bytes
 //   1  storage, read         dy      array<f32>, planes * out_h * out_w elements
 //   2  storage, read         argmax  array<u32>, planes * out_h * out_w elements
 //   3  storage, read_write   dx      array<f32>, n elements
@@ -20,14 +20,18 @@
 //   past n returns. Not dispatched when n is 0.
 
 struct Params {
-  n: u32,
+  planes: u32,
   height: u32,
   width: u32,
   kernel: u32,
   stride: u32,
   padding: u32,
+  n: u32,
   out_h: u32,
   out_w: u32,
+  _pad0: u32,
+  _pad1: u32,
+  _pad2: u32,
 }
 
 override WORKGROUP_SIZE: u32;

@@ -9,9 +9,9 @@
 // the winning cell's exact bits.
 //
 // Bindings (group 0):
-//   0  uniform               params  Params { n = planes * out_h * out_w,
-//                                    height, width, kernel, stride, padding,
-//                                    out_h, out_w }, 32 bytes
+//   0  uniform               params  Params { planes, height, width, kernel,
+//                                    stride, padding, n = planes * out_h *
+//                                    out_w, out_h, out_w }, 48 bytes
 //   1  storage, read         x       array<u32>, the bits of
 //                                    planes * height * width float32
 //   2  storage, read_write   y       array<u32>, n float32 bits
@@ -24,14 +24,18 @@
 //   past n returns. Not dispatched when n is 0.
 
 struct Params {
-  n: u32,
+  planes: u32,
   height: u32,
   width: u32,
   kernel: u32,
   stride: u32,
   padding: u32,
+  n: u32,
   out_h: u32,
   out_w: u32,
+  _pad0: u32,
+  _pad1: u32,
+  _pad2: u32,
 }
 
 override WORKGROUP_SIZE: u32;

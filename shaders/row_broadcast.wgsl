@@ -1,8 +1,8 @@
 // row_broadcast: dx[r * cols + c] = alpha * dy[r].
 //
 // Bindings (group 0):
-//   0  uniform               params  Params { n = rows * cols, cols, alpha },
-//                                    16 bytes
+//   0  uniform               params  Params { rows, cols, alpha, n = rows *
+//                                    cols }, 16 bytes
 //   1  storage, read         dy      array<f32>, rows elements
 //   2  storage, read_write   dx      array<f32>, n elements
 // Workgroup size: WORKGROUP_SIZE invocations (pipeline override), one element
@@ -13,10 +13,10 @@
 //   past n returns. Not dispatched when n is 0.
 
 struct Params {
-  n: u32,
+  rows: u32,
   cols: u32,
   alpha: f32,
-  _pad: u32,
+  n: u32,
 }
 
 override WORKGROUP_SIZE: u32;

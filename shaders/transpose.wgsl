@@ -4,8 +4,8 @@
 // Copies the float bits, so every value (NaN payloads too) moves unchanged.
 //
 // Bindings (group 0):
-//   0  uniform               params  Params { n = rows * cols * inner, rows,
-//                                    cols, inner }, 16 bytes
+//   0  uniform               params  Params { rows, cols, inner, n = rows *
+//                                    cols * inner }, 16 bytes
 //   1  storage, read         x       array<u32>, the bits of n float32
 //   2  storage, read_write   y       array<u32>, n elements
 // Workgroup size: WORKGROUP_SIZE invocations (pipeline override), one element
@@ -16,10 +16,10 @@
 //   past n returns. Not dispatched when n is 0.
 
 struct Params {
-  n: u32,
   rows: u32,
   cols: u32,
   inner: u32,
+  n: u32,
 }
 
 override WORKGROUP_SIZE: u32;

@@ -1,5 +1,6 @@
 import { deepEqual, equal, fail, ok, throws } from "node:assert/strict";
-import { type Backend, FLOAT32_MAX } from "../src/backend.ts";
+import type { Backend } from "../src/backend.ts";
+import { FLOAT32_MAX } from "../src/backends/kernels.ts";
 import { hash32 } from "../src/random.ts";
 import { ReferenceBackend } from "../src/backends/reference.ts";
 import { createWasmBackend, WasmBackend } from "../src/backends/wasm.ts";

@@ -16,7 +16,7 @@ import * as batchnorm from "./_helpers/conformance/batchnorm.ts";
 import * as conv from "./_helpers/conformance/conv.ts";
 import * as elementwise from "./_helpers/conformance/elementwise.ts";
 import * as pool from "./_helpers/conformance/pool.ts";
-import { outputSize } from "../src/backend.ts";
+import { outputSize } from "../src/backends/kernels.ts";
 
 const wasm = await createWasmBackend();
 

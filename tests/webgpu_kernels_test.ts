@@ -10,7 +10,7 @@
  * scale's pow differing by an ulp or two).
  */
 import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
-import { FLOAT32_MAX, RATE_ONE } from "../src/backend.ts";
+import { FLOAT32_MAX, RATE_ONE } from "../src/backends/kernels.ts";
 import { ReferenceBackend } from "../src/backends/reference.ts";
 import { createWebGpuBackend, WebGpuBackend } from "../src/backends/webgpu.ts";
 import { hash32 } from "../src/random.ts";

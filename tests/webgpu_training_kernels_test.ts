@@ -12,7 +12,7 @@
  * reference run on absolute values), as in the conformance suite.
  */
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
-import type { KernelName } from "../src/backend.ts";
+import type { KernelName } from "../src/backends/kernels.ts";
 import {
   createWebGpuBackend,
   dispatchGrid,

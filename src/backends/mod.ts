@@ -7,3 +7,4 @@
  */
 
 export * from "./create_backend.ts";
+export * from "./kernels.ts";

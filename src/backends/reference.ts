@@ -6,7 +6,7 @@
  * @module
  */
 
-import { FLOAT32_MAX, type KernelArgs, RATE_ONE } from "../backend.ts";
+import { FLOAT32_MAX, type KernelArgs, RATE_ONE } from "./kernels.ts";
 import { hash32 } from "../random.ts";
 import type { DType, HostArray, Tensor } from "../tensor.ts";
 import { BaseBackend, type KernelTable } from "./_base.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ConvGeometry, KernelArgs, PoolGeometry } from "../backend.ts";
+import { contractOf, type KernelName, KERNELS } from "./kernels.ts";
 import type { DType, HostArray, Tensor } from "../tensor.ts";
 import { BaseBackend, type KernelTable } from "./_base.ts";
 import { KERNELS_WASM_BASE64 } from "./_wasm_bytes.ts";
@@ -15,194 +15,31 @@ import { WasmHeap } from "./_wasm_heap.ts";
 /** The memory's ceiling in 64 KiB pages (4 GiB, all a 32-bit offset reaches). */
 const MAX_PAGES = 65536;
 
-/** What the kernels module exports (see `asm/`); pointers are byte offsets. */
-interface KernelExports {
-  count_active(x: number, counts: number, rows: number, cols: number): void;
-  jumpout_params(
-    counts: number,
-    rate: number,
-    keep: number,
-    scale: number,
-    rows: number,
-    cols: number,
-    maxDrop: number,
-    normalize: number,
-    power: number,
-  ): void;
-  mask_scale(
-    x: number,
-    keep: number,
-    scale: number,
-    y: number,
-    rows: number,
-    cols: number,
-    key: number,
-    offset: number,
-  ): void;
-  matmul(
-    a: number,
-    b: number,
-    c: number,
-    m: number,
-    n: number,
-    k: number,
-    transA: number,
-    transB: number,
-  ): void;
-  bias_add(
-    y: number,
-    bias: number,
-    outer: number,
-    channels: number,
-    inner: number,
-  ): void;
-  bias_grad(
-    dy: number,
-    db: number,
-    outer: number,
-    channels: number,
-    inner: number,
-  ): void;
-  relu(x: number, y: number, n: number): void;
-  relu_backward(x: number, dy: number, dx: number, n: number): void;
-  /** Sizes are float64 in the module, so every safe integer arrives exact. */
-  im2col(x: number, cols: number, ...geometry: ConvNumbers): void;
-  /** Sizes as in `im2col`. */
-  col2im(cols: number, x: number, ...geometry: ConvNumbers): void;
-  transpose(
-    x: number,
-    y: number,
-    rows: number,
-    cols: number,
-    inner: number,
-  ): void;
-  channel_stats(
-    x: number,
-    mean: number,
-    variance: number,
-    outer: number,
-    channels: number,
-    inner: number,
-  ): void;
-  batchnorm_forward(
-    x: number,
-    mean: number,
-    variance: number,
-    gamma: number,
-    beta: number,
-    y: number,
-    outer: number,
-    channels: number,
-    inner: number,
-    epsilon: number,
-  ): void;
-  batchnorm_backward(
-    x: number,
-    dy: number,
-    mean: number,
-    variance: number,
-    gamma: number,
-    dx: number,
-    dgamma: number,
-    dbeta: number,
-    outer: number,
-    channels: number,
-    inner: number,
-    epsilon: number,
-  ): void;
-  axpby(x: number, y: number, n: number, alpha: number, beta: number): void;
-  /** Sizes are float64 in the module, as in `im2col`. */
-  maxpool_forward(
-    x: number,
-    y: number,
-    argmax: number,
-    ...geometry: PoolNumbers
-  ): void;
-  /** Sizes as in `maxpool_forward`. */
-  maxpool_backward(
-    dy: number,
-    argmax: number,
-    dx: number,
-    ...geometry: PoolNumbers
-  ): void;
-  row_broadcast(
-    dy: number,
-    dx: number,
-    rows: number,
-    cols: number,
-    alpha: number,
-  ): void;
-  softmax_cross_entropy(
-    logits: number,
-    labels: number,
-    dlogits: number,
-    result: number,
-    rows: number,
-    cols: number,
-  ): void;
-  sgd_update(
-    param: number,
-    grad: number,
-    velocity: number,
-    n: number,
-    lr: number,
-    momentum: number,
-    weightDecay: number,
-    nesterov: number,
-  ): void;
-  /**
-   * `correction1` and `correction2` are `1 - beta1^step` and
-   * `1 - beta2^step`, computed here in float64.
-   */
-  adam_update(
-    param: number,
-    grad: number,
-    m: number,
-    v: number,
-    n: number,
-    lr: number,
-    beta1: number,
-    beta2: number,
-    epsilon: number,
-    weightDecay: number,
-    correction1: number,
-    correction2: number,
-  ): void;
-  heap_base(): number;
-}
+/** A kernel export of the module: byte offsets, then numbers. */
+type KernelExport = (...args: number[]) => void;
 
-/** `im2col`'s sizes in the module's order: batch, channels, height, width, kernelH, kernelW, stride, padding. */
-type ConvNumbers = [
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-  number,
-];
-
-/** Pooling sizes in the module's order: planes, height, width, kernel, stride, padding. */
-type PoolNumbers = [number, number, number, number, number, number];
-
-/** A convolution's sizes as the module takes them. */
-function convNumbers(g: ConvGeometry): ConvNumbers {
-  return [
-    g.batch,
-    g.channels,
-    g.height,
-    g.width,
-    g.kernelH,
-    g.kernelW,
-    g.stride,
-    g.padding,
-  ];
-}
-
-/** A pooling's sizes as the module takes them. */
-function poolNumbers(g: PoolGeometry): PoolNumbers {
-  return [g.planes, g.height, g.width, g.kernel, g.stride, g.padding];
+/**
+ * Calls each export in the table's order: every tensor's byte offset, then
+ * the other arguments (booleans as 0 or 1), then the derived values.
+ */
+function kernelCalls(exports: Record<string, KernelExport>): KernelTable {
+  const table: Partial<Record<KernelName, (a: unknown) => void>> = {};
+  for (const kernel of Object.keys(KERNELS) as KernelName[]) {
+    const contract = contractOf(kernel);
+    const tensors = Object.keys(contract.tensors);
+    const scalars = Object.keys(contract.scalars);
+    const derived = Object.values(contract.derived ?? {});
+    const call = exports[kernel];
+    table[kernel] = (a) => {
+      const r = a as Record<string, unknown>;
+      call(
+        ...tensors.map((name) => at(r[name] as Tensor)),
+        ...scalars.map((name) => +(r[name] as number | boolean)),
+        ...derived.map((value) => value(r)),
+      );
+    };
+  }
+  return table as KernelTable;
 }
 
 /** The compiled embedded module, once per process. */
@@ -294,151 +131,10 @@ export class WasmBackend extends BaseBackend {
   readonly module: WebAssembly.Module;
   /** The memory every tensor of this backend lives in. */
   readonly memory: WebAssembly.Memory;
-  readonly #exports: KernelExports;
   readonly #heap: WasmHeap;
   #disposed = false;
 
-  protected readonly kernels: KernelTable = {
-    count_active: (a: KernelArgs["count_active"]) =>
-      this.#exports.count_active(at(a.x), at(a.counts), a.rows, a.cols),
-    jumpout_params: (a: KernelArgs["jumpout_params"]) =>
-      this.#exports.jumpout_params(
-        at(a.counts),
-        at(a.rate),
-        at(a.keep),
-        at(a.scale),
-        a.rows,
-        a.cols,
-        a.maxDrop,
-        a.normalize ? 1 : 0,
-        a.power,
-      ),
-    mask_scale: (a: KernelArgs["mask_scale"]) =>
-      this.#exports.mask_scale(
-        at(a.x),
-        at(a.keep),
-        at(a.scale),
-        at(a.y),
-        a.rows,
-        a.cols,
-        a.key,
-        a.offset,
-      ),
-    matmul: (a: KernelArgs["matmul"]) =>
-      this.#exports.matmul(
-        at(a.a),
-        at(a.b),
-        at(a.c),
-        a.m,
-        a.n,
-        a.k,
-        a.transA ? 1 : 0,
-        a.transB ? 1 : 0,
-      ),
-    bias_add: (a: KernelArgs["bias_add"]) =>
-      this.#exports.bias_add(at(a.y), at(a.bias), a.outer, a.channels, a.inner),
-    bias_grad: (a: KernelArgs["bias_grad"]) =>
-      this.#exports.bias_grad(at(a.dy), at(a.db), a.outer, a.channels, a.inner),
-    relu: (a: KernelArgs["relu"]) => this.#exports.relu(at(a.x), at(a.y), a.n),
-    relu_backward: (a: KernelArgs["relu_backward"]) =>
-      this.#exports.relu_backward(at(a.x), at(a.dy), at(a.dx), a.n),
-    im2col: (a: KernelArgs["im2col"]) =>
-      this.#exports.im2col(at(a.x), at(a.cols), ...convNumbers(a)),
-    col2im: (a: KernelArgs["col2im"]) =>
-      this.#exports.col2im(at(a.cols), at(a.x), ...convNumbers(a)),
-    transpose: (a: KernelArgs["transpose"]) =>
-      this.#exports.transpose(at(a.x), at(a.y), a.rows, a.cols, a.inner),
-    channel_stats: (a: KernelArgs["channel_stats"]) =>
-      this.#exports.channel_stats(
-        at(a.x),
-        at(a.mean),
-        at(a.variance),
-        a.outer,
-        a.channels,
-        a.inner,
-      ),
-    batchnorm_forward: (a: KernelArgs["batchnorm_forward"]) =>
-      this.#exports.batchnorm_forward(
-        at(a.x),
-        at(a.mean),
-        at(a.variance),
-        at(a.gamma),
-        at(a.beta),
-        at(a.y),
-        a.outer,
-        a.channels,
-        a.inner,
-        a.epsilon,
-      ),
-    batchnorm_backward: (a: KernelArgs["batchnorm_backward"]) =>
-      this.#exports.batchnorm_backward(
-        at(a.x),
-        at(a.dy),
-        at(a.mean),
-        at(a.variance),
-        at(a.gamma),
-        at(a.dx),
-        at(a.dgamma),
-        at(a.dbeta),
-        a.outer,
-        a.channels,
-        a.inner,
-        a.epsilon,
-      ),
-    axpby: (a: KernelArgs["axpby"]) =>
-      this.#exports.axpby(at(a.x), at(a.y), a.n, a.alpha, a.beta),
-    maxpool_forward: (a: KernelArgs["maxpool_forward"]) =>
-      this.#exports.maxpool_forward(
-        at(a.x),
-        at(a.y),
-        at(a.argmax),
-        ...poolNumbers(a),
-      ),
-    maxpool_backward: (a: KernelArgs["maxpool_backward"]) =>
-      this.#exports.maxpool_backward(
-        at(a.dy),
-        at(a.argmax),
-        at(a.dx),
-        ...poolNumbers(a),
-      ),
-    row_broadcast: (a: KernelArgs["row_broadcast"]) =>
-      this.#exports.row_broadcast(at(a.dy), at(a.dx), a.rows, a.cols, a.alpha),
-    softmax_cross_entropy: (a: KernelArgs["softmax_cross_entropy"]) =>
-      this.#exports.softmax_cross_entropy(
-        at(a.logits),
-        at(a.labels),
-        at(a.dlogits),
-        at(a.result),
-        a.rows,
-        a.cols,
-      ),
-    sgd_update: (a: KernelArgs["sgd_update"]) =>
-      this.#exports.sgd_update(
-        at(a.param),
-        at(a.grad),
-        at(a.velocity),
-        a.n,
-        a.lr,
-        a.momentum,
-        a.weightDecay,
-        a.nesterov ? 1 : 0,
-      ),
-    adam_update: (a: KernelArgs["adam_update"]) =>
-      this.#exports.adam_update(
-        at(a.param),
-        at(a.grad),
-        at(a.m),
-        at(a.v),
-        a.n,
-        a.lr,
-        a.beta1,
-        a.beta2,
-        a.epsilon,
-        a.weightDecay,
-        1 - a.beta1 ** a.step,
-        1 - a.beta2 ** a.step,
-      ),
-  };
+  protected readonly kernels: KernelTable;
 
   /**
    * Wraps an instance of the kernels; {@linkcode createWasmBackend} makes one.
@@ -456,7 +152,7 @@ export class WasmBackend extends BaseBackend {
   ) {
     super();
     const exports = instance.exports as Partial<Record<string, unknown>>;
-    const names = [...Object.keys(this.kernels), "heap_base"];
+    const names = [...Object.keys(KERNELS), "heap_base"];
     const missing = names.filter((n) => typeof exports[n] !== "function");
     if (missing.length > 0) {
       throw new TypeError(
@@ -467,8 +163,8 @@ export class WasmBackend extends BaseBackend {
     }
     this.module = module;
     this.memory = memory;
-    this.#exports = exports as unknown as KernelExports;
-    this.#heap = new WasmHeap(memory, this.#exports.heap_base());
+    this.kernels = kernelCalls(exports as Record<string, KernelExport>);
+    this.#heap = new WasmHeap(memory, (exports.heap_base as () => number)());
   }
 
   protected createStorage(

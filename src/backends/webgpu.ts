@@ -6,14 +6,17 @@
  */
 
 import {
+  contractOf,
   type ConvGeometry,
   type KernelArgs,
   type KernelName,
+  KERNELS,
   outputSize,
   type PoolGeometry,
-} from "../backend.ts";
+  type ScalarKind,
+} from "./kernels.ts";
 import type { DType, HostArray, Tensor } from "../tensor.ts";
-import { ARG_OUTPUTS, BaseBackend, type KernelTable } from "./_base.ts";
+import { BaseBackend, type KernelTable } from "./_base.ts";
 import { SHADERS } from "./_shaders.ts";
 
 /** Invocations per workgroup of every kernel (their `WORKGROUP_SIZE` override). */
@@ -46,50 +49,12 @@ const BATCH_DISPATCHES = 256;
  */
 const LANE_VALUES = 8;
 
-/**
- * Each kernel's tensors in binding order: binding 0 is the uniform
- * parameters, then one storage binding per tensor. How each is bound follows
- * from the kernels' sharing contract (see {@linkcode bindingAccess}).
- */
-const BINDINGS: Record<KernelName, readonly string[]> = {
-  count_active: ["x", "counts"],
-  jumpout_params: ["counts", "rate", "keep", "scale"],
-  mask_scale: ["x", "keep", "scale", "y"],
-  matmul: ["a", "b", "c"],
-  bias_add: ["y", "bias"],
-  bias_grad: ["dy", "db"],
-  relu: ["x", "y"],
-  relu_backward: ["x", "dy", "dx"],
-  im2col: ["x", "cols"],
-  col2im: ["cols", "x"],
-  transpose: ["x", "y"],
-  channel_stats: ["x", "mean", "variance"],
-  batchnorm_forward: ["x", "mean", "variance", "gamma", "beta", "y"],
-  batchnorm_backward: [
-    "x",
-    "dy",
-    "mean",
-    "variance",
-    "gamma",
-    "dx",
-    "dgamma",
-    "dbeta",
-  ],
-  axpby: ["x", "y"],
-  maxpool_forward: ["x", "y", "argmax"],
-  maxpool_backward: ["dy", "argmax", "dx"],
-  row_broadcast: ["dy", "dx"],
-  softmax_cross_entropy: ["logits", "labels", "dlogits", "result"],
-  sgd_update: ["param", "grad", "velocity"],
-  adam_update: ["param", "grad", "m", "v"],
-};
-
 /** A storage binding's access mode, as WGSL spells it. */
 type Access = "read" | "read_write";
 
 /**
  * How a kernel's WGSL declares tensor `name`. Which tensors may share
- * storage is the kernels' contract ({@linkcode ARG_OUTPUTS}), checked before
+ * storage is the kernels' contract ({@linkcode KERNELS}), checked before
  * a kernel runs; WebGPU adds one rule of its own: a buffer bound `read` must
  * not also be bound `read_write` in the same dispatch (two `read` bindings or
  * two `read_write` ones may share it). So outputs, and the inputs an output
@@ -97,51 +62,285 @@ type Access = "read" | "read_write";
  * elements before it writes them); other inputs bind `read`, and one that
  * shares its buffer with an input bound `read_write` is bound as a copy
  * instead (see {@linkcode readWriteConflicts}).
+ *
+ * @param kernel The kernel.
+ * @param name One of its tensor arguments.
+ * @returns How the shader binds it.
+ *
+ * @example `relu` may write `y` over `x`, so both are bound `read_write`
+ * ```ts
+ * import { bindingAccess } from "./webgpu.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(bindingAccess("relu", "x"), "read_write");
+ * equal(bindingAccess("matmul", "a"), "read");
+ * ```
  */
-function bindingAccess(kernel: KernelName, name: string): Access {
-  const outputs = ARG_OUTPUTS[kernel];
+export function bindingAccess(kernel: KernelName, name: string): Access {
+  const { outputs } = contractOf(kernel);
   return Object.hasOwn(outputs, name) ||
       Object.values(outputs).some((shared) => shared.includes(name))
     ? "read_write"
     : "read";
 }
 
-/** Byte size of each kernel's uniform `Params` struct. */
-const UNIFORM_BYTES: Record<KernelName, number> = {
-  count_active: 16,
-  jumpout_params: 32,
-  mask_scale: 16,
-  matmul: 32,
-  bias_add: 16,
-  bias_grad: 16,
-  relu: 16,
-  relu_backward: 16,
-  im2col: 48,
-  col2im: 48,
-  transpose: 16,
-  channel_stats: 16,
-  batchnorm_forward: 16,
-  batchnorm_backward: 32,
-  axpby: 16,
-  maxpool_forward: 32,
-  maxpool_backward: 32,
-  row_broadcast: 16,
-  softmax_cross_entropy: 16,
-  sgd_update: 32,
-  adam_update: 48,
-};
+/** A field of a uniform `Params` struct: its WGSL name and type. */
+export interface UniformField {
+  /** The field's name in WGSL (snake_case). */
+  readonly name: string;
+  /** Its WGSL type. */
+  readonly type: "u32" | "f32";
+}
 
-/** Bytes of the largest `Params` struct. */
-const MAX_UNIFORM_BYTES = Math.max(...Object.values(UNIFORM_BYTES));
+/** A `Params` field of a program's own, and how to compute it. */
+interface Uniform<A> extends Omit<UniformField, "name"> {
+  readonly value: (a: A) => number;
+}
+
+/** A `u32` field computed from the arguments. */
+function u32<A>(value: (a: A) => number): Uniform<A> {
+  return { type: "u32", value };
+}
+
+/** An `f32` field computed from the arguments. */
+function f32<A>(value: (a: A) => number): Uniform<A> {
+  return { type: "f32", value };
+}
 
 /**
- * Pipeline override constants of the kernels whose shaders declare other
- * overrides than `WORKGROUP_SIZE` alone, which every other kernel takes.
+ * What the webgpu backend adds to a kernel's contract to run its shader:
+ * the dispatch size, and the `Params` fields after the kernel's arguments.
  */
-const CONSTANTS: Partial<Record<KernelName, Record<string, number>>> = {
-  count_active: { WORKGROUP_SIZE, RUN: COUNT_RUN },
-  matmul: {}, // Its tile shape is fixed in the shader.
+interface GpuProgram<A> {
+  /** Workgroups to dispatch (rounded up; none when 0). */
+  readonly groups: (a: A) => number;
+  /**
+   * The shader's own `Params` fields, in order, after the kernel's
+   * arguments and derived values.
+   */
+  readonly uniforms?: Readonly<Record<string, Uniform<A>>>;
+  /** Pipeline override constants; `{ WORKGROUP_SIZE }` unless given. */
+  readonly constants?: Readonly<Record<string, number>>;
+  /** Commands recorded before the dispatch, even when no workgroup runs. */
+  readonly before?: (a: A, encoder: GPUCommandEncoder) => void;
+  /**
+   * Checks arguments before a dispatch of at least one workgroup; returns
+   * the arguments the shader gets.
+   */
+  readonly prepare?: (a: A) => A;
+}
+
+/** `n` elements, four per invocation. */
+const vec4Groups = (n: number) => n / (4 * WORKGROUP_SIZE);
+
+/** Per-channel reductions: lanes per channel, and the count they share. */
+const REDUCTION = {
+  count: u32((a: ChannelSizes) => a.outer * a.inner),
+  lanes: u32((a: ChannelSizes) => reductionLanes(a.outer * a.inner)),
 };
+
+/** The sizes of a per-channel kernel's tensors. */
+interface ChannelSizes {
+  outer: number;
+  inner: number;
+}
+
+/** The output sides of a convolution, as `out_h` and `out_w`. */
+const CONV_OUTPUT = {
+  out_h: u32((a: ConvGeometry) =>
+    outputSize(a.height, a.kernelH, a.stride, a.padding)
+  ),
+  out_w: u32((a: ConvGeometry) =>
+    outputSize(a.width, a.kernelW, a.stride, a.padding)
+  ),
+};
+
+/** The output sides of a pooling, as `out_h` and `out_w`. */
+const POOL_OUTPUT = {
+  out_h: u32((a: PoolGeometry) =>
+    outputSize(a.height, a.kernel, a.stride, a.padding)
+  ),
+  out_w: u32((a: PoolGeometry) =>
+    outputSize(a.width, a.kernel, a.stride, a.padding)
+  ),
+};
+
+/** Every kernel's program, by name. */
+const PROGRAMS: { readonly [K in KernelName]: GpuProgram<KernelArgs[K]> } = {
+  count_active: {
+    groups: (a) => a.rows * a.cols / (WORKGROUP_SIZE * COUNT_RUN),
+    uniforms: { n: u32((a) => a.rows * a.cols) },
+    constants: { WORKGROUP_SIZE, RUN: COUNT_RUN },
+    // The atomic adds start from zeros, which are also the counts of rows
+    // with cols = 0.
+    before: (a, encoder) => encoder.clearBuffer(a.counts.storage as GPUBuffer),
+  },
+  jumpout_params: {
+    groups: (a) => a.rows / WORKGROUP_SIZE,
+    // The float64 power as a float plus its remainder: the exponent of the
+    // power reaches 24 * power, where a float's rounding of power shows.
+    uniforms: { power_low: f32((a) => a.power - Math.fround(a.power)) },
+  },
+  mask_scale: {
+    groups: (a) => vec4Groups(a.rows * a.cols),
+    uniforms: { n: u32((a) => a.rows * a.cols) },
+  },
+  matmul: {
+    groups: (a) => Math.ceil(a.m / MATMUL_TILE) * Math.ceil(a.n / MATMUL_TILE),
+    uniforms: { tiles_n: u32((a) => Math.ceil(a.n / MATMUL_TILE)) },
+    constants: {}, // Its tile shape is fixed in the shader.
+  },
+  bias_add: {
+    groups: (a) => a.outer * a.channels * a.inner / WORKGROUP_SIZE,
+    uniforms: { n: u32((a) => a.outer * a.channels * a.inner) },
+  },
+  bias_grad: {
+    // outer * inner may pass 2^32 only when channels is 0: no dispatch.
+    groups: (a) =>
+      a.channels * reductionLanes(a.outer * a.inner) / WORKGROUP_SIZE,
+    uniforms: REDUCTION,
+  },
+  relu: { groups: (a) => vec4Groups(a.n) },
+  relu_backward: { groups: (a) => vec4Groups(a.n) },
+  im2col: {
+    groups: (a) => a.cols.size / WORKGROUP_SIZE,
+    uniforms: { n: u32((a) => a.cols.size), ...CONV_OUTPUT },
+    prepare: (a) => clampedConv("im2col", a),
+  },
+  col2im: {
+    groups: (a) => a.x.size / WORKGROUP_SIZE,
+    uniforms: { n: u32((a) => a.x.size), ...CONV_OUTPUT },
+    prepare: (a) => clampedConv("col2im", a),
+  },
+  transpose: {
+    groups: (a) => a.rows * a.cols * a.inner / WORKGROUP_SIZE,
+    uniforms: { n: u32((a) => a.rows * a.cols * a.inner) },
+  },
+  channel_stats: {
+    groups: (a) =>
+      a.channels * reductionLanes(a.outer * a.inner) / WORKGROUP_SIZE,
+    uniforms: REDUCTION,
+  },
+  batchnorm_forward: {
+    groups: (a) => a.outer * a.channels * a.inner / WORKGROUP_SIZE,
+    uniforms: { n: u32((a) => a.outer * a.channels * a.inner) },
+  },
+  batchnorm_backward: {
+    groups: (a) =>
+      a.channels * reductionLanes(a.outer * a.inner) / WORKGROUP_SIZE,
+    uniforms: REDUCTION,
+  },
+  axpby: {
+    groups: (a) => vec4Groups(a.n),
+    uniforms: { beta_zero: u32((a) => a.beta === 0 ? 1 : 0) },
+  },
+  maxpool_forward: {
+    groups: (a) => a.y.size / WORKGROUP_SIZE,
+    uniforms: { n: u32((a) => a.y.size), ...POOL_OUTPUT },
+    prepare: (a) => clampedPool("maxpool_forward", a),
+  },
+  maxpool_backward: {
+    groups: (a) => a.dx.size / WORKGROUP_SIZE,
+    uniforms: { n: u32((a) => a.dx.size), ...POOL_OUTPUT },
+    prepare: (a) => clampedPool("maxpool_backward", a),
+  },
+  row_broadcast: {
+    groups: (a) => a.rows * a.cols / WORKGROUP_SIZE,
+    uniforms: { n: u32((a) => a.rows * a.cols) },
+  },
+  softmax_cross_entropy: {
+    // Always one workgroup: it also writes the [0, 0] of no rows.
+    groups: () => 1,
+    uniforms: {
+      inv_rows: f32((a) => a.rows === 0 ? 0 : 1 / a.rows),
+      nan: f32(() => NaN), // The loss of a label out of range.
+    },
+  },
+  sgd_update: { groups: (a) => vec4Groups(a.n) },
+  adam_update: {
+    groups: (a) => vec4Groups(a.n),
+    // In float64, as the corrections: a float32 beta loses the gap to 1.
+    uniforms: {
+      one_minus_beta1: f32((a) => 1 - a.beta1),
+      one_minus_beta2: f32((a) => 1 - a.beta2),
+    },
+  },
+};
+
+/** A field of `Params` with how to compute it from the arguments. */
+interface PackedField extends UniformField {
+  readonly value: (a: Readonly<Record<string, unknown>>) => number;
+}
+
+/**
+ * A kernel's `Params` fields in order: its arguments, its derived values,
+ * then its program's own fields.
+ */
+function packedFields(kernel: KernelName): PackedField[] {
+  const contract = contractOf(kernel);
+  const own = (PROGRAMS[kernel] as GpuProgram<unknown>).uniforms ?? {};
+  return [
+    ...Object.entries(contract.scalars).map(([name, kind]) => ({
+      name: snakeCase(name),
+      type: FLOAT_KINDS.has(kind) ? "f32" as const : "u32" as const,
+      value: (a: Readonly<Record<string, unknown>>) =>
+        +(a[name] as number | boolean),
+    })),
+    ...Object.entries(contract.derived ?? {}).map(([name, value]) => ({
+      name: snakeCase(name),
+      type: "f32" as const,
+      value,
+    })),
+    ...Object.entries(own).map(([name, field]) => ({
+      name,
+      type: field.type,
+      value: field.value as PackedField["value"],
+    })),
+  ];
+}
+
+/** The argument kinds passed as `f32`; the others are `u32`. */
+const FLOAT_KINDS: ReadonlySet<ScalarKind> = new Set([
+  "finite",
+  "nonNegative",
+  "unit",
+]);
+
+/** `kernelH` as WGSL names it: `kernel_h`. */
+function snakeCase(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase());
+}
+
+/**
+ * The fields of a kernel's uniform `Params` struct, in order, without the
+ * padding that rounds it up to 16 bytes: what its shader must declare.
+ *
+ * @param kernel The kernel.
+ * @returns Its fields.
+ *
+ * @example `mask_scale`'s arguments, then the element count
+ * ```ts
+ * import { uniformLayout } from "./webgpu.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * deepEqual(uniformLayout("mask_scale").map((f) => f.name), ["rows", "cols", "key", "offset", "n"]);
+ * ```
+ */
+export function uniformLayout(kernel: KernelName): UniformField[] {
+  return packedFields(kernel).map(({ name, type }) => ({ name, type }));
+}
+
+/** Bytes of a `Params` struct of `fields` fields: whole 16-byte rows. */
+function uniformBytes(fields: number): number {
+  return Math.max(16, Math.ceil(fields / 4) * 16);
+}
+
+/** Bytes of the largest `Params` struct. */
+const MAX_UNIFORM_BYTES = Math.max(
+  ...(Object.keys(KERNELS) as KernelName[]).map((kernel) =>
+    uniformBytes(packedFields(kernel).length)
+  ),
+);
 
 /** A kernel ready to dispatch: its pipeline and layout. */
 interface Program {
@@ -151,6 +350,12 @@ interface Program {
   tensors: readonly string[];
   /** How each of them is bound. */
   access: readonly Access[];
+  /** The `Params` fields, in order. */
+  fields: readonly PackedField[];
+  /** Bytes of `Params`. */
+  uniformBytes: number;
+  /** How the backend runs it. */
+  spec: GpuProgram<Readonly<Record<string, unknown>>>;
 }
 
 /**
@@ -211,144 +416,7 @@ export class WebGpuBackend extends BaseBackend {
   #doomed: GPUBuffer[] = [];
   #disposed = false;
 
-  protected readonly kernels: KernelTable = {
-    count_active: (a) => {
-      const n = a.rows * a.cols;
-      this.#u32.set([n, a.cols, 0, 0]);
-      // The atomic adds start from zeros, which are also the counts of
-      // rows with cols = 0.
-      const clear = (e: GPUCommandEncoder) =>
-        e.clearBuffer(a.counts.storage as GPUBuffer);
-      this.#dispatch(
-        "count_active",
-        a,
-        n / (WORKGROUP_SIZE * COUNT_RUN),
-        clear,
-      );
-    },
-    jumpout_params: (a) => {
-      this.#u32.set([a.rows, a.cols, a.maxDrop, a.normalize ? 1 : 0]);
-      // The float64 power as a float plus its remainder: the exponent of the
-      // power reaches 24 * power, where a float's rounding of power shows.
-      this.#f32[4] = a.power;
-      this.#f32[5] = a.power - this.#f32[4];
-      this.#dispatch("jumpout_params", a, a.rows / WORKGROUP_SIZE);
-    },
-    mask_scale: (a) => {
-      const n = a.rows * a.cols;
-      this.#u32.set([n, a.cols, a.key, a.offset]);
-      this.#dispatch("mask_scale", a, n / (4 * WORKGROUP_SIZE));
-    },
-    matmul: (a) => {
-      const tilesN = Math.ceil(a.n / MATMUL_TILE);
-      this.#u32.set([a.m, a.n, a.k, +a.transA, +a.transB, tilesN]);
-      this.#dispatch("matmul", a, Math.ceil(a.m / MATMUL_TILE) * tilesN);
-    },
-    bias_add: (a) => {
-      const n = a.outer * a.channels * a.inner;
-      this.#u32.set([n, a.channels, a.inner]);
-      this.#dispatch("bias_add", a, n / WORKGROUP_SIZE);
-    },
-    bias_grad: (a) => {
-      // outer * inner may pass 2^32 only when channels is 0: no dispatch.
-      const count = a.outer * a.inner, lanes = reductionLanes(count);
-      this.#u32.set([a.channels, a.inner, count, lanes]);
-      this.#dispatch("bias_grad", a, a.channels * lanes / WORKGROUP_SIZE);
-    },
-    relu: (a) => {
-      this.#u32[0] = a.n;
-      this.#dispatch("relu", a, a.n / (4 * WORKGROUP_SIZE));
-    },
-    relu_backward: (a) => {
-      this.#u32[0] = a.n;
-      this.#dispatch("relu_backward", a, a.n / (4 * WORKGROUP_SIZE));
-    },
-    im2col: (a) => {
-      const n = a.cols.size;
-      if (n > 0) this.#convParams("im2col", a, n);
-      this.#dispatch("im2col", a, n / WORKGROUP_SIZE);
-    },
-    col2im: (a) => {
-      const n = a.x.size;
-      if (n > 0) this.#convParams("col2im", a, n);
-      this.#dispatch("col2im", a, n / WORKGROUP_SIZE);
-    },
-    transpose: (a) => {
-      const n = a.rows * a.cols * a.inner;
-      this.#u32.set([n, a.rows, a.cols, a.inner]);
-      this.#dispatch("transpose", a, n / WORKGROUP_SIZE);
-    },
-    channel_stats: (a) => {
-      const count = a.outer * a.inner, lanes = reductionLanes(count);
-      this.#u32.set([a.channels, a.inner, count, lanes]);
-      this.#dispatch("channel_stats", a, a.channels * lanes / WORKGROUP_SIZE);
-    },
-    batchnorm_forward: (a) => {
-      const n = a.outer * a.channels * a.inner;
-      this.#u32.set([n, a.channels, a.inner]);
-      this.#f32[3] = a.epsilon;
-      this.#dispatch("batchnorm_forward", a, n / WORKGROUP_SIZE);
-    },
-    batchnorm_backward: (a) => {
-      const count = a.outer * a.inner, lanes = reductionLanes(count);
-      this.#u32.set([a.channels, a.inner, count, lanes]);
-      this.#f32[4] = a.epsilon;
-      const groups = a.channels * lanes / WORKGROUP_SIZE;
-      this.#dispatch("batchnorm_backward", a, groups);
-    },
-    axpby: (a) => {
-      this.#u32[0] = a.n;
-      this.#f32[1] = a.alpha;
-      this.#f32[2] = a.beta;
-      this.#u32[3] = a.beta === 0 ? 1 : 0;
-      this.#dispatch("axpby", a, a.n / (4 * WORKGROUP_SIZE));
-    },
-    maxpool_forward: (a) => {
-      const n = a.y.size;
-      if (n > 0) this.#poolParams("maxpool_forward", a, n);
-      this.#dispatch("maxpool_forward", a, n / WORKGROUP_SIZE);
-    },
-    maxpool_backward: (a) => {
-      const n = a.dx.size;
-      if (n > 0) this.#poolParams("maxpool_backward", a, n);
-      this.#dispatch("maxpool_backward", a, n / WORKGROUP_SIZE);
-    },
-    row_broadcast: (a) => {
-      this.#u32.set([a.rows * a.cols, a.cols]);
-      this.#f32[2] = a.alpha;
-      this.#dispatch("row_broadcast", a, a.rows * a.cols / WORKGROUP_SIZE);
-    },
-    softmax_cross_entropy: (a) => {
-      this.#u32.set([a.rows, a.cols]);
-      this.#f32[2] = a.rows === 0 ? 0 : 1 / a.rows;
-      this.#f32[3] = NaN; // The loss of a label out of range.
-      // Always one workgroup: it also writes the [0, 0] of no rows.
-      this.#dispatch("softmax_cross_entropy", a, 1);
-    },
-    sgd_update: (a) => {
-      this.#u32[0] = a.n;
-      this.#f32.set([a.lr, a.momentum, a.weightDecay], 1);
-      this.#u32[4] = a.nesterov ? 1 : 0;
-      this.#dispatch("sgd_update", a, a.n / (4 * WORKGROUP_SIZE));
-    },
-    adam_update: (a) => {
-      this.#u32[0] = a.n;
-      // 1 - beta and the bias corrections 1 - beta^step in float64: in
-      // float32, beta^step rounds away the small gaps from 1 that matter.
-      this.#f32.set([
-        a.lr,
-        a.beta1,
-        a.beta2,
-        1 - a.beta1,
-        1 - a.beta2,
-        a.epsilon,
-        a.weightDecay,
-        1 - a.beta1 ** a.step,
-        1 - a.beta2 ** a.step,
-      ], 1);
-      this.#dispatch("adam_update", a, a.n / (4 * WORKGROUP_SIZE));
-    },
-  };
+  protected readonly kernels: KernelTable;
 
   /**
    * Makes a backend on a device; {@linkcode createWebGpuBackend} finds one.
@@ -376,10 +444,14 @@ export class WebGpuBackend extends BaseBackend {
     this.device = device;
     this.#ownsDevice = ownsDevice;
     const programs: Partial<Record<KernelName, Program>> = {};
-    for (const kernel of Object.keys(BINDINGS) as KernelName[]) {
+    const kernels: Partial<Record<KernelName, (a: unknown) => void>> = {};
+    for (const kernel of Object.keys(KERNELS) as KernelName[]) {
       programs[kernel] = buildProgram(device, kernel);
+      kernels[kernel] = (a) =>
+        this.#dispatch(kernel, a as Readonly<Record<string, unknown>>);
     }
     this.#programs = programs as Record<KernelName, Program>;
+    this.kernels = kernels as KernelTable;
     this.#slotBytes = uniformSlotBytes(
       device.limits.minUniformBufferOffsetAlignment,
     );
@@ -516,31 +588,32 @@ export class WebGpuBackend extends BaseBackend {
   }
 
   /**
-   * Queues one kernel: `prepare`, then `workgroups` workgroups (rounded up;
-   * none when 0) over a 2-D grid with the uniforms now in `#params`.
+   * Queues one kernel: its program's `before` commands, then its workgroups
+   * (none when 0) over a 2-D grid, with its `Params` packed in table order.
    */
-  #dispatch<K extends KernelName>(
-    kernel: K,
-    args: KernelArgs[K],
-    workgroups: number,
-    prepare?: (encoder: GPUCommandEncoder) => void,
-  ): void {
+  #dispatch(kernel: KernelName, a: Readonly<Record<string, unknown>>): void {
     this.#checkAlive(`run ${kernel}`);
     const program = this.#programs[kernel];
+    const { spec } = program;
+    const groups = Math.ceil(spec.groups(a));
+    if (groups === 0 && spec.before === undefined) return;
+    const args = groups > 0 && spec.prepare !== undefined ? spec.prepare(a) : a;
     const buffers = program.tensors.map((name) =>
-      (args as unknown as Record<string, Tensor>)[name].storage as GPUBuffer
+      (a[name] as Tensor).storage as GPUBuffer
     );
-    const groups = Math.ceil(workgroups);
-    if (groups === 0 && prepare === undefined) return;
     if (this.#used === BATCH_DISPATCHES) this.#submit();
     const encoder = this.#batch();
-    prepare?.(encoder);
+    spec.before?.(a, encoder);
     if (groups === 0) return;
     for (const i of readWriteConflicts(program.access, buffers)) {
       buffers[i] = this.#snapshot(encoder, buffers[i]);
     }
+    program.fields.forEach((field, i) => {
+      if (field.type === "u32") this.#u32[i] = field.value(args);
+      else this.#f32[i] = field.value(args);
+    });
     const offset = this.#used++ * this.#slotBytes;
-    const size = UNIFORM_BYTES[kernel];
+    const size = program.uniformBytes;
     this.#slots.set(new Uint8Array(this.#params, 0, size), offset);
     const bindGroup = this.device.createBindGroup({
       layout: program.layout,
@@ -572,39 +645,6 @@ export class WebGpuBackend extends BaseBackend {
     encoder.copyBufferToBuffer(buffer, 0, copy, 0, buffer.size);
     this.#doomed.push(copy);
     return copy;
-  }
-
-  /** Writes `im2col`'s and `col2im`'s `Params` for `n` invocations. */
-  #convParams(kernel: KernelName, a: ConvGeometry, n: number): void {
-    checkSpan(kernel, a);
-    this.#u32.set([
-      n,
-      a.batch,
-      a.channels,
-      a.height,
-      a.width,
-      Math.min(a.kernelH, 2 ** 31),
-      Math.min(a.kernelW, 2 ** 31),
-      Math.min(a.stride, 2 ** 31),
-      a.padding,
-      outputSize(a.height, a.kernelH, a.stride, a.padding),
-      outputSize(a.width, a.kernelW, a.stride, a.padding),
-    ]);
-  }
-
-  /** Writes the pooling kernels' `Params` for `n` invocations. */
-  #poolParams(kernel: KernelName, a: PoolGeometry, n: number): void {
-    checkSpan(kernel, a);
-    this.#u32.set([
-      n,
-      a.height,
-      a.width,
-      Math.min(a.kernel, 2 ** 31),
-      Math.min(a.stride, 2 ** 31),
-      a.padding,
-      outputSize(a.height, a.kernel, a.stride, a.padding),
-      outputSize(a.width, a.kernel, a.stride, a.padding),
-    ]);
   }
 }
 
@@ -663,9 +703,34 @@ function checkSpan(
   }
 }
 
+/** A convolution's arguments checked and clamped for the shaders (see {@linkcode checkSpan}). */
+function clampedConv<A extends ConvGeometry>(kernel: KernelName, a: A): A {
+  checkSpan(kernel, a);
+  return {
+    ...a,
+    kernelH: Math.min(a.kernelH, 2 ** 31),
+    kernelW: Math.min(a.kernelW, 2 ** 31),
+    stride: Math.min(a.stride, 2 ** 31),
+  };
+}
+
+/** A pooling's arguments checked and clamped for the shaders (see {@linkcode checkSpan}). */
+function clampedPool<A extends PoolGeometry>(kernel: KernelName, a: A): A {
+  checkSpan(kernel, a);
+  return {
+    ...a,
+    kernel: Math.min(a.kernel, 2 ** 31),
+    stride: Math.min(a.stride, 2 ** 31),
+  };
+}
+
 /** Compiles one kernel's shader into a pipeline with an explicit layout. */
 function buildProgram(device: GPUDevice, kernel: KernelName): Program {
-  const tensors = BINDINGS[kernel];
+  const tensors = Object.keys(contractOf(kernel).tensors);
+  const spec = PROGRAMS[kernel] as GpuProgram<
+    Readonly<Record<string, unknown>>
+  >;
+  const fields = packedFields(kernel);
   const access = tensors.map((name) => bindingAccess(kernel, name));
   const layout = device.createBindGroupLayout({
     label: kernel,
@@ -695,10 +760,18 @@ function buildProgram(device: GPUDevice, kernel: KernelName): Program {
         code: SHADERS[kernel],
       }),
       entryPoint: "main",
-      constants: CONSTANTS[kernel] ?? { WORKGROUP_SIZE },
+      constants: spec.constants ?? { WORKGROUP_SIZE },
     },
   });
-  return { pipeline, layout, tensors, access };
+  return {
+    pipeline,
+    layout,
+    tensors,
+    access,
+    fields,
+    uniformBytes: uniformBytes(fields.length),
+    spec,
+  };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { FLOAT32_MAX, RATE_ONE } from "../backend.ts";
+import { FLOAT32_MAX, RATE_ONE } from "../backends/kernels.ts";
 import { randomSeed } from "../random.ts";
 
 /** Whether one rate and one q+ serve the whole forward call, or one per sample. */

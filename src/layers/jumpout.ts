@@ -5,7 +5,8 @@
  * @module
  */
 
-import { type Backend, RATE_ONE } from "../backend.ts";
+import { type Backend } from "../backend.ts";
+import { RATE_ONE } from "../backends/kernels.ts";
 import type { Layer, Parameter } from "./layer.ts";
 import {
   type JumpoutOptions,

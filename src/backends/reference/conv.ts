@@ -5,11 +5,7 @@
  * @module
  */
 
-import {
-  type ConvGeometry,
-  type KernelArgs,
-  outputSize,
-} from "../../backend.ts";
+import { type ConvGeometry, type KernelArgs, outputSize } from "../kernels.ts";
 
 /** Visits every (`cols` index, image index or -1 for padding) pair of `im2col`. */
 function forEachTap(

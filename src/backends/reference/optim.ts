@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { KernelArgs } from "../../backend.ts";
+import type { KernelArgs } from "../kernels.ts";
 
 /**
  * `sgd_update`: one step of SGD with momentum (PyTorch's convention, optional

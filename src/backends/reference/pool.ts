@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type KernelArgs, outputSize } from "../../backend.ts";
+import { type KernelArgs, outputSize } from "../kernels.ts";
 
 /**
  * `maxpool_forward`: each window's maximum and where it is. The first

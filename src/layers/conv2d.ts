@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type Backend } from "../backend.ts";
+import type { Backend } from "../backend.ts";
 import { type ConvGeometry, outputSize } from "../backends/kernels.ts";
 import type { Layer, LayerForwardOptions, Parameter } from "./layer.ts";
 import type { Tensor } from "../tensor.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type Backend } from "../backend.ts";
+import type { Backend } from "../backend.ts";
 import { RATE_ONE } from "../backends/kernels.ts";
 import type { Layer, Parameter } from "./layer.ts";
 import {

@@ -1,7 +1,7 @@
 /**
  * The parts of a chart around its data: margins, title, grid, axes, tick
- * labels, axis labels and legend. Line and bar charts differ only in what
- * they draw inside the plot area and along the x axis.
+ * labels, axis labels and legend; the chart draws only inside the plot
+ * area.
  *
  * @module
  */
@@ -41,13 +41,7 @@ export interface Frame {
   plot: PlotArea;
   yScale: NiceScale;
   xTicks: XTick[];
-  /** Vertical grid lines at the x ticks (numeric axes only). */
-  xGrid: boolean;
-  /** Tick labels too wide to sit side by side are turned by 40°. */
-  xTickRotated: boolean;
   legend: LegendEntry[];
-  /** Line swatches for line charts, filled squares for bars. */
-  legendSwatch: "line" | "box";
   clipId: string;
 }
 
@@ -55,26 +49,19 @@ export interface Frame {
 const FONT = 12;
 /** Legend swatch plus gap before its text. */
 const SWATCH = 26;
-/** Angle of turned x tick labels, in degrees. */
-const ROTATION = 40;
 
 /**
  * The margins above and below the plot.
  *
  * @param title The chart's title; `""` takes less room.
  * @param xLabel The x axis caption, if any.
- * @param extraBottom Room for turned x tick labels, in pixels.
  * @returns Top and bottom margins in pixels.
  */
 export function verticalMargins(
   title: string,
   xLabel: string | undefined,
-  extraBottom = 0,
 ): { top: number; bottom: number } {
-  return {
-    top: title === "" ? 16 : 40,
-    bottom: 28 + (xLabel ? 22 : 0) + extraBottom,
-  };
+  return { top: title === "" ? 16 : 40, bottom: 28 + (xLabel ? 22 : 0) };
 }
 
 /**
@@ -102,16 +89,6 @@ export function horizontalMargins(
     left,
     right: legend.length === 0 ? 20 : legendWidth(width, legend) + 28,
   };
-}
-
-/**
- * How much the bottom margin grows when x tick labels are turned.
- *
- * @param maxWidth The widest label's width in pixels.
- * @returns Its height once turned, in pixels.
- */
-export function rotatedLabelDepth(maxWidth: number): number {
-  return Math.ceil(maxWidth * Math.sin((ROTATION * Math.PI) / 180));
 }
 
 /**
@@ -172,10 +149,8 @@ export function frameBackground(frame: Frame): string[] {
   for (const t of frame.yScale.ticks) {
     grid.push(`M${num(plot.left)} ${num(yPixel(frame, t))}H${num(plot.right)}`);
   }
-  if (frame.xGrid) {
-    for (const t of frame.xTicks) {
-      grid.push(`M${num(t.at)} ${num(plot.top)}V${num(plot.bottom)}`);
-    }
+  for (const t of frame.xTicks) {
+    grid.push(`M${num(t.at)} ${num(plot.top)}V${num(plot.bottom)}`);
   }
   if (grid.length > 0) {
     out.push(
@@ -227,16 +202,10 @@ export function frameForeground(frame: Frame): string[] {
     );
   }
   for (const t of frame.xTicks) {
-    const y = plot.bottom + 18;
-    const placement = frame.xTickRotated
-      ? `x="${num(t.at)}" y="${
-        num(y)
-      }" text-anchor="end" transform="rotate(-${ROTATION} ${num(t.at)} ${
-        num(y)
-      })"`
-      : `x="${num(t.at)}" y="${num(y)}" text-anchor="middle"`;
     out.push(
-      `<text class="tick-label" ${placement}>${escapeXml(t.label)}</text>`,
+      `<text class="tick-label" x="${num(t.at)}" y="${
+        num(plot.bottom + 18)
+      }" text-anchor="middle">${escapeXml(t.label)}</text>`,
     );
   }
   if (frame.xLabel) {
@@ -286,14 +255,10 @@ function legend(frame: Frame, width: number): string[] {
       );
     }
     out.push(
-      frame.legendSwatch === "line"
-        ? `<line x1="${num(x)}" y1="${num(y)}" x2="${num(x + 20)}" y2="${
-          num(y)
-        }" stroke="${color}" ` +
-          `stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ""}/>`
-        : `<rect x="${num(x + 4)}" y="${
-          num(y - 6)
-        }" width="12" height="12" fill="${color}"/>`,
+      `<line x1="${num(x)}" y1="${num(y)}" x2="${num(x + 20)}" y2="${
+        num(y)
+      }" stroke="${color}" ` +
+        `stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ""}/>`,
     );
     const label = entry.label.length > chars
       ? `${entry.label.slice(0, chars - 1)}…`

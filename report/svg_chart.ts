@@ -1,7 +1,6 @@
 /**
  * Charts of a training run as standalone SVG documents: line charts of
- * curves (loss or accuracy per epoch, with optional mean ± std bands) and
- * grouped bar charts (a value per layer for each of a few settings). The
+ * curves (loss or accuracy per epoch, with optional mean ± std bands). The
  * output depends only on the spec, so the same run gives the same file.
  *
  * @module
@@ -15,7 +14,6 @@ import {
   horizontalMargins,
   type LegendEntry,
   type PlotArea,
-  rotatedLabelDepth,
   verticalMargins,
   yPixel,
 } from "./_chart_frame.ts";
@@ -26,7 +24,6 @@ import {
   num,
   type SeriesStyle,
   seriesStyle,
-  textWidth,
 } from "./_svg.ts";
 
 /** One curve of a line chart. */
@@ -62,50 +59,6 @@ export interface LineChartSpec {
   /** Fixed bottom of the y axis (e.g. 0 for accuracy); default: rounded from the data and bands. */
   yMin?: number;
   /** Fixed top of the y axis (e.g. 1 for accuracy); default: rounded from the data and bands. */
-  yMax?: number;
-  /** Width in pixels, at least 200. Default 640. */
-  width?: number;
-  /** Height in pixels, at least 200. Default 400. */
-  height?: number;
-}
-
-/** One setting in a bar chart: a bar in every category. */
-export interface BarSeries {
-  /** Its name in the legend. */
-  label: string;
-  /** One value per category; a non-finite value draws no bar. */
-  values: ArrayLike<number>;
-  /** Half-length of each bar's error bar (e.g. a std), one per category, ≥ 0; non-finite draws none. */
-  errors?: ArrayLike<number>;
-  /** A CSS colour instead of the palette's. */
-  color?: string;
-}
-
-/** A dashed horizontal line across a bar chart, such as y = 1 for an ideal ratio. */
-export interface ReferenceLine {
-  /** Where it is drawn. */
-  y: number;
-  /** Text at its right end. */
-  label?: string;
-}
-
-/** What a grouped bar chart shows. */
-export interface BarChartSpec {
-  /** Heading above the plot, also the document's `<title>`; `""` for none. */
-  title: string;
-  /** Caption under the x axis. */
-  xLabel?: string;
-  /** Caption beside the y axis. */
-  yLabel?: string;
-  /** The groups along the x axis, left to right (e.g. layer names). */
-  categories: readonly string[];
-  /** The bars of each group, left to right within it. */
-  series: readonly BarSeries[];
-  /** A horizontal line to compare the bars with. */
-  reference?: ReferenceLine;
-  /** Fixed bottom of the y axis; default: 0 or the data's minimum rounded down, whichever is lower. */
-  yMin?: number;
-  /** Fixed top of the y axis; default: 0 or the data's maximum rounded up, whichever is higher. */
   yMax?: number;
   /** Width in pixels, at least 200. Default 640. */
   width?: number;
@@ -212,10 +165,7 @@ export function lineChart(spec: LineChartSpec): string {
       at: xPixel(t),
       label: formatTick(t, xScale),
     })),
-    xGrid: true,
-    xTickRotated: false,
     legend,
-    legendSwatch: "line",
     clipId: `plot-${
       hashId(JSON.stringify([spec.title, width, height, "line"]))
     }`,
@@ -227,202 +177,6 @@ export function lineChart(spec: LineChartSpec): string {
       `${num(xPixel(s.x[j]))} ${num(yPixel(frame, y))}`;
     out.push(...drawLineSeries(s, legend[i].style, point));
   });
-  out.push("</g>", ...frameForeground(frame));
-  return out.join("\n") + "\n";
-}
-
-/**
- * Draws grouped bars as a standalone SVG document: one group per category,
- * one bar per series in each, optional error bars and a dashed reference
- * line. Bars grow from 0 (or from the nearest end of a fixed y range that
- * excludes 0).
- *
- * @param spec The categories, series, captions and optional fixed y range.
- * @returns An SVG document, ending in a newline.
- * @throws {RangeError} When sizes or ranges are invalid, there is no
- *   category, or a series has not one value per category.
- *
- * @example Gradient ratio per layer for three rescale powers
- * ```ts
- * import { barChart } from "./svg_chart.ts";
- * import { equal, ok } from "node:assert/strict";
- *
- * const svg = barChart({
- *   title: "Variance ratio per layer",
- *   yLabel: "ratio",
- *   categories: ["dense1", "dense2", "dense3"],
- *   series: [
- *     { label: "power 1", values: [0.71, 0.64, 0.6] },
- *     { label: "power 0.5", values: [1.35, 1.5, 1.62] },
- *     { label: "power 0.75", values: [0.99, 1.02, 0.98], errors: [0.03, 0.02, 0.04] },
- *   ],
- *   reference: { y: 1, label: "ideal" },
- * });
- * equal(svg.match(/class="bar"/g)?.length, 9);
- * ok(svg.includes('class="reference"'));
- * ```
- */
-export function barChart(spec: BarChartSpec): string {
-  const where = "Cannot draw bar chart";
-  const { width, height } = checkSize(spec, where);
-  checkRange(spec.yMin, spec.yMax, "yMin", "yMax", where);
-  const n = spec.categories.length;
-  if (n === 0) {
-    throw new RangeError(
-      `${where}: categories must have at least one name, got 0`,
-    );
-  }
-  spec.series.forEach((s, i) => checkBarSeries(s, i, n, where));
-  if (spec.reference !== undefined && !Number.isFinite(spec.reference.y)) {
-    throw new RangeError(
-      `${where}: reference.y must be a finite number, got ${spec.reference.y}`,
-    );
-  }
-
-  // Bars are lengths from 0, so 0 is always on the axis.
-  let yLow = 0, yHigh = 0;
-  const extend = (v: number) => {
-    yLow = Math.min(yLow, v);
-    yHigh = Math.max(yHigh, v);
-  };
-  for (const s of spec.series) {
-    for (let i = 0; i < n; i++) {
-      const v = s.values[i];
-      if (!Number.isFinite(v)) continue;
-      extend(v);
-      const e = s.errors?.[i] ?? NaN;
-      if (Number.isFinite(e)) {
-        extend(v - e);
-        extend(v + e);
-      }
-    }
-  }
-  if (spec.reference !== undefined) extend(spec.reference.y);
-
-  const legend: LegendEntry[] = spec.series.map((s, i) => ({
-    label: s.label,
-    style: seriesStyle(i, s.color),
-  }));
-  const base = verticalMargins(spec.title, spec.xLabel);
-  const yScale = niceScale(yLow, yHigh, {
-    min: spec.yMin,
-    max: spec.yMax,
-    target: Math.max(2, Math.round((height - base.top - base.bottom) / 60)),
-  });
-  const { left, right } = horizontalMargins(width, spec.yLabel, yScale, legend);
-  const band = (width - right - left) / n;
-  const widest = Math.max(...spec.categories.map((c) => textWidth(c)));
-  const rotated = widest > band - 6;
-  const { top, bottom } = verticalMargins(
-    spec.title,
-    spec.xLabel,
-    rotated ? Math.min(rotatedLabelDepth(widest), Math.round(height * 0.3)) : 0,
-  );
-  const plot: PlotArea = {
-    left,
-    top,
-    right: width - right,
-    bottom: height - bottom,
-  };
-  const frame: Frame = {
-    width,
-    height,
-    title: spec.title,
-    xLabel: spec.xLabel,
-    yLabel: spec.yLabel,
-    plot,
-    yScale,
-    xTicks: spec.categories.map((c, i) => ({
-      at: left + (i + 0.5) * band,
-      label: c,
-    })),
-    xGrid: false,
-    xTickRotated: rotated,
-    legend,
-    legendSwatch: "box",
-    clipId: `plot-${
-      hashId(JSON.stringify([spec.title, width, height, "bar"]))
-    }`,
-  };
-
-  const out = frameBackground(frame);
-  out.push(`<g clip-path="url(#${frame.clipId})">`);
-  // Pixels are kept a little beyond the plot so huge values stay printable; the clip hides the rest.
-  const y = (v: number) =>
-    Math.min(plot.bottom + 1, Math.max(plot.top - 1, yPixel(frame, v)));
-  const zero = y(Math.min(yScale.max, Math.max(yScale.min, 0)));
-  const group = band * 0.8;
-  const barWidth = group / Math.max(1, spec.series.length);
-  spec.series.forEach((s, j) => {
-    const color = escapeXml(legend[j].style.color);
-    const bars: string[] = [];
-    const whiskers: string[] = [];
-    for (let i = 0; i < n; i++) {
-      const v = s.values[i];
-      if (!Number.isFinite(v)) continue;
-      const x = left + i * band + (band - group) / 2 + j * barWidth;
-      // A one-pixel gap between neighbouring bars, when they are wide enough to spare it.
-      const w = barWidth > 4 ? barWidth - 1 : barWidth;
-      const barTop = Math.min(y(v), zero);
-      const tip = `${spec.categories[i]}, ${s.label}: ${
-        Number(v.toPrecision(4))
-      }`;
-      bars.push(
-        `<rect class="bar" x="${num(x)}" y="${num(barTop)}" width="${
-          num(w)
-        }" ` +
-          `height="${num(Math.abs(y(v) - zero))}" fill="${color}"><title>${
-            escapeXml(tip)
-          }</title></rect>`,
-      );
-      const e = s.errors?.[i] ?? NaN;
-      if (Number.isFinite(e)) {
-        const cx = x + w / 2;
-        const cap = Math.min(8, w * 0.6) / 2;
-        const [hi, lo] = [y(v + e), y(v - e)];
-        whiskers.push(
-          `M${num(cx)} ${num(hi)}V${num(lo)}M${num(cx - cap)} ${num(hi)}h${
-            num(2 * cap)
-          }` +
-            `M${num(cx - cap)} ${num(lo)}h${num(2 * cap)}`,
-        );
-      }
-    }
-    out.push(`<g class="series" data-series="${escapeXml(s.label)}">`, ...bars);
-    if (whiskers.length > 0) {
-      out.push(
-        `<path class="error-bars" d="${
-          whiskers.join("")
-        }" stroke="#222222" fill="none"/>`,
-      );
-    }
-    out.push("</g>");
-  });
-  if (yScale.min < 0 && yScale.max > 0) {
-    out.push(
-      `<path class="baseline" d="M${num(left)} ${num(zero)}H${
-        num(plot.right)
-      }" stroke="#333333"/>`,
-    );
-  }
-  if (spec.reference !== undefined) {
-    const ry = num(yPixel(frame, spec.reference.y));
-    out.push(
-      `<line class="reference" x1="${num(left)}" y1="${ry}" x2="${
-        num(plot.right)
-      }" y2="${ry}" ` +
-        `stroke="#555555" stroke-width="1.5" stroke-dasharray="6 4"/>`,
-    );
-    if (spec.reference.label) {
-      out.push(
-        `<text class="reference-label" x="${num(plot.right - 4)}" y="${
-          num(Number(ry) - 5)
-        }" ` +
-          `text-anchor="end" fill="#555555" stroke="#ffffff" stroke-width="3" paint-order="stroke">` +
-          `${escapeXml(spec.reference.label)}</text>`,
-      );
-    }
-  }
   out.push("</g>", ...frameForeground(frame));
   return out.join("\n") + "\n";
 }
@@ -553,29 +307,5 @@ function checkLineSeries(s: LineSeries, index: number, where: string): void {
     throw new RangeError(
       `${where}: series[${index}].${missing} must be given with the other edge of the band, got none`,
     );
-  }
-}
-
-function checkBarSeries(
-  s: BarSeries,
-  index: number,
-  n: number,
-  where: string,
-): void {
-  for (const name of ["values", "errors"] as const) {
-    const values = s[name];
-    if (values !== undefined && values.length !== n) {
-      throw new RangeError(
-        `${where}: series[${index}].${name} must have one value per category (${n}), got ${values.length}`,
-      );
-    }
-  }
-  const errors = s.errors ?? [];
-  for (let i = 0; i < errors.length; i++) {
-    if (errors[i] < 0) {
-      throw new RangeError(
-        `${where}: series[${index}].errors[${i}] must be ≥ 0, got ${errors[i]}`,
-      );
-    }
   }
 }

@@ -1,5 +1,8 @@
 /**
- * The interface every backend implements, and the kernels it runs.
+ * The interface every backend implements, and the tensor handle it hands
+ * out. The two are declared together because each names the other: a
+ * tensor holds the backend that owns its storage, and a backend's methods
+ * take and return tensors.
  *
  * A backend is a handful of methods: allocate, upload, read back (async),
  * run a named kernel, release. Layers are written once against it.
@@ -8,7 +11,6 @@
  */
 
 import type { KernelArgs, KernelName } from "./backends/kernels.ts";
-import type { DType, HostArray, Tensor } from "./tensor.ts";
 
 /** The backends this library ships. */
 export type BackendName = "reference" | "wasm" | "webgpu";
@@ -106,4 +108,79 @@ export interface Backend {
   ): HostArray<D>;
   /** Frees everything the backend holds. */
   dispose(): void;
+}
+
+/** Element types a tensor can hold: activations are `float32`; counts and thresholds are `uint32`. */
+export type DType = "float32" | "uint32";
+
+/** The typed array that holds a tensor's values on the host, for each {@linkcode DType}. */
+export type HostArray<D extends DType> = D extends "float32" ? Float32Array
+  : Uint32Array;
+
+/**
+ * A block of numbers that lives on one backend (a JavaScript array, WebAssembly
+ * memory or a GPU buffer) with a shape. Tensors are made by a backend
+ * ({@linkcode Backend.tensor} or {@linkcode Backend.allocate}), read back with
+ * {@linkcode Backend.read} and freed with {@linkcode Backend.release}.
+ *
+ * @example Make, read and release a tensor
+ * ```ts
+ * import { createBackend } from "../mod.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const backend = await createBackend("reference");
+ * const x = backend.tensor(new Float32Array([1, -2, 3, 4]), [2, 2]);
+ * deepEqual(x.size, 4);
+ * deepEqual([...(await backend.read(x))], [1, -2, 3, 4]);
+ * backend.release(x);
+ * ```
+ */
+export class Tensor<D extends DType = DType> {
+  /** The backend that owns the storage. */
+  readonly backend: Backend;
+  /** Dimensions, outermost first (NCHW for images). */
+  readonly shape: readonly number[];
+  /** Number of elements: the product of the shape. */
+  readonly size: number;
+  /** Element type. */
+  readonly dtype: D;
+  /** Backend-specific storage (a typed array, a byte offset, a GPU buffer). */
+  readonly storage: unknown;
+  /** The tensor whose storage this one views, for a reshaped view. */
+  readonly base: Tensor<D> | undefined;
+  #released = false;
+
+  /**
+   * Wraps storage that a backend has allocated; user code gets tensors from a backend instead.
+   *
+   * @param backend The owning backend.
+   * @param shape Dimensions, validated by the caller.
+   * @param dtype Element type.
+   * @param storage Backend-specific storage.
+   * @param base The tensor whose storage this one views, if any.
+   */
+  constructor(
+    backend: Backend,
+    shape: readonly number[],
+    dtype: D,
+    storage: unknown,
+    base?: Tensor<D>,
+  ) {
+    this.base = base?.base ?? base;
+    this.backend = backend;
+    this.shape = Object.freeze([...shape]);
+    this.size = shape.reduce((a, b) => a * b, 1);
+    this.dtype = dtype;
+    this.storage = storage;
+  }
+
+  /** Whether {@linkcode Backend.release} has freed this tensor. */
+  get released(): boolean {
+    return this.#released || (this.base?.released ?? false);
+  }
+
+  /** Marks the tensor freed; backends call this from `release`. */
+  markReleased(): void {
+    this.#released = true;
+  }
 }

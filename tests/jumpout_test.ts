@@ -13,7 +13,7 @@ import {
   RATE_ONE,
 } from "../mod.ts";
 import { hash32, maskKey } from "../src/random.ts";
-import type { Tensor } from "../src/tensor.ts";
+import type { Tensor } from "../src/backend.ts";
 import { pattern } from "./_helpers/backends.ts";
 import { CountingBackend } from "./_helpers/counting_backend.ts";
 

@@ -1,13 +1,38 @@
 /**
- * The kernel conformance suite: every training kernel on every accelerated
- * backend against the reference, on the same seeded inputs. Each kernel's
- * cases and tolerance (stated in a comment there) live in
- * `_helpers/conformance/<family>.ts`: bit-identical for kernels that only
- * select or move values, within 1e-6 of Σ|terms| for element-wise arithmetic,
- * and within 1e-5 of Σ|terms| for reductions and matrix products. Then, on
- * every backend: tensors that share storage (inputs with each other, outputs
- * in place where their kernel allows, the rest refused) and labels out of
- * range.
+ * The kernel conformance suite: one table of rows, every kernel on every
+ * backend against the reference (the definition), on the same seeded inputs.
+ *
+ * The table is `SPECS`: for each kernel of `KERNELS`, a `KernelSpec` from its
+ * family's file, `_helpers/conformance/<family>.ts` (jumpout, elementwise,
+ * matmul, conv, batchnorm, pool, loss, optim). Its `rows()` are the calls to
+ * make; its `check` is the kernel's tolerance, stated at the top of the file:
+ * bit-identical for kernels that only select or move values (masks included),
+ * within 1e-6 of Σ|terms| for element-wise arithmetic, within 1e-5 of
+ * Σ|terms| for reductions and matrix products.
+ *
+ * A row (`Row` in `_spec.ts`) is one call: `what` it stresses, every tensor's
+ * values (outputs prefilled with NaN or stale values, so that an element a
+ * kernel skips shows), the other arguments, and optionally `same` (arguments
+ * passed as another's tensor, e.g. `{ y: "x" }` in place), `tol` (its own
+ * tolerance), `expect` (outputs worked out by hand, bit for bit) and `skip`
+ * (a backend whose contract excludes the row, with the reason).
+ *
+ * Each row runs on wasm and webgpu and is compared with the reference run on
+ * separate tensors; its inputs must come back unchanged (in rows of up to
+ * 2^22 elements: reading back more takes seconds on llvmpipe). The reference
+ * runs the rows where that is not comparing it with itself: in place or with
+ * shared inputs (against itself on separate tensors), and worked by hand.
+ * Backend edge cases (wasm SIMD tails and blocks, webgpu 2-D dispatch grids
+ * and tile edges, sizes past 2^32, ...) are rows like any other, run on every
+ * backend whose contract takes them.
+ *
+ * To add a row: push it onto its kernel's `rows()` in the family's file, its
+ * `what` naming the edge it stresses. To add a kernel: its `KernelSpec` in a
+ * family's file; `SPECS` must cover `KERNELS` (checked below).
+ *
+ * Then, on every backend: the sharing rows of `_helpers/conformance/sharing.ts`
+ * (inputs passed as one tensor, outputs in place, refused pairs) and labels
+ * out of range.
  */
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { assertSameBits } from "./_helpers/assert.ts";
@@ -16,41 +41,38 @@ import {
   ignoreBackend,
   withBackend,
 } from "./_helpers/backends.ts";
-import { type HostData, reference, runKernel } from "./_helpers/kernels.ts";
-import { type KernelSpec, values } from "./_helpers/conformance/_spec.ts";
+import {
+  type HostData,
+  type Outputs,
+  reference,
+  runKernel,
+} from "./_helpers/kernels.ts";
+import {
+  type KernelSpec,
+  type Row,
+  values,
+} from "./_helpers/conformance/_spec.ts";
 import * as batchnorm from "./_helpers/conformance/batchnorm.ts";
 import * as conv from "./_helpers/conformance/conv.ts";
 import * as elementwise from "./_helpers/conformance/elementwise.ts";
+import * as jumpout from "./_helpers/conformance/jumpout.ts";
 import * as loss from "./_helpers/conformance/loss.ts";
 import * as matmul from "./_helpers/conformance/matmul.ts";
 import * as optim from "./_helpers/conformance/optim.ts";
 import * as pool from "./_helpers/conformance/pool.ts";
 import * as sharing from "./_helpers/conformance/sharing.ts";
-import type { Backend, BackendName, KernelName, Tensor } from "../mod.ts";
+import {
+  type Backend,
+  type BackendName,
+  contractOf,
+  type KernelName,
+  KERNELS,
+  type Tensor,
+} from "../mod.ts";
 
-/** The kernels added after the Jumpout ones: each has conformance cases. */
-const TRAINING_KERNELS: readonly KernelName[] = [
-  "matmul",
-  "bias_add",
-  "bias_grad",
-  "relu",
-  "relu_backward",
-  "im2col",
-  "col2im",
-  "transpose",
-  "channel_stats",
-  "batchnorm_forward",
-  "batchnorm_backward",
-  "axpby",
-  "maxpool_forward",
-  "maxpool_backward",
-  "row_broadcast",
-  "softmax_cross_entropy",
-  "sgd_update",
-  "adam_update",
-];
-
-const SPECS: Partial<Record<KernelName, KernelSpec>> = {
+/** The table: every kernel's rows and check. */
+const SPECS: Record<KernelName, KernelSpec> = {
+  ...jumpout,
   ...elementwise,
   ...matmul,
   ...conv,
@@ -60,41 +82,165 @@ const SPECS: Partial<Record<KernelName, KernelSpec>> = {
   ...optim,
 };
 
-Deno.test("conformance: every kernel of the reference backend has cases", () => {
-  const table = (reference as unknown as { kernels: Record<string, unknown> })
-    .kernels;
-  const jumpoutKernels = ["count_active", "jumpout_params", "mask_scale"];
-  deepEqual(
-    Object.keys(table).sort(),
-    [...jumpoutKernels, ...TRAINING_KERNELS].sort(),
-  );
-  deepEqual(Object.keys(SPECS).sort(), [...TRAINING_KERNELS].sort());
+/** Every backend, the reference first. */
+const ALL: BackendName[] = ["reference", ...ACCELERATED];
+
+Deno.test("kernel conformance: the table covers every kernel of KERNELS", () => {
+  deepEqual(Object.keys(SPECS).sort(), Object.keys(KERNELS).sort());
 });
 
-for (const name of ACCELERATED) {
-  const ignore = await ignoreBackend(name);
-  for (const kernel of TRAINING_KERNELS) {
-    Deno.test(
-      { name: `conformance: ${kernel} on ${name}`, ignore },
-      async () => {
-        const spec = SPECS[kernel];
-        if (spec === undefined) {
-          throw new Error(`No conformance cases for ${kernel}`);
-        }
-        await withBackend(name, async (backend) => {
-          for (const c of spec.cases()) {
-            const expected = await runKernel(reference, kernel, c);
-            const actual = await runKernel(backend, kernel, c);
-            await spec.check(c, actual, expected);
-          }
-        });
-      },
-    );
+/** A row, its call on separate tensors, and the reference's results there. */
+interface Prepared {
+  row: Row;
+  separate: Row;
+  expected?: Promise<Outputs>;
+}
+
+/** Whether `backend` runs `row`: the reference only where it is not compared with itself. */
+function runsOn(row: Row, backend: BackendName): boolean {
+  if (row.skip?.[backend] !== undefined) return false;
+  return backend !== "reference" || row.same !== undefined ||
+    row.expect !== undefined;
+}
+
+const ignored = new Map<BackendName, boolean>();
+for (const name of ALL) ignored.set(name, await ignoreBackend(name));
+
+for (const kernel of Object.keys(SPECS) as KernelName[]) {
+  Deno.test(`kernel conformance: ${kernel}`, async (t) => {
+    const rows = SPECS[kernel].rows().map(prepare);
+    for (const name of ACCELERATED) {
+      ok(
+        rows.some((p) => runsOn(p.row, name)),
+        `${kernel} has no row that runs on ${name}`,
+      );
+    }
+    for (const name of ALL) {
+      const mine = rows.filter((p) => runsOn(p.row, name));
+      if (mine.length === 0) continue;
+      await t.step({
+        name: `on ${name} (${mine.length} rows)`,
+        ignore: ignored.get(name),
+        fn: () =>
+          withBackend(name, (backend) => checkRows(backend, kernel, mine)),
+      });
+    }
+  });
+}
+
+/**
+ * Runs rows a few at a time, up to 2^22 elements together, so that their
+ * reads overlap (on webgpu, each waits about 12 ms for the device).
+ */
+async function checkRows(
+  backend: Backend,
+  kernel: KernelName,
+  rows: Prepared[],
+): Promise<void> {
+  let running: Promise<void>[] = [], elements = 0;
+  for (const p of rows) {
+    running.push(checkRow(backend, kernel, p));
+    elements += elementsOf(p.row);
+    if (running.length === 32 || elements >= 2 ** 22) {
+      await settle(running);
+      running = [];
+      elements = 0;
+    }
+  }
+  await settle(running);
+}
+
+/**
+ * The tensors to read back after a row's call: all of them, or only those it
+ * writes in rows of more than 2^22 elements, where reading back the inputs
+ * (to check they are unchanged) would take seconds on llvmpipe.
+ */
+function readsOf(kernel: KernelName, row: Row): string[] | undefined {
+  return elementsOf(row) <= 2 ** 22 ? undefined : [...written(kernel, row)];
+}
+
+/** Elements over all of a row's tensors. */
+function elementsOf(row: Row): number {
+  let n = 0;
+  for (const data of Object.values(row.tensors)) n += data.length;
+  return n;
+}
+
+/** Waits for every promise, then throws the first failure. */
+async function settle(promises: Promise<void>[]): Promise<void> {
+  for (const result of await Promise.allSettled(promises)) {
+    if (result.status === "rejected") throw result.reason;
   }
 }
 
-/** Every backend, the reference included: sharing rules and bad labels hold on each. */
-const ALL: BackendName[] = ["reference", ...ACCELERATED];
+/** The row with the call on separate tensors next to it. */
+function prepare(row: Row): Prepared {
+  if (row.same === undefined) return { row, separate: row };
+  const tensors = { ...row.tensors };
+  for (const [alias, target] of Object.entries(row.same)) {
+    tensors[alias] = row.tensors[target].slice();
+  }
+  const { same: _, ...rest } = row;
+  return { row, separate: { ...rest, tensors } };
+}
+
+/**
+ * The tensors a call writes: the kernel's outputs, and the arguments that
+ * share a tensor with one of them.
+ */
+function written(kernel: KernelName, row: Row): Set<string> {
+  const out = new Set(Object.keys(contractOf(kernel).outputs));
+  for (const [alias, target] of Object.entries(row.same ?? {})) {
+    if (out.has(alias) || out.has(target)) out.add(alias).add(target);
+  }
+  return out;
+}
+
+/**
+ * The reference's results on separate tensors, as the row's call must leave
+ * them: two arguments on one tensor both hold the written one's values.
+ */
+async function expectedOf(kernel: KernelName, p: Prepared): Promise<Outputs> {
+  const reads = readsOf(kernel, p.row);
+  const separate = await runKernel(reference, kernel, p.separate, reads);
+  const outputs = contractOf(kernel).outputs;
+  for (const [alias, target] of Object.entries(p.row.same ?? {})) {
+    const source = alias in outputs ? alias : target;
+    separate[alias] = separate[target] = separate[source];
+  }
+  return separate;
+}
+
+/**
+ * Runs one row on `backend`: its outputs under the kernel's check against
+ * the reference, its inputs unchanged, and its hand-worked outputs bit for
+ * bit.
+ */
+async function checkRow(
+  backend: Backend,
+  kernel: KernelName,
+  p: Prepared,
+): Promise<void> {
+  p.expected ??= expectedOf(kernel, p);
+  const expected = await p.expected;
+  const reads = readsOf(kernel, p.row);
+  const actual = await runKernel(backend, kernel, p.row, reads);
+  const what = `${backend.name} ${kernel} ${p.row.what}`;
+  await SPECS[kernel].check(
+    { ...p.separate, what },
+    actual,
+    expected,
+    backend.name,
+  );
+  const writes = written(kernel, p.row);
+  for (const [name, data] of Object.entries(p.separate.tensors)) {
+    if (reads !== undefined || writes.has(name)) continue;
+    assertSameBits(actual[name], data, `${what}: input ${name} changed`);
+  }
+  for (const [name, data] of Object.entries(p.row.expect ?? {})) {
+    assertSameBits(actual[name], data, `${what}: ${name} by hand`);
+  }
+}
 
 for (const name of ALL) {
   const ignore = await ignoreBackend(name);
@@ -102,7 +248,9 @@ for (const name of ALL) {
     { name: `sharing: inputs passed as one tensor on ${name}`, ignore },
     async () => {
       await withBackend(name, async (backend) => {
-        for (const s of sharing.sharedInputs()) await checkShared(backend, s);
+        for (const s of sharing.sharedInputs()) {
+          await checkRow(backend, s.kernel, prepare(sharing.sharedCall(s)));
+        }
       });
     },
   );
@@ -113,7 +261,9 @@ for (const name of ALL) {
     },
     async () => {
       await withBackend(name, async (backend) => {
-        for (const s of sharing.inPlace()) await checkShared(backend, s);
+        for (const s of sharing.inPlace()) {
+          await checkRow(backend, s.kernel, prepare(sharing.sharedCall(s)));
+        }
       });
     },
   );
@@ -136,26 +286,6 @@ for (const name of ALL) {
     },
   );
 }
-
-/**
- * Runs a call with two arguments on one tensor and compares every tensor with
- * the reference run on separate tensors.
- */
-async function checkShared(
-  backend: Backend,
-  s: sharing.SharedCase,
-): Promise<void> {
-  const separate = await runKernel(reference, s.kernel, s.separate);
-  const call = sharing.sharedCall(s);
-  const actual = await runKernel(backend, s.kernel, call);
-  const expected = sharing.sharedExpected(s, separate);
-  await sharing.CHECKS[s.kernel]!(
-    { ...s.separate, what: `${backend.name}: ${call.what}` },
-    actual,
-    expected,
-  );
-}
-
 /** The call throws its TypeError and leaves every tensor as it was. */
 async function checkRefused(
   backend: Backend,

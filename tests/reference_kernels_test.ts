@@ -3,6 +3,9 @@
  * hand-computed cases, float64 re-derivations, adjointness, and finite
  * differences. Hand cases use values whose results are exact in float32, so
  * they compare bit for bit; other tolerances are stated where they are used.
+ * (The Jumpout kernels' hand-worked cases are `expect` rows of the
+ * conformance table, `_helpers/conformance/jumpout.ts`, which every backend
+ * runs, the reference included.)
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import type { KernelName } from "../mod.ts";

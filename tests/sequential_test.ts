@@ -12,7 +12,7 @@ import { Flatten } from "../src/layers/flatten.ts";
 import { GlobalAvgPool } from "../src/layers/global_avg_pool.ts";
 import { MaxPool2d } from "../src/layers/max_pool2d.ts";
 import { ReLU } from "../src/layers/relu.ts";
-import { Sequential } from "../src/layers/sequential.ts";
+import { Sequential, type ShardOptions } from "../src/layers/sequential.ts";
 import {
   ACCELERATED,
   ignoreBackend,
@@ -92,7 +92,7 @@ Deno.test("build returns each output shape and names a mismatched layer with bot
   );
   throws(
     () => new Sequential([{} as Layer]),
-    /Cannot create Sequential: layers\[0\] must be a layer, got object without build\(\)/,
+    /Cannot create Sequential: layers\[0\] must be a layer, got Object without build\(\)/,
   );
   deepEqual(new Sequential(cnn()).build(backend, [5, 1, 8, 8]), [5, 10]);
 });
@@ -126,7 +126,7 @@ Deno.test("the constructor requires every method of a layer and a string name", 
       (e: Error) =>
         e instanceof TypeError &&
         e.message ===
-          `Cannot create Sequential: layers[1] must be a layer, got object without ${method}()`,
+          `Cannot create Sequential: layers[1] must be a layer, got Dense without ${method}()`,
     );
   }
   const unnamed = new ReLU();
@@ -557,7 +557,7 @@ Deno.test("forwardAsync gives forward's outputs and gradients, and awaits before
 Deno.test("forwardAsync passes what beforeLayer returns to that layer only", async () => {
   const x = backend.tensor(pattern(32, 5).map(Math.abs), [4, 8]);
   const shard = { rowOffset: 4, batchRows: 8 };
-  const run = async (extra?: object) => {
+  const run = async (extra?: ShardOptions) => {
     const model = new Sequential([new ReLU(), new Jumpout({ seed: 1 })]);
     model.build(backend, [4, 8], { seed: 2 });
     return read(
@@ -569,7 +569,26 @@ Deno.test("forwardAsync passes what beforeLayer returns to that layer only", asy
   // The layer alone, told the same: what the model must have passed on.
   const alone = new Jumpout({ seed: 1 });
   const expected = read(alone.forward(x, { training: true, shard }));
-  deepEqual(await run({ shard }), expected);
+  deepEqual(await run({ shard, activeCount: undefined }), expected);
   // Without the option the masks are numbered from row 0: other outputs.
   notDeepEqual(await run(), expected);
+});
+
+Deno.test("forwardAsync's beforeLayer is typed: a misspelt option does not compile", async () => {
+  const model = new Sequential([new ReLU(), new Jumpout({ seed: 1 })]);
+  model.build(backend, [4, 8], { seed: 2 });
+  const x = backend.tensor(pattern(32, 5), [4, 8]);
+  const shard = { rowOffset: 0, batchRows: 4 };
+  const before = (i: number) => i === 1;
+  await model.forwardAsync(x, {
+    // @ts-expect-error: "shrad" is not an option a layer's call takes.
+    beforeLayer: (i) => (before(i) ? { shrad: shard } : undefined),
+  });
+  await model.forwardAsync(x, {
+    // @ts-expect-error: "activeCont" leaves activeCount missing.
+    beforeLayer: (i) => (before(i) ? { shard, activeCont: 4 } : undefined),
+  });
+  await model.forwardAsync(x, {
+    beforeLayer: (i) => (before(i) ? { shard, activeCount: 4 } : undefined),
+  });
 });

@@ -1,11 +1,18 @@
-import type { Backend, BackendName } from "../backend.ts";
+import {
+  type Backend,
+  type BackendName,
+  type DType,
+  type HostArray,
+  Tensor,
+} from "../backend.ts";
 import {
   contractOf,
   type KernelArgs,
   type KernelName,
   scalarError,
 } from "./kernels.ts";
-import { type DType, type HostArray, shapeSize, Tensor } from "../tensor.ts";
+import { shapeSize } from "../tensor.ts";
+import { checkTensor, describe, showShape } from "../_checks.ts";
 
 /** One function per kernel, as a backend implements them. */
 export type KernelTable = { [K in KernelName]: (args: KernelArgs[K]) => void };
@@ -203,9 +210,9 @@ export abstract class BaseBackend implements Backend {
     const size = shapeSize(shape, "reshape a tensor");
     if (size !== tensor.size) {
       throw new RangeError(
-        `Cannot reshape a tensor: shape must have ${tensor.size} elements like [${
-          tensor.shape.join(", ")
-        }], got [${shape.join(", ")}] (${size} elements)`,
+        `Cannot reshape a tensor: shape must have ${tensor.size} elements like ${
+          showShape(tensor.shape)
+        }, got ${showShape(shape)} (${size} elements)`,
       );
     }
     return new Tensor(this, shape, tensor.dtype, tensor.storage, tensor);
@@ -222,9 +229,9 @@ export abstract class BaseBackend implements Backend {
     const size = shapeSize(shape, "create a tensor");
     if (size !== data.length) {
       throw new RangeError(
-        `Cannot create a tensor: data length must match shape [${
-          shape.join(", ")
-        }] (${size} elements), got ${data.length}`,
+        `Cannot create a tensor: data length must match shape ${
+          showShape(shape)
+        } (${size} elements), got ${data.length}`,
       );
     }
     const t = this.allocate(shape, "float32", "uninitialized");
@@ -232,33 +239,11 @@ export abstract class BaseBackend implements Backend {
     return t;
   }
 
-  /** Throws unless `t` is a live tensor of this backend. */
+  /**
+   * Throws unless `t` is a live tensor of this backend (of any dtype), with
+   * the library-wide check and messages.
+   */
   protected checkTensor(t: unknown, what: string, name: string): void {
-    if (!(t instanceof Tensor)) {
-      throw new TypeError(
-        `Cannot ${what}: ${name} must be a Tensor, got ${describe(t)}`,
-      );
-    }
-    if (t.backend !== this) {
-      throw new TypeError(
-        `Cannot ${what}: ${name} must belong to the ${this.name} backend, got a tensor of the ${t.backend.name} backend`,
-      );
-    }
-    if (t.released) {
-      throw new TypeError(
-        `Cannot ${what}: ${name} was released, got a released tensor of shape [${
-          t.shape.join(", ")
-        }]`,
-      );
-    }
+    checkTensor(t, what, name, { backend: this, dtype: "any" });
   }
-}
-
-/** A short description of a value for error messages. */
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "object") {
-    return (value as object).constructor?.name ?? "object";
-  }
-  return `${typeof value} ${String(value)}`;
 }

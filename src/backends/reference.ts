@@ -8,7 +8,7 @@
 
 import { FLOAT32_MAX, type KernelArgs, RATE_ONE } from "./kernels.ts";
 import { hash32 } from "../random.ts";
-import type { DType, HostArray, Tensor } from "../tensor.ts";
+import type { DType, HostArray, Tensor } from "../backend.ts";
 import { BaseBackend, type KernelTable } from "./_base.ts";
 import {
   batchnormBackward,
@@ -37,7 +37,7 @@ import {
  *
  * @param a The kernel's arguments.
  */
-export function countActive(a: KernelArgs["count_active"]): void {
+function countActive(a: KernelArgs["count_active"]): void {
   const x = a.x.storage as Float32Array;
   const counts = a.counts.storage as Uint32Array;
   for (let r = 0; r < a.rows; r++) {
@@ -53,7 +53,7 @@ export function countActive(a: KernelArgs["count_active"]): void {
  *
  * @param a The kernel's arguments.
  */
-export function jumpoutParams(a: KernelArgs["jumpout_params"]): void {
+function jumpoutParams(a: KernelArgs["jumpout_params"]): void {
   const counts = a.counts.storage as Uint32Array;
   const rate = a.rate.storage as Uint32Array;
   const keep = a.keep.storage as Uint32Array;
@@ -78,7 +78,7 @@ export function jumpoutParams(a: KernelArgs["jumpout_params"]): void {
  *
  * @param a The kernel's arguments.
  */
-export function maskScale(a: KernelArgs["mask_scale"]): void {
+function maskScale(a: KernelArgs["mask_scale"]): void {
   const x = a.x.storage as Float32Array;
   const y = a.y.storage as Float32Array;
   const keep = a.keep.storage as Uint32Array;

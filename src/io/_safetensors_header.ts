@@ -5,8 +5,10 @@
  * @module
  */
 
-import type { SafetensorsDType } from "./safetensors.ts";
-import { showShape } from "../_tensors.ts";
+import { describe, showShape } from "../_checks.ts";
+
+/** Element types this library reads and writes. */
+export type SafetensorsDType = "F32" | "U32";
 
 /** The header key of the free-form string pairs. */
 export const METADATA = "__metadata__";
@@ -72,9 +74,7 @@ export function readSafetensorsLayout(
   const what = "read safetensors";
   if (!(bytes instanceof Uint8Array)) {
     throw new TypeError(
-      `Cannot ${what}: bytes must be a Uint8Array, got ${
-        bytes === null ? "null" : typeof bytes
-      }`,
+      `Cannot ${what}: bytes must be a Uint8Array, got ${describe(bytes)}`,
     );
   }
   if (bytes.length < 8) {

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { showValue } from "../_checks.ts";
+
 /**
  * The keys of `T`, listed in an object literal that the compiler checks
  * against `T`: adding an option to an options interface without adding it
@@ -16,21 +18,6 @@
  */
 export function keysOf<T>(keys: Record<keyof Required<T>, true>): string[] {
   return Object.keys(keys);
-}
-
-/**
- * How a value reads in a message: strings quoted, objects by their kind.
- *
- * @param value Anything.
- * @returns A short description.
- */
-export function showValue(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "function") return "a function";
-  if (typeof value === "object") return "an object";
-  return String(value);
 }
 
 /**

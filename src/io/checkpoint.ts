@@ -9,7 +9,7 @@ import { Jumpout } from "../layers/jumpout.ts";
 import type { Optimizer } from "../optim/optimizer.ts";
 import { loadWeights, saveWeights } from "./safetensors.ts";
 import type { Sequential } from "../layers/sequential.ts";
-import type { Tensor } from "../tensor.ts";
+import type { Tensor } from "../backend.ts";
 import {
   type CheckpointHeader,
   METADATA_FORMAT,

@@ -7,7 +7,7 @@
 import type { Backend } from "../backend.ts";
 import { type CheckpointHeader, readCheckpointHeader } from "./checkpoint.ts";
 import { OPTIMIZER_PREFIX } from "./_checkpoint_header.ts";
-import { describe } from "../_describe.ts";
+import { describe } from "../_checks.ts";
 import { SETUP_KEY } from "../parallel/_checkpoint_keys.ts";
 import {
   type BackendChoice,

@@ -17,12 +17,8 @@ import { GlobalAvgPool } from "../layers/global_avg_pool.ts";
 import { MaxPool2d, type MaxPool2dOptions } from "../layers/max_pool2d.ts";
 import { ReLU } from "../layers/relu.ts";
 import { Sequential } from "../layers/sequential.ts";
-import {
-  checkKnownFields,
-  checkRecord,
-  keysOf,
-  showValue,
-} from "./_spec_fields.ts";
+import { checkKnownFields, checkRecord, keysOf } from "./_spec_fields.ts";
+import { showValue } from "../_checks.ts";
 
 /**
  * One layer as plain data: its class as `type`, and the arguments of its

@@ -16,13 +16,15 @@ import {
   elementCount,
   METADATA,
   readSafetensorsLayout,
+  type SafetensorsDType,
   type SafetensorsEntry,
 } from "./_safetensors_header.ts";
-import type { Tensor } from "../tensor.ts";
-import { checkTensor, sameShape, showShape } from "../_tensors.ts";
+import type { Tensor } from "../backend.ts";
+import { checkTensor, describe, sameShape, showShape } from "../_checks.ts";
 
-/** Element types this library reads and writes. */
-export type SafetensorsDType = "F32" | "U32";
+// The header reads and checks the dtype, so it declares the type; it is
+// public as part of this file's API.
+export type { SafetensorsDType } from "./_safetensors_header.ts";
 
 /** One tensor of a safetensors file, on the host. */
 export interface SafetensorsTensor {
@@ -78,9 +80,7 @@ export function encodeSafetensors(
   const what = "write safetensors";
   if (!(tensors instanceof Map)) {
     throw new TypeError(
-      `Cannot ${what}: tensors must be a Map, got ${
-        tensors === null ? "null" : typeof tensors
-      }`,
+      `Cannot ${what}: tensors must be a Map, got ${describe(tensors)}`,
     );
   }
   // No prototype: a tensor named "__proto__" stays an ordinary key.
@@ -212,9 +212,7 @@ function checkTensorEntry(
   if (!(t.data instanceof type)) {
     fail(
       TypeError,
-      `must hold a ${type.name} for dtype ${t.dtype}, got ${
-        (t.data as object | undefined)?.constructor?.name ?? typeof t.data
-      }`,
+      `must hold a ${type.name} for dtype ${t.dtype}, got ${describe(t.data)}`,
     );
   }
   if (
@@ -408,9 +406,7 @@ export function loadWeights(
 function checkState(state: Map<string, Tensor<"float32">>, what: string) {
   if (!(state instanceof Map)) {
     throw new TypeError(
-      `Cannot ${what}: state must be a Map of tensors, got ${
-        state === null ? "null" : typeof state
-      }`,
+      `Cannot ${what}: state must be a Map of tensors, got ${describe(state)}`,
     );
   }
   for (const [name, t] of state) {

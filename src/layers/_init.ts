@@ -9,7 +9,7 @@
 import type { Backend } from "../backend.ts";
 import type { Parameter } from "./layer.ts";
 import { normal } from "../random.ts";
-import { release } from "../_tensors.ts";
+import { release } from "../_release.ts";
 
 /**
  * He-normal values, N(0, 2 / fanIn): the variance that keeps ReLU

@@ -1,5 +1,5 @@
 import type { ResolvedJumpoutOptions } from "./_jumpout_options.ts";
-import { showShape } from "../_tensors.ts";
+import { showShape } from "../_checks.ts";
 
 /** Where a forward call's rows sit in a batch split across replicas. */
 export interface JumpoutShard {

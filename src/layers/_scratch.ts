@@ -6,12 +6,8 @@
  * @module
  */
 
-import type { Backend } from "../backend.ts";
-import type { DType, Tensor } from "../tensor.ts";
-import { release } from "../_tensors.ts";
-
-// Layers free their scratch with the library-wide release.
-export { release };
+import type { Backend, DType, Tensor } from "../backend.ts";
+import { release } from "../_release.ts";
 
 /**
  * `current` when it is live on `backend` with `size` elements, else a fresh

@@ -5,10 +5,7 @@
  * @module
  */
 
-import { showShape } from "../_tensors.ts";
-
-// Layers and models write and compare shapes as the whole library does.
-export { sameShape, showShape } from "../_tensors.ts";
+import { showShape } from "../_checks.ts";
 
 /**
  * A shape with its batch dimension written `N`, as layers describe inputs.

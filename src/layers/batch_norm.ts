@@ -4,21 +4,21 @@
  * @module
  */
 
-import type { Backend } from "../backend.ts";
+import type { Backend, Tensor } from "../backend.ts";
 import type { Layer, LayerForwardOptions, Parameter } from "./layer.ts";
-import type { Tensor } from "../tensor.ts";
 import {
   type Built,
   checkBackward,
   checkBuild,
   checkForward,
-  checkInteger,
   checkSaved,
   checkShape,
-} from "./_checks.ts";
+} from "./_layer_checks.ts";
+import { checkInteger, showShape } from "../_checks.ts";
 import { makeParameter, releaseParameters } from "./_init.ts";
-import { release, reuse } from "./_scratch.ts";
-import { InputShapeError, showShape } from "./_shape.ts";
+import { release } from "../_release.ts";
+import { reuse } from "./_scratch.ts";
+import { InputShapeError } from "./_shape.ts";
 
 /** Options of {@linkcode BatchNorm}. */
 export interface BatchNormOptions {

@@ -4,21 +4,20 @@
  * @module
  */
 
-import type { Backend } from "../backend.ts";
+import type { Backend, Tensor } from "../backend.ts";
 import { type ConvGeometry, outputSize } from "../backends/kernels.ts";
 import type { Layer, LayerForwardOptions, Parameter } from "./layer.ts";
-import type { Tensor } from "../tensor.ts";
 import {
   type Built,
   checkBackward,
-  checkBoolean,
   checkBuild,
   checkForward,
-  checkInteger,
   checkShape,
-} from "./_checks.ts";
+} from "./_layer_checks.ts";
+import { checkBoolean, checkInteger } from "../_checks.ts";
 import { heNormal, makeParameter, releaseParameters } from "./_init.ts";
-import { release, reuse } from "./_scratch.ts";
+import { release } from "../_release.ts";
+import { reuse } from "./_scratch.ts";
 import { InputShapeError } from "./_shape.ts";
 
 /** Options of {@linkcode Conv2d}. */

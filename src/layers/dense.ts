@@ -4,19 +4,17 @@
  * @module
  */
 
-import type { Backend } from "../backend.ts";
+import type { Backend, Tensor } from "../backend.ts";
 import type { Layer, LayerForwardOptions, Parameter } from "./layer.ts";
-import type { Tensor } from "../tensor.ts";
 import {
   type Built,
   checkBackward,
-  checkBoolean,
   checkBuild,
   checkForward,
-  checkInteger,
   checkSaved,
   checkShape,
-} from "./_checks.ts";
+} from "./_layer_checks.ts";
+import { checkBoolean, checkInteger } from "../_checks.ts";
 import { heNormal, makeParameter, releaseParameters } from "./_init.ts";
 import { InputShapeError } from "./_shape.ts";
 

@@ -4,16 +4,15 @@
  * @module
  */
 
-import type { Backend } from "../backend.ts";
+import type { Backend, Tensor } from "../backend.ts";
 import type { Layer, LayerForwardOptions, Parameter } from "./layer.ts";
-import type { Tensor } from "../tensor.ts";
 import {
   type Built,
   checkBackward,
   checkBuild,
   checkForward,
   checkShape,
-} from "./_checks.ts";
+} from "./_layer_checks.ts";
 import { InputShapeError } from "./_shape.ts";
 
 /**

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Backend } from "../backend.ts";
+import type { Backend, Tensor } from "../backend.ts";
 import { RATE_ONE } from "../backends/kernels.ts";
 import type { Layer, Parameter } from "./layer.ts";
 import {
@@ -19,11 +19,11 @@ import {
   checkBuild,
   checkForward,
   checkShape,
-} from "./_checks.ts";
+} from "./_layer_checks.ts";
 import { type JumpoutShard, resolveShard } from "./_jumpout_shard.ts";
-import { checkTensor, release } from "../_tensors.ts";
+import { checkTensor } from "../_checks.ts";
+import { release } from "../_release.ts";
 import { maskKey, normal } from "../random.ts";
-import type { Tensor } from "../tensor.ts";
 
 export type {
   JumpoutOptions,
@@ -461,8 +461,7 @@ export class Jumpout implements Layer {
       x,
       `run ${this.layerName} countActive`,
       "x",
-      this.#built?.backend,
-      "the layer was built for",
+      { backend: this.#built?.backend, where: "the layer was built for" },
     );
     const backend = input.backend;
     const counts = backend.allocate([1], "uint32", "uninitialized");

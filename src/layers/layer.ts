@@ -4,8 +4,7 @@
  * @module
  */
 
-import type { Backend } from "../backend.ts";
-import type { Tensor } from "../tensor.ts";
+import type { Backend, Tensor } from "../backend.ts";
 
 /** A trainable tensor and its gradient, both on the model's backend. */
 export interface Parameter {

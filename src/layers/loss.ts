@@ -4,9 +4,9 @@
  * @module
  */
 
-import type { Backend } from "../backend.ts";
-import type { Tensor } from "../tensor.ts";
-import { checkTensor, release, showShape } from "../_tensors.ts";
+import type { Backend, Tensor } from "../backend.ts";
+import { checkTensor, describe, showShape } from "../_checks.ts";
+import { release } from "../_release.ts";
 
 /** The mean loss and the share of correct predictions of one batch. */
 export interface LossResult {
@@ -65,7 +65,11 @@ export class SoftmaxCrossEntropy {
     const what = "run SoftmaxCrossEntropy forward";
     const input = checkTensor(logits, what, "logits");
     const backend = input.backend;
-    checkTensor(labels, what, "labels", backend, "of logits", "uint32");
+    checkTensor(labels, what, "labels", {
+      backend,
+      where: "of logits",
+      dtype: "uint32",
+    });
     const shapes = `logits ${showShape(input.shape)} and labels ${
       showShape(labels.shape)
     }`;
@@ -173,7 +177,7 @@ export function labelsTensor(
   if (!(labels instanceof Uint32Array) && !Array.isArray(labels)) {
     throw new TypeError(
       `Cannot ${what}: labels must be a Uint32Array or an array of numbers, got ${
-        labels === null ? "null" : typeof labels
+        describe(labels)
       }`,
     );
   }

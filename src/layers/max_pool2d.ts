@@ -4,19 +4,19 @@
  * @module
  */
 
-import type { Backend } from "../backend.ts";
+import type { Backend, Tensor } from "../backend.ts";
 import { outputSize, type PoolGeometry } from "../backends/kernels.ts";
 import type { Layer, LayerForwardOptions, Parameter } from "./layer.ts";
-import type { Tensor } from "../tensor.ts";
 import {
   type Built,
   checkBackward,
   checkBuild,
   checkForward,
-  checkInteger,
   checkShape,
-} from "./_checks.ts";
-import { release, reuse } from "./_scratch.ts";
+} from "./_layer_checks.ts";
+import { checkInteger } from "../_checks.ts";
+import { release } from "../_release.ts";
+import { reuse } from "./_scratch.ts";
 import { InputShapeError } from "./_shape.ts";
 
 /** Options of {@linkcode MaxPool2d}. */

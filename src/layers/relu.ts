@@ -4,9 +4,8 @@
  * @module
  */
 
-import type { Backend } from "../backend.ts";
+import type { Backend, Tensor } from "../backend.ts";
 import type { Layer, LayerForwardOptions, Parameter } from "./layer.ts";
-import type { Tensor } from "../tensor.ts";
 import {
   type Built,
   checkBackward,
@@ -14,7 +13,7 @@ import {
   checkForward,
   checkSaved,
   checkShape,
-} from "./_checks.ts";
+} from "./_layer_checks.ts";
 
 /**
  * `y = max(x, 0)` elementwise (NaN gives 0), for inputs of any shape;

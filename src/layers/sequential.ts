@@ -4,18 +4,19 @@
  * @module
  */
 
-import type { Backend } from "../backend.ts";
+import type { Backend, Tensor } from "../backend.ts";
 import type { Layer, Parameter } from "./layer.ts";
-import { checkSeed, checkShape, checkTensor } from "./_checks.ts";
+import type { JumpoutShard } from "./jumpout.ts";
 import {
-  batchShape,
-  InputShapeError,
-  sameSample,
+  checkSeed,
+  checkTensor,
+  describe,
   sameShape,
   showShape,
-} from "./_shape.ts";
+} from "../_checks.ts";
+import { checkShape } from "./_layer_checks.ts";
+import { batchShape, InputShapeError, sameSample } from "./_shape.ts";
 import { hash32, randomSeed } from "../random.ts";
-import type { Tensor } from "../tensor.ts";
 
 /** What a layer must have, as the constructor checks it. */
 const METHODS = [
@@ -46,19 +47,39 @@ export interface SequentialForwardOptions {
   training?: boolean;
 }
 
+/**
+ * What a {@linkcode BeforeLayer} hook adds to one layer's forward call: the
+ * call's rows are a shard of a bigger batch. These are options of Jumpout's
+ * forward (see its `ForwardOptions`); other layers take none and ignore
+ * them. Both fields are required, `activeCount` possibly `undefined`, so a
+ * misspelt field fails to compile as a missing one.
+ */
+export interface ShardOptions {
+  /** Where the call's rows sit in the whole batch. */
+  shard: JumpoutShard;
+  /**
+   * The inputs > 0 in the whole batch, all shards together; `undefined`
+   * for the layer to count its own shard.
+   */
+  activeCount: number | undefined;
+}
+
+/**
+ * Called by {@linkcode Sequential.forwardAsync} before each layer runs, with
+ * the layer's index, the layer and its input; what it returns (or resolves
+ * to) is added to that layer's forward options, `undefined` for none.
+ */
+export type BeforeLayer = (
+  index: number,
+  layer: Layer,
+  input: Tensor<"float32">,
+) => ShardOptions | undefined | Promise<ShardOptions | undefined>;
+
 /** Options of {@linkcode Sequential.forwardAsync}. */
 export interface SequentialForwardAsyncOptions
   extends SequentialForwardOptions {
-  /**
-   * Called before each layer runs, with the layer's index, the layer and its
-   * input; what it returns (or resolves to) is added to the layer's forward
-   * options.
-   */
-  beforeLayer?: (
-    index: number,
-    layer: Layer,
-    input: Tensor<"float32">,
-  ) => object | undefined | Promise<object | undefined>;
+  /** Awaited before each layer; what it returns goes to that layer's call. */
+  beforeLayer?: BeforeLayer;
 }
 
 /** A layer about to run in a forward pass. */
@@ -142,7 +163,7 @@ export class Sequential {
     if (!Array.isArray(layers)) {
       throw new TypeError(
         `Cannot ${what}: layers must be an array of layers, got ${
-          layers === null ? "null" : typeof layers
+          describe(layers)
         }`,
       );
     }
@@ -152,7 +173,7 @@ export class Sequential {
       if (missing !== undefined) {
         throw new TypeError(
           `Cannot ${what}: layers[${i}] must be a layer, got ${
-            layer === null ? "null" : typeof layer
+            describe(layer)
           } without ${missing}()`,
         );
       }
@@ -306,7 +327,8 @@ export class Sequential {
    * const y = await model.forwardAsync(backend.tensor(new Float32Array([1, 2]), [1, 2]), {
    *   beforeLayer: (i, layer) => {
    *     seen.push(`${i}:${layer.name}`);
-   *     return layer instanceof Jumpout ? { shard: { rowOffset: 1, batchRows: 2 } } : undefined;
+   *     const shard = { rowOffset: 1, batchRows: 2 };
+   *     return layer instanceof Jumpout ? { shard, activeCount: undefined } : undefined;
    *   },
    * });
    * deepEqual([seen, y.shape], [["0:Dense(2 → 4)", "1:Jumpout"], [1, 4]]);
@@ -327,13 +349,13 @@ export class Sequential {
   }
 
   /**
-   * The forward pass, pausing before each layer for options to add to its
-   * call; what `forward` and `forwardAsync` share.
+   * The forward pass, pausing before each layer for shard options to add to
+   * its call; what `forward` and `forwardAsync` share.
    */
   *#run(
     x: Tensor,
     training: boolean,
-  ): Generator<LayerCall, Tensor<"float32">, object | undefined> {
+  ): Generator<LayerCall, Tensor<"float32">, ShardOptions | undefined> {
     const built = this.#checkForward(x);
     this.#releaseActivations();
     const batch = x.shape[0];
@@ -376,7 +398,10 @@ export class Sequential {
         `Cannot ${what}: dy needs a training forward first, got backward without a pending forward with training: true`,
       );
     }
-    checkTensor(dy, what, "dy", this.#built.backend, MODEL_BACKEND);
+    checkTensor(dy, what, "dy", {
+      backend: this.#built.backend,
+      where: MODEL_BACKEND,
+    });
     if (!sameShape(dy.shape, pending.outShape)) {
       throw new RangeError(
         `Cannot ${what}: dy must have the output's shape ${
@@ -450,7 +475,7 @@ export class Sequential {
         `Cannot ${what}: the model must be built first, got forward before build`,
       );
     }
-    checkTensor(x, what, "x", built.backend, MODEL_BACKEND);
+    checkTensor(x, what, "x", { backend: built.backend, where: MODEL_BACKEND });
     const expected = built.shapes[0];
     if (!sameSample(x.shape, expected)) {
       const first = this.layers.length === 0
@@ -477,8 +502,7 @@ export class Sequential {
       t,
       `run Sequential: ${what}`,
       "its result",
-      this.#built!.backend,
-      MODEL_BACKEND,
+      { backend: this.#built!.backend, where: MODEL_BACKEND },
     );
     if (!sameShape(t.shape, expected)) {
       throw new RangeError(

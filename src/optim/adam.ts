@@ -5,7 +5,7 @@
  */
 
 import type { Parameter } from "../layers/layer.ts";
-import type { Tensor } from "../tensor.ts";
+import type { Tensor } from "../backend.ts";
 import { Optimizer } from "./optimizer.ts";
 import type { Schedule } from "./schedules.ts";
 

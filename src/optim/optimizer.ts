@@ -4,10 +4,10 @@
  * @module
  */
 
-import type { Backend } from "../backend.ts";
+import type { Backend, Tensor } from "../backend.ts";
 import type { Parameter } from "../layers/layer.ts";
-import type { Tensor } from "../tensor.ts";
-import { checkTensor, release, sameShape, showShape } from "../_tensors.ts";
+import { checkTensor, describe, sameShape, showShape } from "../_checks.ts";
+import { release } from "../_release.ts";
 import type { Schedule } from "./schedules.ts";
 
 /**
@@ -230,7 +230,7 @@ function checkParameters(
   if (!Array.isArray(parameters)) {
     throw new TypeError(
       `Cannot ${what}: parameters must be an array of Parameter, got ${
-        parameters === null ? "null" : typeof parameters
+        describe(parameters)
       }`,
     );
   }
@@ -239,7 +239,7 @@ function checkParameters(
     if (p === null || typeof p !== "object") {
       throw new TypeError(
         `Cannot ${what}: parameters[${i}] must be a Parameter, got ${
-          p === null ? "null" : typeof p
+          describe(p)
         }`,
       );
     }

@@ -7,12 +7,8 @@
  */
 
 import type { Parameter } from "../layers/layer.ts";
-import {
-  checkKnownFields,
-  checkRecord,
-  keysOf,
-  showValue,
-} from "../io/_spec_fields.ts";
+import { checkKnownFields, checkRecord, keysOf } from "../io/_spec_fields.ts";
+import { showValue } from "../_checks.ts";
 import { Adam, type AdamOptions } from "./adam.ts";
 import type { Optimizer } from "./optimizer.ts";
 import type { Schedule } from "./schedules.ts";

@@ -7,8 +7,8 @@
 
 import type { LossResult, SoftmaxCrossEntropy } from "../layers/loss.ts";
 import type { Optimizer } from "./optimizer.ts";
-import type { Tensor } from "../tensor.ts";
-import { release } from "../_tensors.ts";
+import type { Tensor } from "../backend.ts";
+import { release } from "../_release.ts";
 
 /** What a step needs of a model: a forward and a backward (a `Sequential` fits). */
 export interface TrainableModel {

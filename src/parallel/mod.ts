@@ -7,3 +7,4 @@
 
 export * from "./data_parallel.ts";
 export * from "./data_parallel_error.ts";
+export * from "./data_parallel_options.ts";

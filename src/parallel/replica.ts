@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Backend, BackendName } from "../backend.ts";
+import type { Backend, BackendName, Tensor } from "../backend.ts";
 import { encodeCheckpoint, restoreCheckpoint } from "../io/checkpoint.ts";
 import { createBackend } from "../backends/create_backend.ts";
 import { Jumpout, type JumpoutStats } from "../layers/jumpout.ts";
@@ -18,9 +18,8 @@ import {
   optimizerFromSpec,
   type OptimizerSpec,
 } from "../optim/optimizer_spec.ts";
-import type { Sequential } from "../layers/sequential.ts";
-import type { Tensor } from "../tensor.ts";
-import { release } from "../_tensors.ts";
+import type { Sequential, ShardOptions } from "../layers/sequential.ts";
+import { release } from "../_release.ts";
 import { allReduceMean, reduceRange } from "./all_reduce.ts";
 import { type SharedBuffers, SharedSync } from "./shared_sync.ts";
 
@@ -445,11 +444,13 @@ export class Replica {
     i: number,
     layer: Layer,
     input: Tensor<"float32">,
-  ): Promise<object | undefined> {
+  ): Promise<ShardOptions | undefined> {
     if (!(layer instanceof Jumpout)) return undefined;
     const shard = { rowOffset: batch.rowOffset, batchRows: batch.batchRows };
     const slot = this.#countSlots.get(i);
-    if (slot === undefined || this.#config.replicas === 1) return { shard };
+    if (slot === undefined || this.#config.replicas === 1) {
+      return { shard, activeCount: undefined };
+    }
     const count = await layer.countActive(input);
     const activeCount = this.#sync
       ? this.#sync.exchangeCount(slot, count)

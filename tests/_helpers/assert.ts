@@ -17,6 +17,13 @@ export function assertSameBits(
   for (let i = 0; i < e.length; i++) {
     if (a[i] === e[i]) continue;
     if (Number.isNaN(actual[i]) && Number.isNaN(expected[i])) continue;
-    fail(`${what}[${i}]: got ${actual[i]}, expected ${expected[i]}`);
+    fail(
+      `${what}[${i}]: got ${show(actual[i])}, expected ${show(expected[i])}`,
+    );
   }
+}
+
+/** A number as a message shows it, -0 included. */
+function show(v: number): string {
+  return Object.is(v, -0) ? "-0" : String(v);
 }

@@ -29,17 +29,26 @@ export function hasGpu(): Promise<boolean> {
 }
 
 /**
- * Runs `fn` on a fresh backend, disposing it afterwards.
+ * Runs `fn` on a fresh backend, disposing it afterwards; on webgpu, an
+ * uncaptured GPU error (a validation error, say) fails it too.
  */
 export async function withBackend(
   name: BackendName,
   fn: (backend: Backend) => Promise<void> | void,
 ): Promise<void> {
   const backend = await createBackend(name);
+  const errors: string[] = [];
+  const device = (backend as { device?: GPUDevice }).device;
+  device?.addEventListener("uncapturederror", (event) => {
+    errors.push((event as GPUUncapturedErrorEvent).error.message);
+  });
   try {
     await fn(backend);
   } finally {
     backend.dispose();
+  }
+  if (errors.length > 0) {
+    throw new Error(`Uncaptured GPU errors: ${errors.join("; ")}`);
   }
 }
 

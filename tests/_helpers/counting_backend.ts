@@ -3,7 +3,7 @@
  * allocation is recorded until it is released (views are not allocations).
  */
 import { ReferenceBackend } from "../../src/backends/reference.ts";
-import type { DType, Tensor } from "../../src/tensor.ts";
+import type { DType, Tensor } from "../../src/backend.ts";
 
 /** The reference backend, counting the tensors that hold storage. */
 export class CountingBackend extends ReferenceBackend {

@@ -1,28 +1,53 @@
 /**
- * What the conformance suite knows about each kernel: the cases to run and
- * how a backend's outputs are compared with the reference's.
+ * What the conformance suite knows about each kernel: its rows (the calls to
+ * run on every backend) and how a backend's outputs are compared with the
+ * reference's.
  */
 import { assertSameBits } from "../assert.ts";
 import { pattern } from "../backends.ts";
 import {
   absCase,
   assertWithin,
+  type HostData,
   type KernelCase,
   type Outputs,
   reference,
   runKernel,
 } from "../kernels.ts";
-import type { KernelName } from "../../../mod.ts";
+import type { BackendName, KernelName } from "../../../mod.ts";
 
-/** The cases of one kernel and the comparison of their outputs. */
+/**
+ * One row of the table: a call of the kernel, run on every backend and
+ * compared with the reference run on separate tensors holding the same values.
+ */
+export interface Row extends KernelCase {
+  /**
+   * Backends the row does not run on, each with the reason: a limit that
+   * backend's contract states (e.g. WGSL passes sizes as u32).
+   */
+  skip?: Partial<Record<BackendName, string>>;
+  /** The row's own tolerance, where it differs from its kernel's. */
+  tol?: number;
+  /**
+   * Outputs worked out by hand from the kernel's definition, which every
+   * backend, the reference included, must give bit for bit.
+   */
+  expect?: Record<string, HostData>;
+}
+
+/** The rows of one kernel and the comparison of their outputs. */
 export interface KernelSpec {
-  /** Built only when the test runs (some inputs are large). */
-  cases(): KernelCase[];
-  /** Throws when a backend's outputs differ too much from the reference's. */
+  /** Built only when the kernel's tests run (some inputs are large). */
+  rows(): Row[];
+  /**
+   * Throws when a backend's outputs differ too much from the reference's.
+   * `c` is the row on separate tensors (every tensor present).
+   */
   check(
-    c: KernelCase,
+    c: Row,
     actual: Outputs,
     expected: Outputs,
+    backend: BackendName,
   ): Promise<void> | void;
 }
 
@@ -36,8 +61,16 @@ export function exact(...names: string[]): KernelSpec["check"] {
 }
 
 /**
- * Outputs within `tol · Σ|terms|` of the reference, for kernels that only add
- * and multiply: Σ|terms| is the reference run on absolute values.
+ * The reference run on absolute values, once per row's tensors (see
+ * {@linkcode withinTerms}): each backend's check gets a copy of the row
+ * under its own name, with the same tensors.
+ */
+const termBounds = new WeakMap<Row["tensors"], Promise<Outputs>>();
+
+/**
+ * Outputs within `tol · Σ|terms|` of the reference (or the row's own `tol`),
+ * for kernels that only add and multiply: Σ|terms| is the reference run on
+ * absolute values.
  */
 export function withinTerms(
   kernel: KernelName,
@@ -45,17 +78,34 @@ export function withinTerms(
   ...names: string[]
 ): KernelSpec["check"] {
   return async (c, actual, expected) => {
-    const bound = await runKernel(reference, kernel, absCase(c));
+    let bound = termBounds.get(c.tensors);
+    if (bound === undefined) {
+      bound = runKernel(reference, kernel, absCase(c));
+      termBounds.set(c.tensors, bound);
+    }
     for (const name of names) {
       assertWithin(
         actual[name],
         expected[name],
-        bound[name],
-        tol,
+        (await bound)[name],
+        c.tol ?? tol,
         `${c.what}: ${name}`,
       );
     }
   };
+}
+
+/** Why a convolution or pooling row skips webgpu. */
+const WIDE_IMAGES = "webgpu refuses padded images of 2^31 cells a side " +
+  "(its shaders place windows with signed 32-bit coordinates)";
+
+/** Where a convolution or pooling row skips webgpu: a padded image that wide. */
+export function skipWideImages(
+  g: { height: number; width: number; padding: number },
+): Row["skip"] {
+  return Math.max(g.height, g.width) + 2 * g.padding >= 2 ** 31
+    ? { webgpu: WIDE_IMAGES }
+    : undefined;
 }
 
 /** Seeded values in about [-1.8, 2.2], 15% zeros. */
@@ -81,7 +131,22 @@ export function withSpecials(n: number, seed: number): Float32Array {
 /** Element counts: empty, tiny, not a multiple of 4, and large. */
 export const LENGTHS = [0, 1, 3, 4, 5, 17, 1023, 100_003];
 
-/** `[outer, channels, inner]` layouts: empty axes, dense (inner 1), NCHW-like. */
+/**
+ * `[outer, channels, inner]` layouts, mostly dense (inner = 1), past one
+ * block (64) of the wasm per-channel kernels' scratch channels.
+ */
+export const CHANNEL_BLOCK_SHAPES: [number, number, number][] = [
+  [33, 200, 1],
+  [5, 65, 1],
+  [3, 64, 1],
+  [2, 130, 2],
+];
+
+/**
+ * `[outer, channels, inner]` layouts: empty axes, dense (inner 1), NCHW-like;
+ * past a wasm channel block; and layouts whose webgpu reductions take several
+ * rows per workgroup, or a workgroup per channel.
+ */
 export const CHANNEL_SHAPES: [number, number, number][] = [
   [0, 3, 5],
   [2, 0, 3],
@@ -91,4 +156,9 @@ export const CHANNEL_SHAPES: [number, number, number][] = [
   [3, 5, 7],
   [8, 16, 49],
   [32, 3, 1_031],
+  ...CHANNEL_BLOCK_SHAPES,
+  [3, 1_000, 2],
+  [4, 13, 30],
+  [2, 3, 3_001],
+  [0, 7, 5],
 ];

@@ -1,9 +1,9 @@
 /**
- * Conformance cases of the batch-normalisation kernels. Tolerances:
- * `channel_stats` and `batchnorm_backward` reduce up to 100k values per
- * channel, so within 1e-5 of each output's Σ|terms|; `batchnorm_forward` is
- * element-wise, within 1e-6 of Σ|terms| = (|x| + |mean|) · r · |gamma| + |beta|
- * with r = 1 / sqrt(variance + epsilon).
+ * Rows of the batch-normalisation kernels. Tolerances: `channel_stats` and
+ * `batchnorm_backward` reduce up to 100k values per channel, so within 1e-5
+ * of each output's Σ|terms|; `batchnorm_forward` is element-wise, within 1e-6
+ * of Σ|terms| = (|x| + |mean|) · r · |gamma| + |beta| with
+ * r = 1 / sqrt(variance + epsilon).
  */
 import {
   absCase,
@@ -12,7 +12,14 @@ import {
   reference,
   runKernel,
 } from "../kernels.ts";
-import { CHANNEL_SHAPES, garbage, type KernelSpec, values } from "./_spec.ts";
+import {
+  CHANNEL_BLOCK_SHAPES,
+  CHANNEL_SHAPES,
+  garbage,
+  type KernelSpec,
+  type Row,
+  values,
+} from "./_spec.ts";
 
 /** The common layouts plus channels of 100k values. */
 const SHAPES = CHANNEL_SHAPES.concat([[10, 2, 10_007]]);
@@ -22,7 +29,7 @@ function describe(outer: number, channels: number, inner: number): string {
 }
 
 export const channel_stats: KernelSpec = {
-  cases: () =>
+  rows: () =>
     SHAPES.flatMap(([outer, channels, inner]) =>
       // An offset of 100 makes a one-pass E[x²] - mean² lose the variance.
       [0, 100].map((offset) => ({
@@ -66,8 +73,8 @@ function channelParams(channels: number): Record<string, Float32Array> {
 }
 
 export const batchnorm_forward: KernelSpec = {
-  cases: () =>
-    SHAPES.flatMap(([outer, channels, inner]) =>
+  rows: () => [
+    ...SHAPES.flatMap(([outer, channels, inner]) =>
       [1e-5, 0].map((epsilon) => ({
         what: `${describe(outer, channels, inner)} epsilon=${epsilon}`,
         tensors: {
@@ -78,6 +85,16 @@ export const batchnorm_forward: KernelSpec = {
         scalars: { outer, channels, inner, epsilon },
       }))
     ),
+    ...CHANNEL_BLOCK_SHAPES.map(([outer, channels, inner]): Row => ({
+      what: `${describe(outer, channels, inner)} in place`,
+      tensors: {
+        x: values(outer * channels * inner, 5),
+        ...channelParams(channels),
+      },
+      scalars: { outer, channels, inner, epsilon: 1e-5 },
+      same: { y: "x" },
+    })),
+  ],
   check(c, actual, expected) {
     const { x, mean, gamma, beta } = c.tensors as Record<string, Float32Array>;
     const bound = perElement(
@@ -90,43 +107,62 @@ export const batchnorm_forward: KernelSpec = {
   },
 };
 
+/** A training-mode batchnorm_backward row: mean and variance are x's own. */
+function backwardRow(
+  outer: number,
+  channels: number,
+  inner: number,
+  inPlace: boolean,
+): Row {
+  const n = outer * channels * inner;
+  const x = values(n, 23);
+  const { gamma } = channelParams(channels);
+  const dy = values(n, 24);
+  return {
+    what: describe(outer, channels, inner) + (inPlace ? " in place" : ""),
+    tensors: {
+      x,
+      dy,
+      gamma,
+      ...(inPlace ? {} : { dx: garbage(n) }),
+      dgamma: garbage(channels),
+      dbeta: garbage(channels),
+      ...statsOf(x, outer, channels, inner),
+    },
+    scalars: { outer, channels, inner, epsilon: 1e-5 },
+    same: inPlace ? { dx: "dy" } : undefined,
+  };
+}
+
 export const batchnorm_backward: KernelSpec = {
-  cases: () =>
-    SHAPES.map(([outer, channels, inner]) => {
-      const n = outer * channels * inner;
-      const x = values(n, 23);
-      const { gamma } = channelParams(channels);
-      return {
-        what: describe(outer, channels, inner),
-        tensors: {
-          x,
-          dy: values(n, 24),
-          gamma,
-          dx: garbage(n),
-          dgamma: garbage(channels),
-          dbeta: garbage(channels),
-          ...statsOf(x, outer, channels, inner), // training mode
-        },
-        scalars: { outer, channels, inner, epsilon: 1e-5 },
-      };
-    }),
+  rows: () => [
+    ...SHAPES.map(([outer, channels, inner]) =>
+      backwardRow(outer, channels, inner, false)
+    ),
+    ...CHANNEL_BLOCK_SHAPES.map(([outer, channels, inner]) =>
+      backwardRow(outer, channels, inner, true)
+    ),
+  ],
   check(c, actual, expected) {
     const { x, dy, gamma, mean } = c.tensors as Record<string, Float32Array>;
     const m = (c.scalars.outer as number) * (c.scalars.inner as number);
-    // Σ|dy| and Σ|dy · xhat| per channel, xhat bounded by (|x| + |mean|) · r.
+    // Σ|dy| and Σ|dy · xhat| per channel, and the latter with xhat bounded
+    // by (|x| + |mean|) · r, for dx's terms.
     const sumDy = new Float64Array(gamma.length);
     const sumDyXhat = new Float64Array(gamma.length);
+    const sumDyXhatBound = new Float64Array(gamma.length);
     perElement(c, (i, ch, r) => {
       sumDy[ch] += Math.abs(dy[i]);
-      sumDyXhat[ch] += Math.abs(dy[i]) * (Math.abs(x[i]) + Math.abs(mean[ch])) *
-        r;
+      sumDyXhat[ch] += Math.abs(dy[i] * (x[i] - mean[ch])) * r;
+      sumDyXhatBound[ch] += Math.abs(dy[i]) *
+        (Math.abs(x[i]) + Math.abs(mean[ch])) * r;
       return 0;
     });
     const dxBound = perElement(
       c,
       (i, ch, r) =>
         Math.abs(gamma[ch]) * r * (Math.abs(dy[i]) + sumDy[ch] / m +
-          (Math.abs(x[i]) + Math.abs(mean[ch])) * r * sumDyXhat[ch] / m),
+          (Math.abs(x[i]) + Math.abs(mean[ch])) * r * sumDyXhatBound[ch] / m),
     );
     assertWithin(actual.dbeta, expected.dbeta, sumDy, 1e-5, `${c.what}: dbeta`);
     assertWithin(

@@ -1,5 +1,5 @@
 /**
- * Conformance cases of `softmax_cross_entropy`. Tolerances: the count of
+ * Rows of `softmax_cross_entropy`. Tolerances: the count of
  * correct rows must be identical (ties go to the first maximum); `dlogits`
  * within 1e-5 of (softmax + onehot) / rows, the scale of its two terms; the
  * mean loss within 1e-5 of the mean of |max| + |x[label]| + log Σ exp + 1 (the
@@ -27,9 +27,26 @@ function labelsFor(logits: Float32Array, rows: number, cols: number) {
   });
 }
 
+/**
+ * `[rows, cols]`: no rows, one class, one row, short and long rows; on
+ * webgpu, several rows per invocation (600 rows) and rows longer than a
+ * workgroup.
+ */
+const SHAPES = [
+  [0, 10],
+  [0, 4],
+  [1, 1],
+  [1, 10],
+  [128, 1],
+  [128, 10],
+  [600, 10],
+  [33, 1_000],
+  [3, 1_000],
+];
+
 export const softmax_cross_entropy: KernelSpec = {
-  cases: () =>
-    [[0, 10], [1, 1], [1, 10], [128, 1], [128, 10], [33, 1_000]].flatMap((
+  rows: () =>
+    SHAPES.flatMap((
       [rows, cols],
     ) =>
       KINDS.map(([kind, f]) => {

@@ -1,9 +1,16 @@
 /**
- * Conformance cases of `matmul`. Tolerance: a sum of k products in any order,
- * so within 1e-5 · Σ_p |op(a)_ip · op(b)_pj| (the reference product of |a|
- * and |b|); k = 0 must give exact zeros.
+ * Rows of `matmul`, each shape with all four transposes. Tolerance: a sum of
+ * k products in any order, so within 1e-5 · Σ_p |op(a)_ip · op(b)_pj| (the
+ * reference product of |a| and |b|); k = 0 must give exact (+0) zeros.
  */
-import { garbage, type KernelSpec, values, withinTerms } from "./_spec.ts";
+import { assertSameBits } from "../assert.ts";
+import {
+  garbage,
+  type KernelSpec,
+  type Row,
+  values,
+  withinTerms,
+} from "./_spec.ts";
 
 /** `[m, n, k]`: empty axes, vectors, odd sizes, and two large products. */
 const SHAPES: [number, number, number][] = [
@@ -17,13 +24,59 @@ const SHAPES: [number, number, number][] = [
   [5, 7, 3],
   [67, 131, 45],
   [256, 256, 256],
+  // The wasm micro-tiles (4 rows by 8 columns): their edges, odd k (its
+  // two-step loop) and vectors.
+  [1, 1, 7],
+  [1, 9, 5],
+  [9, 1, 5],
+  [4, 8, 4],
+  [4, 8, 1],
+  [3, 7, 2],
+  [5, 9, 3],
+  [8, 16, 13],
+  [6, 10, 11],
+  [7, 15, 31],
+  [12, 24, 64],
+  ...[1, 2, 3, 4, 5, 6, 7, 8, 9].flatMap((m) =>
+    [1, 4, 7, 8, 9, 17].map((n): [number, number, number] => [
+      m,
+      n,
+      6 + (m % 3),
+    ])
+  ),
+  // Several wasm blocks of k (at most 256 steps each) and of rows (its copy
+  // of op(a) holds 65536 values).
+  [3, 5, 257],
+  [17, 19, 600],
+  [9, 13, 1_030],
+  [520, 9, 512],
+  [300, 3, 270],
+  // Smaller versions of the training shapes: a dense layer's forward, its
+  // weight and input gradients, convolutions over im2col matrices.
+  [32, 100, 78],
+  [78, 100, 32],
+  [32, 78, 100],
+  [32, 10, 256],
+  [16, 1_000, 9],
+  [5, 230, 10],
+  [32, 500, 144],
+  // webgpu tiles: 18 x 18 = 324 of them (past a grid row of 256), one-wide
+  // edge tiles, a partial step along k, and k = 0 on a whole tile row.
+  [1_100, 1_100, 3],
+  [65, 129, 17],
+  [64, 64, 33],
+  [70, 5, 0],
+  [9, 17, 0],
+  [1, 1, 0],
 ];
 
+const terms = withinTerms("matmul", 1e-5, "c");
+
 export const matmul: KernelSpec = {
-  cases: () =>
+  rows: () =>
     SHAPES.flatMap(([m, n, k]) =>
       [false, true].flatMap((transA) =>
-        [false, true].map((transB) => ({
+        [false, true].map((transB): Row => ({
           what: `m=${m} n=${n} k=${k} transA=${transA} transB=${transB}`,
           tensors: {
             a: values(m * k, 12),
@@ -34,5 +87,10 @@ export const matmul: KernelSpec = {
         }))
       )
     ),
-  check: withinTerms("matmul", 1e-5, "c"),
+  check(c, actual, expected, backend) {
+    if (c.scalars.k === 0) {
+      assertSameBits(actual.c, new Float32Array(actual.c.length), c.what);
+    }
+    return terms(c, actual, expected, backend);
+  },
 };

@@ -1,5 +1,5 @@
 /**
- * Conformance cases of the optimiser steps. Tolerances, relative to each new
+ * Rows of the optimiser steps. Tolerances, relative to each new
  * value's Σ|terms| (the update's formula on absolute values): SGD rounds a few
  * float32 operations, so 1e-6; Adam's parameter step chains about ten (a
  * power, two divisions, a square root), so 2e-6 with float32-exact
@@ -17,7 +17,7 @@ const SGD_OPTIONS = [
 ];
 
 export const sgd_update: KernelSpec = {
-  cases: () =>
+  rows: () =>
     LENGTHS.flatMap((n) =>
       SGD_OPTIONS.map((options) => ({
         what: `n=${n} ${JSON.stringify(options)}`,
@@ -73,9 +73,9 @@ const ADAM_OPTIONS = [
 ];
 
 export const adam_update: KernelSpec = {
-  cases: () =>
-    LENGTHS.flatMap((n) =>
-      ADAM_OPTIONS.flatMap(({ tol: _, ...options }) =>
+  rows: () => [
+    ...LENGTHS.flatMap((n) =>
+      ADAM_OPTIONS.flatMap(({ tol, ...options }) =>
         [[1, 0], [1000, 1e-2]].map(([step, weightDecay]) => ({
           what: `n=${n} step=${step} weightDecay=${weightDecay} ` +
             JSON.stringify(options),
@@ -91,16 +91,42 @@ export const adam_update: KernelSpec = {
               : values(n, 36).map((v) => v * v / 100),
           },
           scalars: { n, step, weightDecay, ...options },
+          tol,
         }))
       )
     ),
+    // The bias corrections must come from float64: with beta2 = 0.9999 at
+    // step 1, 1 - float32(beta2) is 1.66e-4 off 1e-4, which moves the update
+    // by 8e-5 relative, against 4e-6 allowed here (the float32 steps of the
+    // update, a few ulps each). With param 0 and no decay, param ends as
+    // -lr · update exactly.
+    ...[1, 3, 1000].map((step) => ({
+      what: `float64 bias corrections step=${step}`,
+      tensors: {
+        param: new Float32Array(64),
+        grad: values(64, 20).map((v) => v + 0.01),
+        m: values(64, 21).map((v) => v / 10),
+        v: values(64, 22).map((v) => v * v / 100),
+      },
+      scalars: {
+        n: 64,
+        lr: 0.001,
+        beta1: 0.99,
+        beta2: 0.9999,
+        epsilon: 1e-8,
+        weightDecay: 0,
+        step,
+      },
+      tol: 4e-6,
+    })),
+  ],
   check(c, actual, expected) {
     const { lr, beta1, beta2, epsilon, weightDecay, step } = c
       .scalars as Record<
         string,
         number
       >;
-    const tol = ADAM_OPTIONS.find((o) => o.beta2 === beta2)!.tol;
+    const tol = c.tol!;
     const { param, grad, m, v } = c.tensors;
     const n = param.length;
     const [mBound, vBound, pBound] = [0, 1, 2].map(() => new Float64Array(n));

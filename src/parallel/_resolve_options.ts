@@ -1,13 +1,14 @@
 /**
- * The checks and defaults of {@linkcode DataParallel.create}'s options.
+ * The checks and defaults of {@linkcode DataParallel.create}'s options
+ * (declared in `data_parallel_options.ts`), and the backend and worker count
+ * they resolve to.
  *
  * @module
  */
 
 import type { BackendName } from "../backend.ts";
 import { autoChoice, type BackendChoice } from "../backends/create_backend.ts";
-import { checkSeed } from "../layers/_checks.ts";
-import { describe } from "../_describe.ts";
+import { checkSeed, describe, showShape } from "../_checks.ts";
 import { TRAINER_WORKER_URL } from "../_package_files.ts";
 import {
   type LayerSpec,
@@ -19,7 +20,10 @@ import {
   type OptimizerSpec,
 } from "../optim/optimizer_spec.ts";
 import { Sequential } from "../layers/sequential.ts";
-import type { DataParallelOptions, Transport } from "./data_parallel.ts";
+import type {
+  DataParallelOptions,
+  Transport,
+} from "./data_parallel_options.ts";
 import type { QPlusScope } from "./replica.ts";
 
 /** The longest a call waits for the workers by default (ms). */
@@ -261,7 +265,7 @@ function checkInputShape(what: string, shape: unknown): number[] {
   ) {
     throw new RangeError(
       `Cannot ${what}: inputShape must be a non-empty array of integers > 0 (one sample, no batch), got ${
-        Array.isArray(shape) ? `[${shape.join(", ")}]` : describe(shape)
+        Array.isArray(shape) ? showShape(shape) : describe(shape)
       }`,
     );
   }

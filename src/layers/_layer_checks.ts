@@ -1,16 +1,14 @@
 /**
- * The argument checks every layer's forward and backward share.
+ * The checks of the layer protocol that every layer shares: build before
+ * forward, a training forward before backward, inputs of the built shape.
+ * They are made of the library-wide checks in `../_checks.ts`.
  *
  * @module
  */
 
-import type { Backend } from "../backend.ts";
-import type { Tensor } from "../tensor.ts";
-import { checkTensor, sameShape, showShape } from "../_tensors.ts";
+import type { Backend, Tensor } from "../backend.ts";
+import { checkSeed, checkTensor, sameShape, showShape } from "../_checks.ts";
 import { batchShape, sameSample } from "./_shape.ts";
-
-// Layers and models check tensors with the library-wide check.
-export { checkTensor } from "../_tensors.ts";
 
 /** What a built layer remembers of its build. */
 export interface Built {
@@ -40,7 +38,10 @@ export function checkForward(
       `Cannot ${what}: the layer must be built first, got forward before build`,
     );
   }
-  const t = checkTensor(x, what, "x", built.backend, LAYER_BACKEND);
+  const t = checkTensor(x, what, "x", {
+    backend: built.backend,
+    where: LAYER_BACKEND,
+  });
   if (!sameSample(t.shape, built.input)) {
     throw new RangeError(
       `Cannot ${what}: x must have shape ${
@@ -74,7 +75,7 @@ export function checkBackward(
       `Cannot ${what}: dy needs a training forward first, got backward without a pending forward with training: true`,
     );
   }
-  const t = checkTensor(dy, what, "dy", built.backend, where);
+  const t = checkTensor(dy, what, "dy", { backend: built.backend, where });
   if (!sameShape(t.shape, output)) {
     throw new RangeError(
       `Cannot ${what}: dy must have the forward's output shape ${
@@ -103,45 +104,6 @@ export function checkSaved(layer: string, x: Tensor): void {
 }
 
 /**
- * Throws unless `value` is an integer of at least `min`.
- *
- * @returns `value`.
- */
-export function checkInteger(
-  value: unknown,
-  min: number,
-  what: string,
-  name: string,
-): number {
-  if (!Number.isSafeInteger(value) || (value as number) < min) {
-    throw new RangeError(
-      `Cannot ${what}: ${name} must be an integer >= ${min}, got ${
-        String(value)
-      }`,
-    );
-  }
-  return value as number;
-}
-
-/**
- * Throws unless `value` is a boolean.
- *
- * @returns `value`.
- */
-export function checkBoolean(
-  value: unknown,
-  what: string,
-  name: string,
-): boolean {
-  if (typeof value !== "boolean") {
-    throw new TypeError(
-      `Cannot ${what}: ${name} must be a boolean, got ${String(value)}`,
-    );
-  }
-  return value;
-}
-
-/**
  * Throws unless `inputShape` is a shape, batch first.
  *
  * @param what Who is asking, e.g. `"build Dense(4 → 2)"`.
@@ -166,25 +128,6 @@ export function checkShape(what: string, inputShape: unknown): number[] {
     );
   }
   return [...inputShape];
-}
-
-/**
- * Throws unless `seed` is a 32-bit unsigned integer.
- *
- * @returns `seed`.
- */
-export function checkSeed(what: string, seed: unknown): number {
-  if (
-    !Number.isInteger(seed) || (seed as number) < 0 ||
-    (seed as number) >= 2 ** 32
-  ) {
-    throw new RangeError(
-      `Cannot ${what}: seed must be an integer in [0, 2^32), got ${
-        String(seed)
-      }`,
-    );
-  }
-  return seed as number;
 }
 
 /**

@@ -23,7 +23,6 @@
  * @module
  */
 
-export * from "./src/tensor.ts";
 export * from "./src/backend.ts";
 export * from "./src/backends/mod.ts";
 export * from "./src/layers/mod.ts";

@@ -1,16 +1,16 @@
 /**
- * The interface every backend implements, and the tensor handle it hands
- * out. The two are declared together because each names the other: a
- * tensor holds the backend that owns its storage, and a backend's methods
- * take and return tensors.
+ * The interface every backend implements, the tensor handle it hands out,
+ * and the kernels it runs (`KernelArgs`: what each computes). They are
+ * declared together because each names the others: a tensor holds the
+ * backend that owns its storage, a backend's methods take and return
+ * tensors, and kernels take tensors. How each kernel is called is its row
+ * in `backends/kernels.ts`.
  *
  * A backend is a handful of methods: allocate, upload, read back (async),
  * run a named kernel, release. Layers are written once against it.
  *
  * @module
  */
-
-import type { KernelArgs, KernelName } from "./backends/kernels.ts";
 
 /** The backends this library ships. */
 export type BackendName = "reference" | "wasm" | "webgpu";
@@ -184,3 +184,387 @@ export class Tensor<D extends DType = DType> {
     this.#released = true;
   }
 }
+
+/**
+ * Checks a shape and returns its element count.
+ *
+ * @param shape The dimensions to check.
+ * @param what Who is asking, for the error message.
+ * @returns The product of the dimensions.
+ * @throws {RangeError} When a dimension is not a non-negative integer.
+ *
+ * @example Count the elements of an NCHW shape
+ * ```ts
+ * import { shapeSize } from "./backend.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * deepEqual(shapeSize([2, 3, 4, 4], "example"), 96);
+ * ```
+ */
+export function shapeSize(shape: readonly number[], what: string): number {
+  if (!Array.isArray(shape)) {
+    throw new TypeError(
+      `Cannot ${what}: shape must be an array of integers, got ${
+        String(shape)
+      }`,
+    );
+  }
+  let size = 1;
+  for (const d of shape) {
+    if (!Number.isSafeInteger(d) || d < 0) {
+      throw new RangeError(
+        `Cannot ${what}: shape must hold non-negative integers, got [${
+          shape.join(", ")
+        }]`,
+      );
+    }
+    size *= d;
+  }
+  if (size > 2 ** 32 - 1) {
+    throw new RangeError(
+      `Cannot ${what}: shape must have fewer than 2^32 elements, got [${
+        shape.join(", ")
+      }]`,
+    );
+  }
+  return size;
+}
+
+/**
+ * Arguments of each kernel. Every backend implements every kernel under the
+ * same name; `reference` is the definition.
+ *
+ * A tensor is seen as `rows × cols` elements: one row per scope unit (one row
+ * for the whole batch, or one per sample).
+ *
+ * Sharing storage: a kernel's inputs (the tensors it only reads) may share
+ * storage with each other, e.g. `matmul` with `b` = `a` for `X · Xᵀ`. An
+ * output (a tensor it writes, in-place ones such as `bias_add`'s `y`
+ * included) shares storage with no other argument, except with the inputs
+ * its doc below names ("`y` may be `x`"), where it is then written in place.
+ * A tensor and its reshaped views share storage; empty tensors may share
+ * anything (nothing of them is read or written). `run` refuses any other
+ * sharing with a TypeError before the kernel starts.
+ */
+export interface KernelArgs {
+  /**
+   * `counts[r] = #{ c : x[r*cols + c] > 0 }` (NaN counts as inactive).
+   * `x`: float32 `[rows*cols]`; `counts`: uint32 `[rows]`, fully overwritten.
+   */
+  count_active: {
+    x: Tensor<"float32">;
+    counts: Tensor<"uint32">;
+    rows: number;
+    cols: number;
+  };
+  /**
+   * Per row: the dropout rate actually applied and the rescale factor.
+   *
+   * With `normalize`: `drop = counts[r] == 0 ? 0 : min(floor(rate[r] * cols / counts[r]), maxDrop)`,
+   * else `drop = rate[r]` (rates in units of 2^-24, see `RATE_ONE` in `backends/kernels.ts`).
+   * Then `keep[r] = 2^24 - drop` and
+   * `scale[r] = keep[r] == 0 ? 0 : (keep[r] / 2^24)^(-power)` in float32.
+   * `counts` is ignored without `normalize`. `keep` may be `counts` or
+   * `rate`.
+   */
+  jumpout_params: {
+    counts: Tensor<"uint32">;
+    rate: Tensor<"uint32">;
+    keep: Tensor<"uint32">;
+    scale: Tensor<"float32">;
+    rows: number;
+    cols: number;
+    maxDrop: number;
+    normalize: boolean;
+    power: number;
+  };
+  /**
+   * `y[i] = (hash32(((i + offset) mod 2^32) ^ key) >>> 8) < keep[row] ? x[i] * scale[row] : 0`
+   * with `row = floor(i / cols)`; a finite `x[i]` never becomes infinite
+   * (the product saturates at ±3.4028235e38). Used for forward (x = h) and
+   * backward (x = dy, same key, offset and params). `y` may be `x`.
+   *
+   * `offset` numbers the elements as part of a bigger tensor (a shard of a
+   * batch split across replicas starts at its first element's index there),
+   * so the shards' masks are slices of the whole tensor's mask; rows stay
+   * local. `key` and `offset` are unsigned 32-bit integers.
+   */
+  mask_scale: {
+    x: Tensor<"float32">;
+    keep: Tensor<"uint32">;
+    scale: Tensor<"float32">;
+    y: Tensor<"float32">;
+    rows: number;
+    cols: number;
+    key: number;
+    offset: number;
+  };
+  /**
+   * `c = op(a) · op(b)`, overwriting `c` (`m × n`, row-major). `op(a)` is
+   * `m × k`: `a` is stored `[m, k]`, or `[k, m]` when `transA`; `op(b)` is
+   * `k × n`: `b` is stored `[k, n]`, or `[n, k]` when `transB`. `k = 0` gives
+   * zeros. Summation order is the backend's own.
+   */
+  matmul: {
+    a: Tensor<"float32">;
+    b: Tensor<"float32">;
+    c: Tensor<"float32">;
+    m: number;
+    n: number;
+    k: number;
+    transA: boolean;
+    transB: boolean;
+  };
+  /**
+   * In place: `y[(o * channels + c) * inner + i] += bias[c]`. A dense layer's
+   * bias is `inner = 1`; a convolution's (NCHW) is `outer = N, inner = H·W`.
+   */
+  bias_add: {
+    y: Tensor<"float32">;
+    bias: Tensor<"float32">;
+    outer: number;
+    channels: number;
+    inner: number;
+  };
+  /** `db[c] = Σ_{o, i} dy[(o * channels + c) * inner + i]`, overwriting `db`. */
+  bias_grad: {
+    dy: Tensor<"float32">;
+    db: Tensor<"float32">;
+    outer: number;
+    channels: number;
+    inner: number;
+  };
+  /** `y[i] = x[i] > 0 ? x[i] : 0` (NaN gives 0); `y` may be `x`. */
+  relu: { x: Tensor<"float32">; y: Tensor<"float32">; n: number };
+  /**
+   * `dx[i] = x[i] > 0 ? dy[i] : 0`, with `x` the forward's input (or output:
+   * the condition is the same); `dx` may be `dy` or `x`.
+   */
+  relu_backward: {
+    x: Tensor<"float32">;
+    dy: Tensor<"float32">;
+    dx: Tensor<"float32">;
+    n: number;
+  };
+  /**
+   * Unfolds NCHW images for a convolution as a matrix product. With
+   * `outH = floor((height + 2·padding - kernelH) / stride) + 1` (likewise
+   * `outW`) and `P = batch · outH · outW`, `cols` is `[channels · kernelH ·
+   * kernelW, P]`:
+   * `cols[((ch · kernelH + ky) · kernelW + kx) · P + (b · outH + oy) · outW + ox]
+   *  = x[b, ch, oy·stride - padding + ky, ox·stride - padding + kx]`, 0 outside
+   * the image.
+   */
+  im2col: {
+    x: Tensor<"float32">;
+    cols: Tensor<"float32">;
+  } & ConvGeometry;
+  /**
+   * The adjoint of `im2col`: `x[b, ch, yy, xx]` = the sum of every `cols`
+   * entry that `im2col` reads from that position, overwriting `x`.
+   */
+  col2im: {
+    cols: Tensor<"float32">;
+    x: Tensor<"float32">;
+  } & ConvGeometry;
+  /**
+   * Swaps the two outer axes: `x` is `[rows, cols, inner]`, `y` is
+   * `[cols, rows, inner]`:
+   * `y[(j · rows + i) · inner + t] = x[(i · cols + j) · inner + t]`.
+   */
+  transpose: {
+    x: Tensor<"float32">;
+    y: Tensor<"float32">;
+    rows: number;
+    cols: number;
+    inner: number;
+  };
+  /**
+   * Per channel over `outer · inner` values (indexing as in `bias_add`): the
+   * mean and the biased variance `Σ (x - mean)² / count`, both 0 when the count
+   * is 0.
+   */
+  channel_stats: {
+    x: Tensor<"float32">;
+    mean: Tensor<"float32">;
+    variance: Tensor<"float32">;
+    outer: number;
+    channels: number;
+    inner: number;
+  };
+  /**
+   * `y = (x - mean[c]) / sqrt(variance[c] + epsilon) · gamma[c] + beta[c]`
+   * per element of channel `c` (batch statistics in training, running ones in
+   * evaluation). `y` may be `x`.
+   */
+  batchnorm_forward: {
+    x: Tensor<"float32">;
+    mean: Tensor<"float32">;
+    variance: Tensor<"float32">;
+    gamma: Tensor<"float32">;
+    beta: Tensor<"float32">;
+    y: Tensor<"float32">;
+    outer: number;
+    channels: number;
+    inner: number;
+    epsilon: number;
+  };
+  /**
+   * Gradient of a training-mode `batchnorm_forward` whose `mean` and
+   * `variance` were `channel_stats` of `x`. Per channel, with
+   * `m = outer · inner`, `r = 1 / sqrt(variance + epsilon)` and
+   * `xhat = (x - mean) · r`: `dbeta = Σ dy`, `dgamma = Σ dy · xhat`,
+   * `dx = gamma · r · (dy - dbeta / m - xhat · dgamma / m)`. `dx` may be
+   * `x` or `dy`.
+   */
+  batchnorm_backward: {
+    x: Tensor<"float32">;
+    dy: Tensor<"float32">;
+    mean: Tensor<"float32">;
+    variance: Tensor<"float32">;
+    gamma: Tensor<"float32">;
+    dx: Tensor<"float32">;
+    dgamma: Tensor<"float32">;
+    dbeta: Tensor<"float32">;
+    outer: number;
+    channels: number;
+    inner: number;
+    epsilon: number;
+  };
+  /**
+   * `y[i] = alpha · x[i] + beta · y[i]`; when `beta` is 0 the old `y` is not
+   * read (`y = alpha · x`, even where `y` held NaN). `y` may be `x`.
+   */
+  axpby: {
+    x: Tensor<"float32">;
+    y: Tensor<"float32">;
+    n: number;
+    alpha: number;
+    beta: number;
+  };
+  /**
+   * Max pooling of `planes` images of `height × width` (NCHW with
+   * `planes = N · C`), windows `kernel × kernel` every `stride`, `padding`
+   * cells of -∞ around; `outH = floor((height + 2·padding - kernel) / stride)
+   * + 1`, likewise `outW`. `y[p, oy, ox]` is the window's maximum and
+   * `argmax[p, oy, ox]` its index `iy · width + ix` in the plane: the first
+   * in-bounds cell in row-major window order, replaced only by a strictly
+   * greater value.
+   */
+  maxpool_forward: {
+    x: Tensor<"float32">;
+    y: Tensor<"float32">;
+    argmax: Tensor<"uint32">;
+  } & PoolGeometry;
+  /**
+   * `dx[p, i] = Σ dy[p, w]` over the windows `w` whose `argmax` is `i`,
+   * overwriting `dx`. `argmax` must be as `maxpool_forward` wrote it (each
+   * index inside its own window), which lets backends gather instead of
+   * scatter.
+   */
+  maxpool_backward: {
+    dy: Tensor<"float32">;
+    argmax: Tensor<"uint32">;
+    dx: Tensor<"float32">;
+  } & PoolGeometry;
+  /** `dx[r · cols + c] = alpha · dy[r]`. */
+  row_broadcast: {
+    dy: Tensor<"float32">;
+    dx: Tensor<"float32">;
+    rows: number;
+    cols: number;
+    alpha: number;
+  };
+  /**
+   * Softmax cross-entropy, fused and stable. Per row `r` of `logits`
+   * (`rows × cols`): `loss_r = log Σ_j exp(x_j - max) + max - x[label]`;
+   * `dlogits[r, j] = (softmax_j - [j = label]) / rows`;
+   * `result[0] = Σ_r loss_r / rows` (the mean loss) and `result[1]` = how many
+   * rows have the label as their first maximum. `rows = 0` gives `[0, 0]`.
+   * A label `>= cols` names no class: its row's loss is NaN (so `result[0]`
+   * is NaN), the row is not counted as correct, and its `dlogits` row is
+   * `softmax_j / rows`, with no one-hot term; nothing outside the row is
+   * read or written.
+   */
+  softmax_cross_entropy: {
+    logits: Tensor<"float32">;
+    labels: Tensor<"uint32">;
+    dlogits: Tensor<"float32">;
+    result: Tensor<"float32">;
+    rows: number;
+    cols: number;
+  };
+  /**
+   * SGD with momentum, PyTorch's convention: `g = grad + weightDecay ·
+   * param`, `velocity = momentum · velocity + g`, `param -= lr · (nesterov ?
+   * g + momentum · velocity : velocity)`.
+   */
+  sgd_update: {
+    param: Tensor<"float32">;
+    grad: Tensor<"float32">;
+    velocity: Tensor<"float32">;
+    n: number;
+    lr: number;
+    momentum: number;
+    weightDecay: number;
+    nesterov: boolean;
+  };
+  /**
+   * Adam (L2 weight decay added to the gradient): `g = grad + weightDecay ·
+   * param`, `m = beta1 · m + (1 - beta1) · g`, `v = beta2 · v + (1 - beta2) ·
+   * g²`, `param -= lr · (m / (1 - beta1^step)) / (sqrt(v / (1 - beta2^step)) +
+   * epsilon)`; `step` counts from 1.
+   */
+  adam_update: {
+    param: Tensor<"float32">;
+    grad: Tensor<"float32">;
+    m: Tensor<"float32">;
+    v: Tensor<"float32">;
+    n: number;
+    lr: number;
+    beta1: number;
+    beta2: number;
+    epsilon: number;
+    weightDecay: number;
+    step: number;
+  };
+}
+
+/** Shape of a convolution's input and kernel, as `im2col` and `col2im` see it. */
+export interface ConvGeometry {
+  /** Images in the batch. */
+  batch: number;
+  /** Channels per image. */
+  channels: number;
+  /** Image height. */
+  height: number;
+  /** Image width. */
+  width: number;
+  /** Kernel height. */
+  kernelH: number;
+  /** Kernel width. */
+  kernelW: number;
+  /** Step between windows (>= 1). */
+  stride: number;
+  /** Zero cells added on each side. */
+  padding: number;
+}
+
+/** Shape of a pooling's input and window. */
+export interface PoolGeometry {
+  /** Images times channels. */
+  planes: number;
+  /** Image height. */
+  height: number;
+  /** Image width. */
+  width: number;
+  /** Window side. */
+  kernel: number;
+  /** Step between windows (>= 1). */
+  stride: number;
+  /** Cells of -∞ added on each side. */
+  padding: number;
+}
+
+/** Names of the kernels every backend runs. */
+export type KernelName = keyof KernelArgs;

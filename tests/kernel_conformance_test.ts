@@ -64,11 +64,11 @@ import * as sharing from "./_helpers/conformance/sharing.ts";
 import {
   type Backend,
   type BackendName,
-  contractOf,
   type KernelName,
   KERNELS,
   type Tensor,
 } from "../mod.ts";
+import { contractOf } from "../src/backends/_contracts.ts";
 
 /** The table: every kernel's rows and check. */
 const SPECS: Record<KernelName, KernelSpec> = {

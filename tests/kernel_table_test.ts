@@ -7,13 +7,9 @@
  * A kernel missing from any backend fails here.
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
-import {
-  contractOf,
-  type KernelArgs,
-  type KernelContract,
-  type KernelName,
-  KERNELS,
-} from "../src/backends/kernels.ts";
+import { contractOf } from "../src/backends/_contracts.ts";
+import { type KernelContract, KERNELS } from "../src/backends/kernels.ts";
+import type { KernelArgs, KernelName } from "../src/backend.ts";
 import { ReferenceBackend } from "../src/backends/reference.ts";
 import { compileKernels } from "../src/backends/wasm.ts";
 import {

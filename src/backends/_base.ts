@@ -3,15 +3,12 @@ import {
   type BackendName,
   type DType,
   type HostArray,
-  Tensor,
-} from "../backend.ts";
-import {
-  contractOf,
   type KernelArgs,
   type KernelName,
-  scalarError,
-} from "./kernels.ts";
-import { shapeSize } from "../tensor.ts";
+  shapeSize,
+  Tensor,
+} from "../backend.ts";
+import { contractOf, scalarError } from "./_contracts.ts";
 import { checkTensor, describe, showShape } from "../_checks.ts";
 
 /** One function per kernel, as a backend implements them. */

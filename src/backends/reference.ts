@@ -6,7 +6,8 @@
  * @module
  */
 
-import { FLOAT32_MAX, type KernelArgs, RATE_ONE } from "./kernels.ts";
+import { FLOAT32_MAX, RATE_ONE } from "./kernels.ts";
+import type { KernelArgs } from "../backend.ts";
 import { hash32 } from "../random.ts";
 import type { DType, HostArray, Tensor } from "../backend.ts";
 import { BaseBackend, type KernelTable } from "./_base.ts";

@@ -6,8 +6,10 @@
  * @module
  */
 
-import { contractOf, type KernelName, KERNELS } from "./kernels.ts";
-import type { DType, HostArray, Tensor } from "../tensor.ts";
+import { contractOf } from "./_contracts.ts";
+import { KERNELS } from "./kernels.ts";
+import type { KernelName } from "../backend.ts";
+import type { DType, HostArray, Tensor } from "../backend.ts";
 import { BaseBackend, type KernelTable } from "./_base.ts";
 import { KERNELS_WASM_BASE64 } from "./_wasm_bytes.ts";
 import { WasmHeap } from "./_wasm_heap.ts";

@@ -5,17 +5,15 @@
  * @module
  */
 
-import {
-  contractOf,
-  type ConvGeometry,
-  type KernelArgs,
-  type KernelName,
-  KERNELS,
-  outputSize,
-  type PoolGeometry,
-  type ScalarKind,
-} from "./kernels.ts";
-import type { DType, HostArray, Tensor } from "../tensor.ts";
+import { contractOf } from "./_contracts.ts";
+import { KERNELS, outputSize, type ScalarKind } from "./kernels.ts";
+import type {
+  ConvGeometry,
+  KernelArgs,
+  KernelName,
+  PoolGeometry,
+} from "../backend.ts";
+import type { DType, HostArray, Tensor } from "../backend.ts";
 import { BaseBackend, type KernelTable } from "./_base.ts";
 import { SHADERS } from "./_shaders.ts";
 

@@ -5,7 +5,8 @@
  */
 
 import type { Backend, Tensor } from "../backend.ts";
-import { type ConvGeometry, outputSize } from "../backends/kernels.ts";
+import type { ConvGeometry } from "../backend.ts";
+import { outputSize } from "../backends/kernels.ts";
 import type { Layer, LayerForwardOptions, Parameter } from "./layer.ts";
 import {
   type Built,

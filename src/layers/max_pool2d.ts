@@ -5,7 +5,8 @@
  */
 
 import type { Backend, Tensor } from "../backend.ts";
-import { outputSize, type PoolGeometry } from "../backends/kernels.ts";
+import { outputSize } from "../backends/kernels.ts";
+import type { PoolGeometry } from "../backend.ts";
 import type { Layer, LayerForwardOptions, Parameter } from "./layer.ts";
 import {
   type Built,

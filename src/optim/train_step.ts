@@ -60,7 +60,7 @@ export type EvaluateArgs = Omit<TrainStepArgs, "optimizer">;
  * import { labelsTensor, SoftmaxCrossEntropy } from "../layers/loss.ts";
  * import { SGD } from "./sgd.ts";
  * import { trainStep } from "./train_step.ts";
- * import type { Tensor } from "../tensor.ts";
+ * import type { Tensor } from "../backend.ts";
  * import { ok } from "node:assert/strict";
  *
  * const backend = await createBackend("reference");
@@ -119,7 +119,7 @@ export async function trainStep(args: TrainStepArgs): Promise<LossResult> {
  * import { createBackend } from "../../mod.ts";
  * import { labelsTensor, SoftmaxCrossEntropy } from "../layers/loss.ts";
  * import { evaluate } from "./train_step.ts";
- * import type { Tensor } from "../tensor.ts";
+ * import type { Tensor } from "../backend.ts";
  * import { equal } from "node:assert/strict";
  *
  * const backend = await createBackend("reference");

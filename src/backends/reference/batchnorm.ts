@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { KernelArgs } from "../kernels.ts";
+import type { KernelArgs } from "../../backend.ts";
 
 /** Calls `visit` with the index of every element of channel `c`. */
 function forEachInChannel(

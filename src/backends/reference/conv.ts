@@ -5,7 +5,8 @@
  * @module
  */
 
-import { type ConvGeometry, type KernelArgs, outputSize } from "../kernels.ts";
+import type { ConvGeometry, KernelArgs } from "../../backend.ts";
+import { outputSize } from "../kernels.ts";
 
 /** Visits every (`cols` index, image index or -1 for padding) pair of `im2col`. */
 function forEachTap(

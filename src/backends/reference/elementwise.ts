@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { KernelArgs } from "../kernels.ts";
+import type { KernelArgs } from "../../backend.ts";
 
 /**
  * `bias_add`: adds `bias[c]` to every element of channel `c`, in place.

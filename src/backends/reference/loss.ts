@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { KernelArgs } from "../kernels.ts";
+import type { KernelArgs } from "../../backend.ts";
 
 /**
  * `softmax_cross_entropy`: per row, the loss `log Σ exp(x_j) - x[label]`

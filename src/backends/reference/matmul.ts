@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { KernelArgs } from "../kernels.ts";
+import type { KernelArgs } from "../../backend.ts";
 
 /**
  * `matmul`: `c = op(a) · op(b)`, each entry a float64 sum rounded once to

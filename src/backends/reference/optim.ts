@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { KernelArgs } from "../kernels.ts";
+import type { KernelArgs } from "../../backend.ts";
 
 /**
  * `sgd_update`: one step of SGD with momentum (PyTorch's convention, optional

@@ -6,7 +6,8 @@
  * @module
  */
 
-import { type KernelArgs, outputSize } from "../kernels.ts";
+import type { KernelArgs } from "../../backend.ts";
+import { outputSize } from "../kernels.ts";
 
 /**
  * `maxpool_forward`: each window's maximum and where it is. The first

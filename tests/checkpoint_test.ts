@@ -359,7 +359,7 @@ Deno.test("restoreCheckpoint: bad maskSteps are refused, naming the field", asyn
     await refused(
       backend,
       withMetadata(good, { "jumpout.maskSteps": value }),
-      `Cannot read a checkpoint: jumpout.maskSteps must be a JSON object of layer index to step, got ${
+      `Cannot read a checkpoint: jumpout.maskSteps must be a JSON object of layer path to step, got ${
         value === undefined ? "null" : JSON.stringify(value)
       }`,
       run,

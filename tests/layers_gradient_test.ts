@@ -25,6 +25,7 @@ import { Flatten } from "../src/layers/flatten.ts";
 import { GlobalAvgPool } from "../src/layers/global_avg_pool.ts";
 import { MaxPool2d } from "../src/layers/max_pool2d.ts";
 import { ReLU } from "../src/layers/relu.ts";
+import { Residual } from "../src/layers/residual.ts";
 import { Sequential } from "../src/layers/sequential.ts";
 
 const backend = await createBackend("reference");
@@ -256,4 +257,28 @@ Deno.test("a whole Sequential: conv, batch norm, ReLU, pooling, dense, Jumpout",
   // tolerance.
   const reports = gradientCheck(make, shape, uniform(216, 11), 1e-3, 2e-2);
   ok(reports.length === 1 + 1 + 2 + 2 + 2); // dx, conv, norm, 2 dense
+});
+
+Deno.test("Residual: identity and strided 1×1 shortcuts, dx and every branch's gradients", () => {
+  const shape = [2, 2, 5, 5];
+  const blocks: (() => Layer)[] = [
+    () =>
+      new Residual([
+        new Conv2d(2, 2, 3, { padding: 1 }),
+        new Conv2d(2, 2, 3, { padding: 1 }),
+      ]),
+    () =>
+      new Residual(
+        [new Conv2d(2, 3, 3, { stride: 2, padding: 1 })],
+        [new Conv2d(2, 3, 1, { stride: 2, bias: false })],
+      ),
+  ];
+  for (const make of blocks) {
+    const reports = gradientCheck(
+      () => built(make(), shape),
+      shape,
+      uniform(100, 12),
+    );
+    ok(reports.length >= 4, "dx and the branches' parameters were checked");
+  }
 });

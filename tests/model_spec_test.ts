@@ -409,7 +409,7 @@ Deno.test("modelFromSpec names the index and the field of a bad spec", () => {
   throws(bad([{ type: "relu" }, { type: "relu" }, { type: "dens" }]), {
     name: "TypeError",
     message:
-      `${what}: specs[2].type must be one of "dense", "conv2d", "batch_norm", "relu", "max_pool2d", "global_avg_pool", "flatten", "jumpout", "dropout", got "dens"`,
+      `${what}: specs[2].type must be one of "dense", "conv2d", "batch_norm", "relu", "max_pool2d", "global_avg_pool", "flatten", "jumpout", "dropout", "residual", got "dens"`,
   });
   throws(
     bad([{ type: "dense", inFeatures: 2, outFeature: 3 }]),
@@ -504,7 +504,7 @@ Deno.test("layerFromSpec names the spec and passes constructor errors through", 
   throws(() => layerFromSpec({ type: "conv" } as never), {
     name: "TypeError",
     message:
-      'Cannot build a layer from a spec: spec.type must be one of "dense", "conv2d", "batch_norm", "relu", "max_pool2d", "global_avg_pool", "flatten", "jumpout", "dropout", got "conv"',
+      'Cannot build a layer from a spec: spec.type must be one of "dense", "conv2d", "batch_norm", "relu", "max_pool2d", "global_avg_pool", "flatten", "jumpout", "dropout", "residual", got "conv"',
   });
   throws(
     () =>

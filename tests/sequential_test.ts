@@ -12,7 +12,8 @@ import { Flatten } from "../src/layers/flatten.ts";
 import { GlobalAvgPool } from "../src/layers/global_avg_pool.ts";
 import { MaxPool2d } from "../src/layers/max_pool2d.ts";
 import { ReLU } from "../src/layers/relu.ts";
-import { Sequential, type ShardOptions } from "../src/layers/sequential.ts";
+import { Sequential } from "../src/layers/sequential.ts";
+import type { ShardOptions } from "../src/layers/layer.ts";
 import {
   ACCELERATED,
   ignoreBackend,

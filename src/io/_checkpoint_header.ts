@@ -21,7 +21,7 @@ export interface CheckpointHeader {
   /** The optimiser's step count. */
   optimizerStep: number;
   /** Each Jumpout and Dropout layer's mask-stream counter, by layer index. */
-  maskSteps: Record<number, number>;
+  maskSteps: Record<string, number>;
   /** Every metadata pair, those above included. */
   metadata: Record<string, string>;
 }
@@ -79,11 +79,11 @@ export function readCheckpointHeader(bytes: Uint8Array): CheckpointHeader {
   const ok = steps !== null && typeof steps === "object" &&
     !Array.isArray(steps) &&
     Object.entries(steps as object).every(([k, v]) =>
-      /^(0|[1-9][0-9]*)$/.test(k) && Number.isSafeInteger(v) && v >= 0
+      LAYER_PATH.test(k) && Number.isSafeInteger(v) && v >= 0
     );
   if (!ok) {
     throw new RangeError(
-      `Cannot ${what}: jumpout.maskSteps must be a JSON object of layer index to step, got ${
+      `Cannot ${what}: jumpout.maskSteps must be a JSON object of layer path to step, got ${
         JSON.stringify(metadata["jumpout.maskSteps"] ?? null)
       }`,
     );
@@ -91,7 +91,10 @@ export function readCheckpointHeader(bytes: Uint8Array): CheckpointHeader {
   return {
     step: count("jumpout.step"),
     optimizerStep: count("jumpout.optimizerStep"),
-    maskSteps: steps as Record<number, number>,
+    maskSteps: steps as Record<string, number>,
     metadata,
   };
 }
+
+/** A layer's path in a model: `"3"`, or `"3.body.4"` inside a block. */
+const LAYER_PATH = /^(0|[1-9][0-9]*)(\.[a-z_]+\.(0|[1-9][0-9]*))*$/;

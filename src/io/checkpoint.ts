@@ -6,6 +6,7 @@
  */
 
 import { Jumpout } from "../layers/jumpout.ts";
+import { walkLayers } from "../layers/layer.ts";
 import type { Optimizer } from "../optim/optimizer.ts";
 import { loadWeights, saveWeights } from "./safetensors.ts";
 import type { Sequential } from "../layers/sequential.ts";
@@ -100,8 +101,8 @@ export function restoreCheckpoint(
   const what = "restore a checkpoint";
   const header = readCheckpointHeader(bytes);
   const jumpouts = jumpoutLayers(model);
-  const saved = Object.keys(header.maskSteps).map(Number);
-  const have = jumpouts.map(([i]) => i);
+  const saved = Object.keys(header.maskSteps).sort();
+  const have = jumpouts.map(([path]) => path).sort();
   if (saved.join() !== have.join()) {
     throw new RangeError(
       `Cannot ${what}: the model's Jumpout and Dropout layers must be where the file has them, got layers [${have}] and a file with [${saved}]`,
@@ -125,15 +126,18 @@ function checkpointState(
   return state;
 }
 
-/** The model's Jumpout and Dropout layers with their indices. */
-function jumpoutLayers(model: Sequential): [number, Jumpout][] {
-  return model.layers.flatMap((layer, i) =>
-    layer instanceof Jumpout ? [[i, layer] as [number, Jumpout]] : []
+/**
+ * The model's Jumpout and Dropout layers with their paths (`"3"`, or
+ * `"3.body.4"` inside a block).
+ */
+function jumpoutLayers(model: Sequential): [string, Jumpout][] {
+  return walkLayers(model.layers).flatMap(([path, layer]) =>
+    layer instanceof Jumpout ? [[path, layer] as [string, Jumpout]] : []
   );
 }
 
-/** Each Jumpout layer's mask-stream counter, by layer index. */
-function maskSteps(model: Sequential): Record<number, number> {
+/** Each Jumpout layer's mask-stream counter, by layer path. */
+function maskSteps(model: Sequential): Record<string, number> {
   return Object.fromEntries(
     jumpoutLayers(model).map(([i, layer]) => [i, layer.step]),
   );

@@ -16,6 +16,7 @@ import { Flatten } from "../layers/flatten.ts";
 import { GlobalAvgPool } from "../layers/global_avg_pool.ts";
 import { MaxPool2d, type MaxPool2dOptions } from "../layers/max_pool2d.ts";
 import { ReLU } from "../layers/relu.ts";
+import { Residual } from "../layers/residual.ts";
 import { Sequential } from "../layers/sequential.ts";
 import { checkKnownFields, checkRecord, keysOf } from "./_spec_fields.ts";
 import { showValue } from "../_checks.ts";
@@ -60,7 +61,21 @@ export type LayerSpec =
   | { type: "global_avg_pool" }
   | { type: "flatten" }
   | { type: "jumpout"; options?: JumpoutOptions }
-  | { type: "dropout"; options: DropoutOptions };
+  | { type: "dropout"; options: DropoutOptions }
+  | ResidualSpec;
+
+/**
+ * A residual block, `y = body(x) + shortcut(x)`: its layers as specs; no
+ * `shortcut` for the identity.
+ */
+export interface ResidualSpec {
+  /** The kind of layer. */
+  type: "residual";
+  /** The main branch's layers, in order. */
+  body: LayerSpec[];
+  /** The shortcut's layers, e.g. a strided 1×1 convolution; the identity when absent. */
+  shortcut?: LayerSpec[];
+}
 
 /** The spec of one layer type. */
 type SpecOf<T extends LayerSpec["type"]> = Extract<LayerSpec, { type: T }>;
@@ -71,8 +86,16 @@ interface Kind<T extends LayerSpec["type"]> {
   fields: string[];
   /** Every field its `options` may have; absent when it takes none. */
   options?: string[];
-  /** Calls the constructor; the constructor checks the values. */
-  make(spec: SpecOf<T>): Layer;
+  /** Fields that hold lists of layer specs, checked with their paths. */
+  lists?: string[];
+  /**
+   * Calls the constructor; the constructor checks the values. `layers`
+   * makes the layers of each list field, `undefined` when it is absent.
+   */
+  make(
+    spec: SpecOf<T>,
+    layers: (field: string) => Layer[] | undefined,
+  ): Layer;
 }
 
 /** Every layer type, in the order messages list them. */
@@ -148,6 +171,15 @@ const KINDS: { [T in LayerSpec["type"]]: Kind<T> } = {
     fields: keysOf<SpecOf<"dropout">>({ type: true, options: true }),
     options: keysOf<DropoutOptions>({ rate: true, seed: true, scope: true }),
     make: (s) => new Dropout(s.options),
+  },
+  residual: {
+    fields: keysOf<SpecOf<"residual">>({
+      type: true,
+      body: true,
+      shortcut: true,
+    }),
+    lists: ["body", "shortcut"],
+    make: (_, layers) => new Residual(layers("body") ?? [], layers("shortcut")),
   },
 };
 
@@ -316,6 +348,16 @@ export function specOfLayer(layer: Layer): LayerSpec {
     if (layer.givenSeed !== undefined) options.seed = layer.givenSeed;
     return { type: "jumpout", options };
   }
+  if (isExactly(layer, Residual)) {
+    const spec: LayerSpec = {
+      type: "residual",
+      body: layer.body.layers.map(specOfLayer),
+    };
+    if (layer.shortcut !== undefined) {
+      spec.shortcut = layer.shortcut.layers.map(specOfLayer);
+    }
+    return spec;
+  }
   if (isExactly(layer, Dropout)) {
     const { rate, scope } = layer.options;
     const options: DropoutOptions = { rate: rate!, scope };
@@ -352,7 +394,27 @@ function checkSpec(spec: unknown, what: string, path: string): () => Layer {
       `${name} options`,
     );
   }
-  return () => kind.make(record as SpecOf<LayerSpec["type"]>);
+  const lists = new Map<string, (() => Layer)[]>();
+  for (const field of kind.lists ?? []) {
+    const list = record[field];
+    if (list === undefined && field !== "body") continue;
+    if (!Array.isArray(list)) {
+      throw new TypeError(
+        `Cannot ${what}: ${path}.${field} must be an array of layer specs, got ${
+          showValue(list)
+        }`,
+      );
+    }
+    lists.set(
+      field,
+      list.map((item, i) => checkSpec(item, what, `${path}.${field}[${i}]`)),
+    );
+  }
+  return () =>
+    kind.make(
+      record as SpecOf<LayerSpec["type"]>,
+      (field) => lists.get(field)?.map((make) => make()),
+    );
 }
 
 /** A constructor's error restated to name the spec's index. */

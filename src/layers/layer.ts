@@ -5,6 +5,7 @@
  */
 
 import type { Backend, Tensor } from "../backend.ts";
+import type { JumpoutShard } from "./_jumpout_shard.ts";
 
 /** A trainable tensor and its gradient, both on the model's backend. */
 export interface Parameter {
@@ -95,4 +96,114 @@ export interface Layer {
   state(): Map<string, Tensor<"float32">>;
   /** Frees every tensor the layer holds. */
   dispose(): void;
+}
+
+/**
+ * What a {@linkcode BeforeLayer} hook adds to one layer's forward call: the
+ * call's rows are a shard of a bigger batch. These are options of Jumpout's
+ * forward (see its `ForwardOptions`); other layers take none and ignore
+ * them. Both fields are required, `activeCount` possibly `undefined`, so a
+ * misspelt field fails to compile as a missing one.
+ */
+export interface ShardOptions {
+  /** Where the call's rows sit in the whole batch. */
+  shard: JumpoutShard;
+  /**
+   * The inputs > 0 in the whole batch, all shards together; `undefined`
+   * for the layer to count its own shard.
+   */
+  activeCount: number | undefined;
+}
+
+/**
+ * Called by `Sequential.forwardAsync` before each layer runs, with
+ * the layer's index, the layer and its input; what it returns (or resolves
+ * to) is added to that layer's forward options, `undefined` for none.
+ */
+export type BeforeLayer = (
+  index: number,
+  layer: Layer,
+  input: Tensor<"float32">,
+) => ShardOptions | undefined | Promise<ShardOptions | undefined>;
+
+/** Options of {@linkcode LayerBlock.forwardAsync}. */
+export interface BlockForwardOptions {
+  /** Training behaviour. */
+  training: boolean;
+  /** Awaited before each layer inside the block. */
+  beforeLayer: BeforeLayer;
+}
+
+/**
+ * A layer made of other layers, such as a residual block. Walks over a
+ * model ({@linkcode walkLayers}) enter it, and a forward that calls a hook
+ * before each layer (`Sequential.forwardAsync`) calls it before each layer
+ * inside it too.
+ */
+export interface LayerBlock extends Layer {
+  /**
+   * The layers inside, each with its path in the block (e.g. `"body.0"`),
+   * in the order they run.
+   */
+  children(): [string, Layer][];
+  /**
+   * The forward, awaiting `beforeLayer` before each layer inside.
+   *
+   * @param x Input on the block's backend.
+   * @param options The mode and the hook.
+   * @returns What `forward` returns.
+   */
+  forwardAsync(
+    x: Tensor,
+    options: BlockForwardOptions,
+  ): Promise<Tensor<"float32">>;
+}
+
+/**
+ * Whether a layer is a {@linkcode LayerBlock}.
+ *
+ * @param layer Any layer.
+ * @returns True when it has layers inside.
+ */
+export function isLayerBlock(layer: Layer): layer is LayerBlock {
+  const fields = layer as unknown as Record<string, unknown>;
+  return typeof fields.children === "function" &&
+    typeof fields.forwardAsync === "function";
+}
+
+/**
+ * Every layer of a list, blocks entered (a block comes before its
+ * children), each with its path: `"3"` for the fourth layer, `"3.body.1"`
+ * for the second layer of its body.
+ *
+ * @param layers A model's layers, e.g. `Sequential.layers`.
+ * @returns `[path, layer]` pairs in the order the layers run.
+ *
+ * @example Find every Jumpout layer, nested ones included
+ * ```ts
+ * import { Jumpout, modelFromSpec, walkLayers } from "../../mod.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const model = modelFromSpec([
+ *   { type: "jumpout" },
+ *   { type: "residual", body: [{ type: "relu" }, { type: "jumpout" }] },
+ * ]);
+ * const paths = walkLayers(model.layers)
+ *   .filter(([, layer]) => layer instanceof Jumpout)
+ *   .map(([path]) => path);
+ * deepEqual(paths, ["0", "1.body.1"]);
+ * ```
+ */
+export function walkLayers(layers: readonly Layer[]): [string, Layer][] {
+  return layers.flatMap((layer, i) => walkLayer(String(i), layer));
+}
+
+function walkLayer(path: string, layer: Layer): [string, Layer][] {
+  if (!isLayerBlock(layer)) return [[path, layer]];
+  return [
+    [path, layer],
+    ...layer.children().flatMap(([name, child]) =>
+      walkLayer(`${path}.${name}`, child)
+    ),
+  ];
 }

@@ -17,3 +17,4 @@ export * from "./global_avg_pool.ts";
 export * from "./flatten.ts";
 export * from "./sequential.ts";
 export * from "./loss.ts";
+export * from "./residual.ts";

@@ -5,8 +5,13 @@
  */
 
 import type { Backend, Tensor } from "../backend.ts";
-import type { Layer, Parameter } from "./layer.ts";
-import type { JumpoutShard } from "./jumpout.ts";
+import {
+  type BeforeLayer,
+  isLayerBlock,
+  type Layer,
+  type Parameter,
+  type ShardOptions,
+} from "./layer.ts";
 import {
   checkSeed,
   checkTensor,
@@ -39,6 +44,11 @@ export interface SequentialBuildOptions {
    * without a seed); drawn at random when absent.
    */
   seed?: number;
+  /**
+   * Prefix of the parameters' names: layer `i`'s are `${prefix}${i}.…`;
+   * `""` by default. A model nested in a block is built with the block's.
+   */
+  prefix?: string;
 }
 
 /** Options of {@linkcode Sequential.forward}. */
@@ -46,34 +56,6 @@ export interface SequentialForwardOptions {
   /** Training behaviour; the model's mode ({@linkcode Sequential.train}, {@linkcode Sequential.eval}) when absent. */
   training?: boolean;
 }
-
-/**
- * What a {@linkcode BeforeLayer} hook adds to one layer's forward call: the
- * call's rows are a shard of a bigger batch. These are options of Jumpout's
- * forward (see its `ForwardOptions`); other layers take none and ignore
- * them. Both fields are required, `activeCount` possibly `undefined`, so a
- * misspelt field fails to compile as a missing one.
- */
-export interface ShardOptions {
-  /** Where the call's rows sit in the whole batch. */
-  shard: JumpoutShard;
-  /**
-   * The inputs > 0 in the whole batch, all shards together; `undefined`
-   * for the layer to count its own shard.
-   */
-  activeCount: number | undefined;
-}
-
-/**
- * Called by {@linkcode Sequential.forwardAsync} before each layer runs, with
- * the layer's index, the layer and its input; what it returns (or resolves
- * to) is added to that layer's forward options, `undefined` for none.
- */
-export type BeforeLayer = (
-  index: number,
-  layer: Layer,
-  input: Tensor<"float32">,
-) => ShardOptions | undefined | Promise<ShardOptions | undefined>;
 
 /** Options of {@linkcode Sequential.forwardAsync}. */
 export interface SequentialForwardAsyncOptions
@@ -87,6 +69,15 @@ interface LayerCall {
   index: number;
   layer: Layer;
   input: Tensor<"float32">;
+}
+
+/**
+ * What the driver of a forward pass hands back for a layer call: options
+ * for the layer's forward, or the output of a block it ran itself.
+ */
+interface CallResult {
+  extra?: ShardOptions;
+  output?: Tensor<"float32">;
 }
 
 /** What `build` fixed. */
@@ -221,6 +212,32 @@ export class Sequential {
   }
 
   /**
+   * The output shape for inputs of `inputShape`, with every layer's checks
+   * and errors, as `build` would return it; it builds nothing.
+   *
+   * @param inputShape The input's shape, batch first.
+   * @returns The output shape.
+   * @throws {RangeError} When a layer does not take its input, naming it.
+   *
+   * @example A flatten and a dense layer
+   * ```ts
+   * import { Dense, Flatten, Sequential } from "../../mod.ts";
+   * import { deepEqual } from "node:assert/strict";
+   *
+   * const model = new Sequential([new Flatten(), new Dense(12, 2)]);
+   * deepEqual(model.outputShape([5, 3, 2, 2]), [5, 2]);
+   * ```
+   */
+  outputShape(inputShape: readonly number[]): number[] {
+    let shape = checkShape("build Sequential", inputShape);
+    this.layers.forEach((layer, i) => {
+      const input = shape;
+      shape = atLayer(i, layer, input, () => layer.outputShape(input));
+    });
+    return [...shape];
+  }
+
+  /**
    * Builds every layer in order for inputs of `inputShape`: layer `i` gets
    * the previous output shape, the name prefix `"i."` and a seed derived
    * from `seed` and `i`. Building again starts afresh. Every layer's shape
@@ -259,6 +276,12 @@ export class Sequential {
   ): number[] {
     const what = "build Sequential";
     const seed = checkSeed(what, options.seed ?? randomSeed());
+    const prefix = options.prefix ?? "";
+    if (typeof prefix !== "string") {
+      throw new TypeError(
+        `Cannot ${what}: prefix must be a string, got ${describe(prefix)}`,
+      );
+    }
     const shapes = [checkShape(what, inputShape)];
     this.layers.forEach((layer, i) => {
       shapes.push(
@@ -273,7 +296,8 @@ export class Sequential {
         i,
         layer,
         shapes[i],
-        () => layer.build(backend, shapes[i], layerSeed(seed, i), `${i}.`),
+        () =>
+          layer.build(backend, shapes[i], layerSeed(seed, i), `${prefix}${i}.`),
       );
     });
     this.#built = { backend, shapes };
@@ -297,7 +321,7 @@ export class Sequential {
   ): Tensor<"float32"> {
     const run = this.#run(x, options.training ?? this.#training);
     let next = run.next();
-    while (!next.done) next = run.next(undefined);
+    while (!next.done) next = run.next({});
     return next.value;
   }
 
@@ -340,10 +364,18 @@ export class Sequential {
   ): Promise<Tensor<"float32">> {
     const run = this.#run(x, options.training ?? this.#training);
     let next = run.next();
+    const training = options.training ?? this.#training;
+    const { beforeLayer } = options;
     while (!next.done) {
       const { index, layer, input } = next.value;
-      const extra = await options.beforeLayer?.(index, layer, input);
-      next = run.next(extra);
+      // A block runs its own layers, calling the hook before each of them.
+      next = run.next(
+        beforeLayer !== undefined && isLayerBlock(layer)
+          ? {
+            output: await layer.forwardAsync(input, { training, beforeLayer }),
+          }
+          : { extra: await beforeLayer?.(index, layer, input) },
+      );
     }
     return next.value;
   }
@@ -355,16 +387,16 @@ export class Sequential {
   *#run(
     x: Tensor,
     training: boolean,
-  ): Generator<LayerCall, Tensor<"float32">, ShardOptions | undefined> {
+  ): Generator<LayerCall, Tensor<"float32">, CallResult> {
     const built = this.#checkForward(x);
     this.#releaseActivations();
     const batch = x.shape[0];
     const inputs: Tensor<"float32">[] = [];
     let a = x as Tensor<"float32">;
     for (const [i, layer] of this.layers.entries()) {
-      const extra = yield { index: i, layer, input: a };
+      const given = yield { index: i, layer, input: a };
       inputs.push(a);
-      const y = layer.forward(a, { ...extra, training });
+      const y = given.output ?? layer.forward(a, { ...given.extra, training });
       this.#checkResult(
         y,
         built.shapes[i + 1],

@@ -18,7 +18,8 @@ import {
   optimizerFromSpec,
   type OptimizerSpec,
 } from "../optim/optimizer_spec.ts";
-import type { Sequential, ShardOptions } from "../layers/sequential.ts";
+import type { Sequential } from "../layers/sequential.ts";
+import { type ShardOptions, walkLayers } from "../layers/layer.ts";
 import { release } from "../_release.ts";
 import { allReduceMean, reduceRange } from "./all_reduce.ts";
 import { type SharedBuffers, SharedSync } from "./shared_sync.ts";
@@ -99,8 +100,10 @@ export interface ShardGradients extends ShardResult {
 
 /** A Jumpout or Dropout layer's statistics of its last training forward. */
 export interface LayerJumpoutStats {
-  /** The layer's index in the model. */
+  /** The index in the model of the layer it is, or of the block it is in. */
   layer: number;
+  /** Its path in the model: `"3"`, or `"3.body.4"` inside a block. */
+  path: string;
   /** Its name, `Jumpout` or `Dropout`. */
   name: string;
   /** One entry per scope unit (one with `scope: "batch"`). */
@@ -155,7 +158,7 @@ export class Replica {
   readonly #parts: VectorPart[];
   readonly #length: number;
   /** The count slot of each Jumpout layer whose q+ the replicas agree on. */
-  readonly #countSlots: Map<number, number>;
+  readonly #countSlots: Map<Layer, number>;
   #sync: SharedSync | undefined;
   readonly #exchange: CountExchange | undefined;
   #lr = 0;
@@ -204,11 +207,11 @@ export class Replica {
     this.#length = offset;
     this.#countSlots = new Map();
     if (config.qPlusScope === "global") {
-      this.#model.layers.forEach((layer, i) => {
+      for (const [, layer] of walkLayers(this.#model.layers)) {
         if (agreesOnQPlus(layer)) {
-          this.#countSlots.set(i, this.#countSlots.size);
+          this.#countSlots.set(layer, this.#countSlots.size);
         }
-      });
+      }
     }
   }
 
@@ -381,10 +384,11 @@ export class Replica {
    */
   async jumpoutStats(): Promise<LayerJumpoutStats[]> {
     const out: LayerJumpoutStats[] = [];
-    for (const [layer, l] of this.#model.layers.entries()) {
+    for (const [path, l] of walkLayers(this.#model.layers)) {
       if (!(l instanceof Jumpout)) continue;
       const stats = await l.readStats();
-      if (stats !== undefined) out.push({ layer, name: l.name, stats });
+      const layer = Number(path.split(".")[0]);
+      if (stats !== undefined) out.push({ layer, path, name: l.name, stats });
     }
     return out;
   }
@@ -427,8 +431,8 @@ export class Replica {
     try {
       const logits = await this.#model.forwardAsync(xs, {
         training: true,
-        beforeLayer: (i, layer, input) =>
-          this.#jumpoutOptions(batch, i, layer, input),
+        beforeLayer: (_, layer, input) =>
+          this.#jumpoutOptions(batch, layer, input),
       });
       const dlogits = this.#loss.forward(logits, ys);
       release(this.#model.backward(dlogits), logits, dlogits);
@@ -441,13 +445,12 @@ export class Replica {
   /** What a Jumpout layer needs to know about the shard. */
   async #jumpoutOptions(
     batch: ShardBatch,
-    i: number,
     layer: Layer,
     input: Tensor<"float32">,
   ): Promise<ShardOptions | undefined> {
     if (!(layer instanceof Jumpout)) return undefined;
     const shard = { rowOffset: batch.rowOffset, batchRows: batch.batchRows };
-    const slot = this.#countSlots.get(i);
+    const slot = this.#countSlots.get(layer);
     if (slot === undefined || this.#config.replicas === 1) {
       return { shard, activeCount: undefined };
     }

@@ -30,3 +30,4 @@ export * from "./src/optim/mod.ts";
 export * from "./src/io/mod.ts";
 export * from "./src/parallel/mod.ts";
 export * from "./src/data/mod.ts";
+export * from "./src/models/mod.ts";

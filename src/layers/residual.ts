@@ -57,6 +57,8 @@ export class Residual implements LayerBlock {
   #pending = false;
 
   /**
+   * Makes a block from its branches' layers.
+   *
    * @param body The layers of the main branch, in order.
    * @param shortcut The layers of the shortcut; the identity when absent.
    * @throws {TypeError} When `body` or `shortcut` is not a list of layers.

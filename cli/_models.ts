@@ -5,13 +5,68 @@
  * @module
  */
 
-import type { JumpoutOptions, LayerSpec } from "../mod.ts";
+import {
+  type JumpoutOptions,
+  type LayerSpec,
+  preactResNet,
+  wideResNet,
+} from "../mod.ts";
 
-/** The networks. */
+/** The networks with fixed names. */
 export const MODEL_NAMES = ["mlp", "cnn"] as const;
 
 /** One of {@linkcode MODEL_NAMES}. */
 export type ModelName = typeof MODEL_NAMES[number];
+
+/**
+ * A network the command line builds: a fixed name, a pre-activation ResNet
+ * `resnet<depth>` (depth 6n + 2, e.g. `resnet20`) or a Wide ResNet
+ * `wrn-<depth>-<widen>` (depth 6n + 4, e.g. `wrn-16-4`).
+ */
+export type NetworkName =
+  | ModelName
+  | `resnet${number}`
+  | `wrn-${number}-${number}`;
+
+/** How the command line lists the networks. */
+export const NETWORK_HELP =
+  "mlp, cnn, resnet<6n+2> (e.g. resnet20) or wrn-<6n+4>-<k> (e.g. wrn-16-4)";
+
+/**
+ * Whether `name` names a network the command line builds; the residual ones
+ * must also have a valid depth.
+ *
+ * @param name A `--model` value.
+ * @returns True for `mlp`, `cnn`, `resnet20`, `wrn-16-4` and the like.
+ *
+ * @example Names and non-names
+ * ```ts
+ * import { isNetworkName } from "./_models.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * deepEqual(["cnn", "resnet20", "resnet21", "wrn-16-4", "wrn-16"].map(isNetworkName), [true, true, false, true, false]);
+ * ```
+ */
+export function isNetworkName(name: string): name is NetworkName {
+  if ((MODEL_NAMES as readonly string[]).includes(name)) return true;
+  const resnet = /^resnet([1-9][0-9]*)$/.exec(name);
+  if (resnet) {
+    return Number(resnet[1]) >= 8 && (Number(resnet[1]) - 2) % 6 === 0;
+  }
+  const wrn = /^wrn-([1-9][0-9]*)-([1-9][0-9]*)$/.exec(name);
+  return wrn !== null && Number(wrn[1]) >= 10 && (Number(wrn[1]) - 4) % 6 === 0;
+}
+
+/**
+ * Whether a network has residual blocks (and so trains with augmentation
+ * by default).
+ *
+ * @param name A network.
+ * @returns True for the ResNets and Wide ResNets.
+ */
+export function isResidual(name: NetworkName): boolean {
+  return name.startsWith("resnet") || name.startsWith("wrn-");
+}
 
 /**
  * What follows each hidden ReLU: nothing, plain dropout at `rate`, or
@@ -93,6 +148,9 @@ function regLayer(reg: Regularizer): LayerSpec[] {
  * A network as layer specs.
  *
  * - `mlp`: 784-512-512-10, ReLU then the regulariser after each hidden layer.
+ * - `resnet<depth>`: `preactResNet({ depth, inChannels: 1 })`, the
+ *   regulariser between each block's convolutions; `wrn-<depth>-<k>`:
+ *   `wideResNet({ depth, widen: k, inChannels: 1 })`, likewise.
  * - `cnn`: Conv(1→32, 3, pad 1) → BatchNorm → ReLU → MaxPool(2) → reg →
  *   Conv(32→32, 3, pad 1) → BatchNorm → ReLU → MaxPool(2) → reg → Flatten →
  *   Dense(1568→256) → ReLU → reg → Dense(256→10).
@@ -110,8 +168,20 @@ function regLayer(reg: Regularizer): LayerSpec[] {
  * equal(specs.filter((s) => s.type === "dropout").length, 2);
  * ```
  */
-export function networkSpecs(model: ModelName, reg: Regularizer): LayerSpec[] {
+export function networkSpecs(
+  model: NetworkName,
+  reg: Regularizer,
+): LayerSpec[] {
   const r = regLayer(reg);
+  const regularizer = r[0] ?? "none";
+  if (model.startsWith("resnet")) {
+    const depth = Number(model.slice("resnet".length));
+    return preactResNet({ depth, inChannels: 1, regularizer });
+  }
+  if (model.startsWith("wrn-")) {
+    const [depth, widen] = model.slice("wrn-".length).split("-").map(Number);
+    return wideResNet({ depth, widen, inChannels: 1, regularizer });
+  }
   if (model === "mlp") {
     return [
       { type: "dense", inFeatures: 784, outFeatures: 512 },
@@ -155,6 +225,6 @@ export function networkSpecs(model: ModelName, reg: Regularizer): LayerSpec[] {
  * @param model Which network.
  * @returns `[784]` or `[1, 28, 28]`.
  */
-export function inputShapeOf(model: ModelName): number[] {
+export function inputShapeOf(model: NetworkName): number[] {
   return model === "mlp" ? [784] : [1, 28, 28];
 }

@@ -111,3 +111,36 @@ Deno.test({
     }
   },
 });
+
+Deno.test("README, residual networks: the example builds ResNet-20 and a block", async () => {
+  const code = (await readmeBlock("### Residual networks", "ts"))
+    .replace('"@jumpout/jumpout"', JSON.stringify(join(ROOT, "mod.ts")));
+  const dir = await Deno.makeTempDir({ prefix: "jumpout-readme-" });
+  try {
+    await Deno.writeTextFile(join(dir, "example.ts"), code);
+    const { code: exit, stdout, stderr } = await new Deno.Command(
+      Deno.execPath(),
+      {
+        args: [
+          "run",
+          "-A",
+          "--config",
+          join(ROOT, "deno.json"),
+          join(dir, "example.ts"),
+        ],
+        env: { NO_COLOR: "1" },
+        stdout: "piped",
+        stderr: "piped",
+      },
+    ).output();
+    const out = new TextDecoder().decode(stdout);
+    equal(exit, 0, new TextDecoder().decode(stderr));
+    // He et al.'s ResNet-20 has 0.27M parameters; ours adds 1% (projection
+    // shortcuts) and has one input channel.
+    const count = Number(/ResNet-20: (\d+) parameters/.exec(out)?.[1]);
+    ok(Math.abs(count / 0.27e6 - 1) < 0.02, out);
+    ok(out.includes("[ 8, 64 ]"), out);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

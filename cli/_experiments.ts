@@ -205,7 +205,7 @@ export async function runExperiments(
     evalEvery: preset.epochs[model],
   });
   const summary = (r: FitResult, reg: Regularizer): RunSummary => ({
-    model: r.config.model,
+    model: r.config.model as ModelName,
     reg: regularizerName(reg),
     seed: r.config.seed,
     accuracy: r.epochs[r.epochs.length - 1].evalAccuracy,

@@ -15,7 +15,7 @@ import {
 import type { FashionMnist, Split } from "../src/data/fashion_mnist.ts";
 import {
   inputShapeOf,
-  type ModelName,
+  type NetworkName,
   networkSpecs,
   type Regularizer,
 } from "./_models.ts";
@@ -23,6 +23,9 @@ import {
 /** Pixel mean and standard deviation of the Fashion-MNIST training set. */
 const PIXEL_MEAN = 0.286;
 const PIXEL_STD = 0.353;
+
+/** Pixels outside an augmented image: black, standardised, as when padding the raw image. */
+const PAD_FILL = (0 - PIXEL_MEAN) / PIXEL_STD;
 
 /** The seed of the split into training subset and validation set, the same for every run. */
 const SPLIT_SEED = 20171025;
@@ -33,7 +36,7 @@ const EVAL_CHUNK = 2000;
 /** One run's settings. */
 export interface FitConfig {
   /** The network. */
-  model: ModelName;
+  model: NetworkName;
   /** What follows each hidden ReLU. */
   reg: Regularizer;
   /** Passes over the training images. */
@@ -61,6 +64,11 @@ export interface FitConfig {
   evaluateOn?: "test" | "validation";
   /** Jumpout's q+ per worker shard or over the batch. */
   qPlusScope?: QPlusScope;
+  /**
+   * Random crops (padding 4) and horizontal flips of the training images;
+   * off when absent. Image networks only.
+   */
+  augment?: boolean;
   /** Record each Jumpout layer's q+ every this many steps (0: never). */
   recordActiveEvery?: number;
   /** Evaluate after every this many epochs (and after the last); default 1. */
@@ -164,6 +172,7 @@ export async function fit(
     workers: config.workers,
     seed: config.seed,
     qPlusScope: config.qPlusScope,
+    augment: config.augment === true && { fill: PAD_FILL },
     // So that whoever loads a checkpoint can standardise inputs the same way.
     metadata: {
       "input.mean": String(PIXEL_MEAN),

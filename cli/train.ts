@@ -17,8 +17,11 @@ import { Progress } from "../report/progress.ts";
 import { lineChart } from "../report/svg_chart.ts";
 import { fit, type FitConfig, type FitResult } from "./_fit.ts";
 import {
-  MODEL_NAMES,
-  type ModelName,
+  inputShapeOf,
+  isNetworkName,
+  isResidual,
+  NETWORK_HELP,
+  type NetworkName,
   type Regularizer,
   regularizerName,
 } from "./_models.ts";
@@ -29,8 +32,11 @@ Trains a network on Fashion-MNIST: the official files from --data, else the
 system copy (${"/usr/share/datasets/fashion-mnist/"}), else a 3000/1000-image
 subset shipped with the library.
 
-  --model mlp|cnn          mlp: 784-512-512-10; cnn: two conv/BatchNorm blocks
-                           and a 256-unit dense layer (default mlp)
+  --model NAME             mlp: 784-512-512-10; cnn: two conv/BatchNorm blocks
+                           and a 256-unit dense layer; resnet20 (resnet<6n+2>):
+                           pre-activation ResNet; wrn-16-4 (wrn-<6n+4>-<k>):
+                           Wide ResNet; the regulariser between each residual
+                           block's convolutions (default mlp)
   --reg none|dropout|jumpout
                            what follows each hidden ReLU (default jumpout)
   --sigma S                Jumpout's half-normal sigma (default 0.1)
@@ -47,6 +53,8 @@ subset shipped with the library.
   --backend NAME           wasm, webgpu, reference or auto (default auto)
   --workers N              data-parallel workers (default: one per core)
   --scope shard|global     Jumpout's q+ per worker shard or over the batch
+  --augment, --no-augment  random crops (padding 4) and horizontal flips of
+                           the training images; cnn only (default off)
   --seed N                 weights, masks and batch order (default 1)
   --train-size N           use the first N images of a fixed shuffle of the
                            training set (default: all)
@@ -54,6 +62,14 @@ subset shipped with the library.
                            shipped with the library
   --out DIR                where results go (default out/train)
   -h, --help               this text`;
+
+/**
+ * Whether a network trains with augmentation when neither `--augment` nor
+ * `--no-augment` is given: the residual ones do, as in their papers.
+ */
+function augmentByDefault(model: NetworkName): boolean {
+  return isResidual(model);
+}
 
 function fail(message: string): never {
   console.error(`Cannot train: ${message}\n\nRun with --help for the options.`);
@@ -79,6 +95,7 @@ try {
       backend: { type: "string", default: "auto" },
       workers: { type: "string" },
       scope: { type: "string", default: "shard" },
+      augment: { type: "boolean" },
       seed: { type: "string", default: "1" },
       "train-size": { type: "string" },
       data: { type: "string" },
@@ -118,9 +135,13 @@ const integer = (name: string, text: string, min: number) =>
 const positive = (name: string, text: string) =>
   number(name, text, (v) => Number.isFinite(v) && v > 0, "a number > 0");
 
-const model = values.model as ModelName;
-if (!MODEL_NAMES.includes(model)) {
-  fail(`--model must be mlp or cnn, got ${values.model}`);
+const model = values.model as NetworkName;
+if (!isNetworkName(model)) {
+  fail(`--model must be ${NETWORK_HELP}, got ${values.model}`);
+}
+const augment = values.augment ?? augmentByDefault(model);
+if (augment && inputShapeOf(model).length !== 3) {
+  fail(`--augment needs a network of images (cnn), got --model ${model}`);
 }
 const sigma = number(
   "sigma",
@@ -174,6 +195,7 @@ const config: FitConfig = {
     ? undefined
     : integer("train-size", values["train-size"], 1),
   qPlusScope: values.scope,
+  augment,
 };
 if (!["wasm", "webgpu", "reference", "auto"].includes(values.backend)) {
   fail(

@@ -106,11 +106,91 @@ Deno.test("Ctrl-C leaves the last complete epoch's checkpoint and results", asyn
 });
 
 Deno.test("deno task train refuses bad options, naming them", async () => {
-  const { code, stderr } = await train(["--model", "resnet"]).output();
-  equal(code, 2);
+  for (const bad of ["resnet", "resnet21", "wrn-16", "wrn-20-4"]) {
+    const { code, stderr } = await train(["--model", bad]).output();
+    equal(code, 2);
+    ok(
+      new TextDecoder().decode(stderr).includes(
+        `--model must be mlp, cnn, resnet<6n+2> (e.g. resnet20) or wrn-<6n+4>-<k> (e.g. wrn-16-4), got ${bad}`,
+      ),
+    );
+  }
+});
+
+Deno.test("deno task train --augment trains the cnn on cropped and flipped images, and refuses the mlp", async () => {
+  const refused = await train(["--augment"]).output();
+  equal(refused.code, 2);
   ok(
-    new TextDecoder().decode(stderr).includes(
-      "--model must be mlp or cnn, got resnet",
+    new TextDecoder().decode(refused.stderr).includes(
+      "--augment needs a network of images (cnn), got --model mlp",
     ),
   );
+  const out = await Deno.makeTempDir();
+  try {
+    const { code, stderr } = await train([
+      "--model",
+      "cnn",
+      "--augment",
+      "--epochs",
+      "1",
+      "--train-size",
+      "256",
+      "--data",
+      "embedded",
+      "--workers",
+      "2",
+      "--out",
+      out,
+    ]).output();
+    equal(code, 0, new TextDecoder().decode(stderr));
+    const results = JSON.parse(await Deno.readTextFile(`${out}/results.json`));
+    equal(results.config.augment, true);
+    const { metadata } = readCheckpointHeader(
+      await Deno.readFile(`${out}/checkpoint.safetensors`),
+    );
+    // Padded with black, as standardised.
+    const { augment } = JSON.parse(metadata["dataParallel.setup"]);
+    deepEqual(augment, {
+      padding: 4,
+      flip: true,
+      fill: (0 - Number(metadata["input.mean"])) /
+        Number(metadata["input.std"]),
+    });
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("deno task train --model resnet8 trains a residual network, with augmentation by default", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    const { code, stderr } = await train([
+      "--model",
+      "resnet8",
+      "--epochs",
+      "1",
+      "--train-size",
+      "256",
+      "--data",
+      "embedded",
+      "--workers",
+      "2",
+      "--out",
+      out,
+    ]).output();
+    equal(code, 0, new TextDecoder().decode(stderr));
+    const results = JSON.parse(await Deno.readTextFile(`${out}/results.json`));
+    equal(results.config.model, "resnet8");
+    equal(results.config.augment, true);
+    const { metadata } = readCheckpointHeader(
+      await Deno.readFile(`${out}/checkpoint.safetensors`),
+    );
+    const { layers } = JSON.parse(metadata["dataParallel.setup"]);
+    equal(
+      layers.filter((l: { type: string }) => l.type === "residual").length,
+      3,
+    );
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
 });

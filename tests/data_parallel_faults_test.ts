@@ -131,7 +131,7 @@ Deno.test("a checkpoint only resumes the trainer that wrote it", async () => {
   );
   await rejects(
     create({ checkpoint: bytes, optimizer: { type: "adam" } }),
-    /checkpoint must be of this model, input shape and optimiser/,
+    /checkpoint must be of this model, input shape, optimiser and augmentation/,
   );
   await rejects(
     create({

@@ -202,7 +202,7 @@ Deno.test("DataParallel.create: a checkpoint of another model or seed is refused
     (e: unknown) =>
       e instanceof RangeError &&
       e.message.startsWith(
-        "Cannot create DataParallel: checkpoint must be of this model, input shape and optimiser",
+        "Cannot create DataParallel: checkpoint must be of this model, input shape, optimiser and augmentation",
       ),
   );
   await refused(
@@ -402,4 +402,146 @@ Deno.test("DataParallel.create: metadata travels in every checkpoint; bad or res
     RangeError,
     'metadata names starting "jumpout." or "dataParallel." are reserved, got "dataParallel.seed"',
   );
+});
+
+/** Valid options on 1 × 2 × 2 images; each augment test spoils one. */
+const IMAGES: DataParallelOptions = {
+  ...BASE,
+  model: [{ type: "flatten" }, {
+    type: "dense",
+    inFeatures: 4,
+    outFeatures: 2,
+  }],
+  inputShape: [1, 2, 2],
+};
+
+Deno.test("DataParallel.create: a bad augment is refused, naming the field", async () => {
+  const image = (augment: unknown) => ({ ...IMAGES, augment }) as never;
+  const refusedOnImages = (
+    augment: unknown,
+    Err: typeof TypeError | typeof RangeError,
+    detail: string,
+  ) =>
+    rejects(
+      DataParallel.create(image(augment)),
+      error(Err, `Cannot create DataParallel: ${detail}`),
+      JSON.stringify(augment),
+    );
+  const notOptions: [unknown, string][] = [
+    [5, "5"],
+    ["yes", '"yes"'],
+    [null, "null"],
+    [[1], "an array"],
+  ];
+  for (const [bad, shown] of notOptions) {
+    await refusedOnImages(
+      bad,
+      TypeError,
+      `augment must be true, false or an object of augmentation options, got ${shown}`,
+    );
+  }
+  await refused(
+    { augment: true },
+    RangeError,
+    "inputShape must be [channels, height, width] to augment images, got [2]",
+  );
+  await refusedOnImages(
+    true, // the default padding, 4, is more than the images' side
+    RangeError,
+    "augment.padding must be an integer in [0, 2] (the image's smaller side), got 4",
+  );
+  await refusedOnImages(
+    { padding: -1 },
+    RangeError,
+    "augment.padding must be an integer in [0, 2] (the image's smaller side), got -1",
+  );
+  await refusedOnImages(
+    { padding: "1" },
+    RangeError,
+    'augment.padding must be an integer in [0, 2] (the image\'s smaller side), got "1"',
+  );
+  await refusedOnImages(
+    { padding: 1, flip: 1 },
+    TypeError,
+    "augment.flip must be a boolean, got 1",
+  );
+  await refusedOnImages(
+    { padding: 1, fill: Infinity },
+    RangeError,
+    "augment.fill must be a finite number, got Infinity",
+  );
+  await refusedOnImages(
+    { pad: 1 },
+    TypeError,
+    "augment.pad is not an option (padding, flip, fill), got 1",
+  );
+  // Off, it needs no images; on, with a padding that fits, it trains.
+  for (const augment of [false, undefined]) {
+    const trainer = await DataParallel.create({ ...BASE, augment });
+    await trainer.dispose();
+  }
+  const trainer = await DataParallel.create(image({ padding: 1 }));
+  try {
+    await trainer.trainStep(new Float32Array(16).fill(1), [0, 1, 0, 1]);
+    equal(trainer.stepCount, 1);
+  } finally {
+    await trainer.dispose();
+  }
+});
+
+Deno.test("DataParallel.create: checkpoints record the augmentation, and resume only with the same", async () => {
+  const setupOf = async (options: DataParallelOptions) => {
+    const trainer = await DataParallel.create(options);
+    try {
+      await trainer.trainStep(new Float32Array(16).fill(1), [0, 1, 0, 1]);
+      const bytes = await trainer.checkpoint();
+      const setup = JSON.parse(
+        readCheckpointHeader(bytes).metadata["dataParallel.setup"],
+      );
+      return { bytes, setup };
+    } finally {
+      await trainer.dispose();
+    }
+  };
+  const on = await setupOf({ ...IMAGES, augment: { padding: 1 } });
+  deepEqual(on.setup.augment, { padding: 1, flip: true, fill: 0 });
+  // Off, the setup is as before augmentation existed.
+  const off = await setupOf(IMAGES);
+  deepEqual(Object.keys(off.setup), ["layers", "inputShape", "optimizer"]);
+  const mismatch = (e: unknown) =>
+    e instanceof RangeError &&
+    e.message.startsWith(
+      "Cannot create DataParallel: checkpoint must be of this model, input shape, optimiser and augmentation",
+    );
+  await rejects(
+    DataParallel.create({ ...IMAGES, checkpoint: on.bytes }),
+    mismatch,
+  );
+  await rejects(
+    DataParallel.create({
+      ...IMAGES,
+      augment: { padding: 2 },
+      checkpoint: on.bytes,
+    }),
+    mismatch,
+  );
+  await rejects(
+    DataParallel.create({
+      ...IMAGES,
+      augment: { padding: 1 },
+      checkpoint: off.bytes,
+    }),
+    mismatch,
+  );
+  // The same options, defaults spelt out or not, resume.
+  const resumed = await DataParallel.create({
+    ...IMAGES,
+    augment: { padding: 1, flip: true, fill: 0 },
+    checkpoint: on.bytes,
+  });
+  try {
+    equal(resumed.stepCount, 1);
+  } finally {
+    await resumed.dispose();
+  }
 });

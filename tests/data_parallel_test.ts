@@ -1,8 +1,11 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import {
+  augmentImages,
+  type AugmentOptions,
   createBackend,
   DataParallel,
   labelsTensor,
+  type LayerSpec,
   modelFromSpec,
   optimizerFromSpec,
   SoftmaxCrossEntropy,
@@ -45,19 +48,44 @@ async function train(
   }
 }
 
-/** The same run on this thread, with no trainer: a model, SGD and trainStep. */
+/** The samples as 1 × 4 × 5 images, for augmentation. */
+const IMAGE_SHAPE = [1, 4, 5];
+
+/** {@linkcode LAYERS} on images: flattened first. */
+const IMAGE_LAYERS: LayerSpec[] = [{ type: "flatten" }, ...LAYERS];
+
+/** Crops shifted by up to 2 pixels, and flips. */
+const AUGMENT: AugmentOptions = { padding: 2 };
+
+/**
+ * The same run on this thread, with no trainer: a model, SGD and trainStep;
+ * with `augment`, on images, each whole batch augmented first.
+ */
 async function trainSingleThread(
   steps: number,
   rows = 30,
+  augment?: AugmentOptions,
 ): Promise<{ losses: number[]; state: Map<string, Float32Array> }> {
   const backend = await createBackend("wasm");
-  const model = modelFromSpec(LAYERS);
-  model.build(backend, [1, FEATURES], { seed: SEED });
+  const model = modelFromSpec(augment ? IMAGE_LAYERS : LAYERS);
+  const shape = augment ? IMAGE_SHAPE : [FEATURES];
+  model.build(backend, [1, ...shape], { seed: SEED });
   const optimizer = optimizerFromSpec(OPTIMIZER, model.parameters());
   const loss = new SoftmaxCrossEntropy();
   const losses = [];
-  for (const batch of batches(steps, rows)) {
-    const x = backend.tensor(batch.x, [batch.labels.length, FEATURES]);
+  for (const [step, batch] of batches(steps, rows).entries()) {
+    const [channels, height, width] = IMAGE_SHAPE;
+    const inputs = augment
+      ? augmentImages(batch.x, new Float32Array(batch.x.length), {
+        ...augment,
+        channels,
+        height,
+        width,
+        seed: SEED,
+        step,
+      })
+      : batch.x;
+    const x = backend.tensor(inputs, [batch.labels.length, ...shape]);
     const labels = labelsTensor(backend, batch.labels, 3);
     losses.push((await trainStep({ model, loss, optimizer, x, labels })).loss);
     backend.release(x);
@@ -190,4 +218,129 @@ Deno.test("jumpoutStats: with the global scope, two workers see the q+ of one th
   // The first step's pre-activations are the same row by row, so are the counts.
   deepEqual(seen[1], seen[0]);
   ok(seen[0].every(({ stats: [s] }) => s.qPlus > 0 && s.qPlus < 1));
+});
+
+/** Options of a run on images with {@linkcode AUGMENT}. */
+const AUGMENTED = {
+  model: IMAGE_LAYERS,
+  inputShape: IMAGE_SHAPE,
+  augment: AUGMENT,
+};
+
+Deno.test("augment: one worker and the calling thread train bit-identically to a loop that augments each whole batch", async () => {
+  const single = await trainSingleThread(6, 30, AUGMENT);
+  const plain = await trainSingleThread(6, 30);
+  // The augmentation changes the run: the comparison below is not vacuous.
+  ok(single.losses.some((l, i) => Math.abs(l - plain.losses[i]) > 1e-3));
+  for (const workers of [1, 0]) {
+    const { losses, checkpoints } = await train(
+      { ...AUGMENTED, workers },
+      6,
+    );
+    deepEqual(losses, single.losses, `${workers} workers`);
+    const state = tensorsOf(checkpoints[0]);
+    for (const [name, values] of single.state) {
+      deepEqual(state.get(name), values, name);
+    }
+  }
+});
+
+Deno.test("augment: 2 and 3 workers keep the replicas bit-identical, shared and transfer alike", async () => {
+  for (const workers of [2, 3]) {
+    const shared = await train(
+      { ...AUGMENTED, workers, transport: "shared" },
+      5,
+    );
+    const moved = await train(
+      { ...AUGMENTED, workers, transport: "transfer" },
+      5,
+    );
+    for (const c of shared.checkpoints) ok(sameBytes(c, shared.checkpoints[0]));
+    deepEqual(moved.losses, shared.losses);
+    ok(sameBytes(moved.checkpoints[0], shared.checkpoints[0]));
+  }
+});
+
+Deno.test("augment: with the global q+ scope, workers follow the loss curve of one thread augmenting the whole batch", async () => {
+  // Each shard draws its rows' crops and flips by their place in the whole
+  // batch, so the workers see the single thread's images; as without
+  // augmentation, only the order of float32 sums differs.
+  const single = await trainSingleThread(15, 48, AUGMENT);
+  const plain = await trainSingleThread(15, 48);
+  for (const workers of [2, 3]) {
+    const { losses } = await train(
+      { ...AUGMENTED, workers, qPlusScope: "global" },
+      15,
+      48,
+    );
+    losses.forEach((loss, i) => {
+      const expected = single.losses[i];
+      ok(
+        Math.abs(loss - expected) <= 1e-4 + 1e-4 * expected,
+        `${workers} workers, step ${i}: ${loss} vs ${expected}`,
+      );
+    });
+    ok(losses.some((l, i) => Math.abs(l - plain.losses[i]) > 1e-3));
+  }
+});
+
+Deno.test("augment: evaluate and predict see the images as given; only training steps are augmented", async () => {
+  const [{ x, labels }] = batches(1, 25, 7);
+  const seen = [];
+  for (const augment of [false, true]) {
+    const trainer = await DataParallel.create({
+      ...AUGMENTED,
+      optimizer: OPTIMIZER,
+      backend: "wasm",
+      seed: SEED,
+      workers: 2,
+      augment: augment && AUGMENT,
+    });
+    try {
+      // The same weights: evaluation agrees to the bit with and without.
+      const evaluated = await trainer.evaluate(x, labels);
+      const predicted = await trainer.predict(x);
+      const { loss } = await trainer.trainStep(x, labels);
+      seen.push({ evaluated, predicted, loss });
+    } finally {
+      await trainer.dispose();
+    }
+  }
+  deepEqual(seen[1].evaluated, seen[0].evaluated);
+  deepEqual(seen[1].predicted, seen[0].predicted);
+  ok(seen[1].loss !== seen[0].loss, `${seen[1].loss}`);
+});
+
+Deno.test("augment: a run resumed from a checkpoint goes on bit-identically", async () => {
+  const options = {
+    ...AUGMENTED,
+    optimizer: OPTIMIZER,
+    backend: "wasm" as const,
+    seed: SEED,
+    workers: 2,
+  };
+  const data = batches(4, 30);
+  const whole = await DataParallel.create(options);
+  const first = await DataParallel.create(options);
+  try {
+    for (const { x, labels } of data) await whole.trainStep(x, labels);
+    for (const { x, labels } of data.slice(0, 2)) {
+      await first.trainStep(x, labels);
+    }
+    const resumed = await DataParallel.create({
+      ...options,
+      checkpoint: await first.checkpoint(),
+    });
+    try {
+      for (const { x, labels } of data.slice(2)) {
+        await resumed.trainStep(x, labels);
+      }
+      ok(sameBytes(await resumed.checkpoint(), await whole.checkpoint()));
+    } finally {
+      await resumed.dispose();
+    }
+  } finally {
+    await whole.dispose();
+    await first.dispose();
+  }
 });

@@ -8,7 +8,9 @@
 
 import type { BackendName } from "../backend.ts";
 import { autoChoice, type BackendChoice } from "../backends/create_backend.ts";
-import { checkSeed, describe, showShape } from "../_checks.ts";
+import { checkSeed, describe, showShape, showValue } from "../_checks.ts";
+import { checkAugmentOptions } from "../data/_check_augment.ts";
+import type { AugmentOptions } from "../data/augment_options.ts";
 import { TRAINER_WORKER_URL } from "../_package_files.ts";
 import {
   type LayerSpec,
@@ -47,10 +49,12 @@ export interface CheckedOptions {
   transport: Transport;
   timeoutMs: number;
   workerUrl: string | URL;
+  /** How training batches are augmented; none when absent. */
+  augment: Required<AugmentOptions> | undefined;
   checkpoint: Uint8Array | undefined;
   /** More pairs for every checkpoint's metadata. */
   metadata: Record<string, string>;
-  /** What a checkpoint must have been written by: model, input shape, optimiser. */
+  /** What a checkpoint must have been written by: model, input shape, optimiser, augmentation. */
   setup: string;
 }
 
@@ -137,6 +141,7 @@ export function checkOptions(
       `timeoutMs must be a number in (0, 2^31), got ${timeoutMs}`,
     );
   }
+  const augment = checkAugment(what, o.augment, inputShape);
   if (o.checkpoint !== undefined && !(o.checkpoint instanceof Uint8Array)) {
     fail(
       TypeError,
@@ -158,9 +163,16 @@ export function checkOptions(
     transport,
     timeoutMs,
     workerUrl: o.workerUrl ?? TRAINER_WORKER_URL,
+    augment,
     checkpoint: o.checkpoint,
     metadata,
-    setup: JSON.stringify({ layers, inputShape, optimizer: optimizer.type }),
+    // Augmentation only when on, so checkpoints written before it existed resume.
+    setup: JSON.stringify({
+      layers,
+      inputShape,
+      optimizer: optimizer.type,
+      ...(augment && { augment }),
+    }),
   };
 
   function checkMetadata(
@@ -270,6 +282,37 @@ function checkInputShape(what: string, shape: unknown): number[] {
     );
   }
   return [...shape];
+}
+
+/** The `augment` option: off, or checked with its defaults filled in. */
+function checkAugment(
+  what: string,
+  value: unknown,
+  inputShape: number[],
+): Required<AugmentOptions> | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (
+    value !== true &&
+    (value === null || typeof value !== "object" || Array.isArray(value))
+  ) {
+    throw new TypeError(
+      `Cannot ${what}: augment must be true, false or an object of augmentation options, got ${
+        showValue(value)
+      }`,
+    );
+  }
+  if (inputShape.length !== 3) {
+    throw new RangeError(
+      `Cannot ${what}: inputShape must be [channels, height, width] to augment images, got ${
+        showShape(inputShape)
+      }`,
+    );
+  }
+  const options = value === true ? {} : value as Record<string, unknown>;
+  return checkAugmentOptions(what, "augment.", options, {
+    height: inputShape[1],
+    width: inputShape[2],
+  });
 }
 
 /** The transport to use: `auto` becomes `shared` where it works. */

@@ -165,6 +165,7 @@ export class DataParallel {
       optimizer: o.optimizer,
       qPlusScope: o.qPlusScope,
       timeoutMs: o.timeoutMs,
+      augment: o.augment,
     });
     try {
       // Starting a worker loads (and may compile) its modules: it gets longer.
@@ -517,7 +518,7 @@ export class DataParallel {
 /**
  * The seed to resume with: the checkpoint's, which `seed` (when given) must
  * equal, as the masks of the rest of the run depend on it; the checkpoint
- * must also be of the same model and optimiser.
+ * must also be of the same model, optimiser and augmentation.
  */
 function checkpointSeed(
   what: string,
@@ -528,7 +529,7 @@ function checkpointSeed(
   const { metadata } = readCheckpointHeader(bytes);
   if (metadata[SETUP_KEY] !== setup) {
     throw new RangeError(
-      `Cannot ${what}: checkpoint must be of this model, input shape and optimiser (${setup}), got one of ${
+      `Cannot ${what}: checkpoint must be of this model, input shape, optimiser and augmentation (${setup}), got one of ${
         metadata[SETUP_KEY] ?? "another trainer"
       }`,
     );

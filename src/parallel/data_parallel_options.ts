@@ -6,6 +6,7 @@
  */
 
 import type { BackendChoice } from "../backends/create_backend.ts";
+import type { AugmentOptions } from "../data/augment_options.ts";
 import type { LayerSpec } from "../io/model_spec.ts";
 import type { Sequential } from "../layers/sequential.ts";
 import type { OptimizerSpec } from "../optim/optimizer_spec.ts";
@@ -62,6 +63,16 @@ export interface DataParallelOptions {
    * or, in the bundles, `jumpout.worker.js` next to `jumpout.js`.
    */
   workerUrl?: string | URL;
+  /**
+   * Augment the training batches: a random crop of each image padded with
+   * zeros and a random horizontal flip (see {@linkcode AugmentOptions};
+   * `true` for padding 4 and flip on). Needs `inputShape`
+   * `[channels, height, width]`. Each replica augments its own shard, in
+   * training steps only (never in `evaluate` or `predict`), and each
+   * image's draw depends only on (seed, step, its row in the batch), so the
+   * number of workers does not change it. Default off.
+   */
+  augment?: boolean | AugmentOptions;
   /** A checkpoint to resume from (see {@linkcode DataParallel.checkpoint}). */
   checkpoint?: Uint8Array;
   /**

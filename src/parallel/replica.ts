@@ -9,6 +9,8 @@
 import type { Backend, BackendName, Tensor } from "../backend.ts";
 import { encodeCheckpoint, restoreCheckpoint } from "../io/checkpoint.ts";
 import { createBackend } from "../backends/create_backend.ts";
+import { augmentImages } from "../data/augment.ts";
+import type { AugmentOptions } from "../data/augment_options.ts";
 import { Jumpout, type JumpoutStats } from "../layers/jumpout.ts";
 import type { Layer } from "../layers/layer.ts";
 import { labelsTensor, SoftmaxCrossEntropy } from "../layers/loss.ts";
@@ -52,6 +54,8 @@ export interface ReplicaConfig {
   qPlusScope: QPlusScope;
   /** The longest a replica waits for the others (ms). */
   timeoutMs: number;
+  /** How each training shard is augmented (`inputShape` is then `[C, H, W]`); none when absent. */
+  augment?: Required<AugmentOptions>;
 }
 
 /**
@@ -162,6 +166,8 @@ export class Replica {
   #sync: SharedSync | undefined;
   readonly #exchange: CountExchange | undefined;
   #lr = 0;
+  /** The augmented shard, reused from step to step. */
+  #augmented = new Float32Array(0);
 
   private constructor(
     config: ReplicaConfig,
@@ -427,7 +433,7 @@ export class Replica {
   }
 
   async #forwardBackward(batch: ShardBatch): Promise<ShardResult> {
-    const { xs, ys } = this.#upload(batch.x, batch.labels);
+    const { xs, ys } = this.#upload(this.#trainingInputs(batch), batch.labels);
     try {
       const logits = await this.#model.forwardAsync(xs, {
         training: true,
@@ -459,6 +465,27 @@ export class Replica {
       ? this.#sync.exchangeCount(slot, count)
       : await this.#exchange!(batch.step, slot, count);
     return { shard, activeCount };
+  }
+
+  /**
+   * The shard's inputs as trained on: augmented when asked, each row's draw
+   * keyed by the seed, the step and its row in the whole batch.
+   */
+  #trainingInputs(batch: ShardBatch): Float32Array {
+    const augment = this.#config.augment;
+    if (augment === undefined) return batch.x;
+    const n = batch.x.length;
+    if (this.#augmented.length < n) this.#augmented = new Float32Array(n);
+    const [channels, height, width] = this.#config.inputShape;
+    return augmentImages(batch.x, this.#augmented.subarray(0, n), {
+      ...augment,
+      channels,
+      height,
+      width,
+      seed: this.#config.seed,
+      step: batch.step,
+      rowOffset: batch.rowOffset,
+    });
   }
 
   #upload(

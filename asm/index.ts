@@ -13,6 +13,7 @@ export {
   channel_stats,
 } from "./batchnorm";
 export { maxpool_backward, maxpool_forward, row_broadcast } from "./pool";
+export { avgpool_backward, avgpool_forward } from "./avgpool";
 export { softmax_cross_entropy } from "./loss";
 export { adam_update, sgd_update } from "./optim";
 export { heap_base } from "./memory";

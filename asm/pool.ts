@@ -186,7 +186,7 @@ function poolFour(
 }
 
 /** `p[0], p[s], p[2s], p[3s]` as float32 lanes. */
-function gatherFour(p: usize, s: u32): v128 {
+export function gatherFour(p: usize, s: u32): v128 {
   if (s == 1) return v128.load(p);
   const step = (s as usize) << 2;
   let v = v128.load32_zero(p);

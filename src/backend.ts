@@ -467,6 +467,26 @@ export interface KernelArgs {
     argmax: Tensor<"uint32">;
     dx: Tensor<"float32">;
   } & PoolGeometry;
+  /**
+   * Average pooling, geometry as in `maxpool_forward` but with `padding`
+   * cells of 0 (PyTorch's `AvgPool2d` with `count_include_pad`):
+   * `y[p, oy, ox] = (1 / kernel²) · Σ x[p, iy, ix]` over the window's
+   * in-bounds cells, so padding cells still count in the divisor and a window
+   * wholly in the padding gives 0. Summation order is the backend's own.
+   */
+  avgpool_forward: {
+    x: Tensor<"float32">;
+    y: Tensor<"float32">;
+  } & PoolGeometry;
+  /**
+   * The gradient of `avgpool_forward`: `dx[p, i] = Σ dy[p, w] / kernel²`
+   * over the windows `w` that contain cell `i` (0 for a cell in none),
+   * overwriting `dx`. Summation order is the backend's own.
+   */
+  avgpool_backward: {
+    dy: Tensor<"float32">;
+    dx: Tensor<"float32">;
+  } & PoolGeometry;
   /** `dx[r · cols + c] = alpha · dy[r]`. */
   row_broadcast: {
     dy: Tensor<"float32">;
@@ -562,7 +582,7 @@ export interface PoolGeometry {
   kernel: number;
   /** Step between windows (>= 1). */
   stride: number;
-  /** Cells of -∞ added on each side. */
+  /** Cells added on each side: -∞ for max pooling, 0 for average pooling. */
   padding: number;
 }
 

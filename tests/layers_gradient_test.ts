@@ -24,6 +24,7 @@ import { Dense } from "../src/layers/dense.ts";
 import { Flatten } from "../src/layers/flatten.ts";
 import { GlobalAvgPool } from "../src/layers/global_avg_pool.ts";
 import { MaxPool2d } from "../src/layers/max_pool2d.ts";
+import { AvgPool2d } from "../src/layers/avg_pool2d.ts";
 import { ReLU } from "../src/layers/relu.ts";
 import { Residual } from "../src/layers/residual.ts";
 import { Sequential } from "../src/layers/sequential.ts";
@@ -198,6 +199,18 @@ Deno.test("MaxPool2d without ties, with and without padding and overlap", () => 
       () => built(new MaxPool2d(k, { stride, padding }), shape),
       shape,
       distinct(100, 7 + k),
+    );
+  }
+});
+
+Deno.test("AvgPool2d with and without padding and overlap, and a stride past the kernel", () => {
+  const shape = [2, 2, 5, 5];
+  const geometries = [[2, 2, 0], [3, 2, 1], [3, 1, 1], [2, 3, 1]];
+  for (const [k, stride, padding] of geometries) {
+    gradientCheck(
+      () => built(new AvgPool2d(k, { stride, padding }), shape),
+      shape,
+      uniform(100, 14 + k + stride),
     );
   }
 });

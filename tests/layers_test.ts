@@ -11,6 +11,7 @@ import { Dense } from "../src/layers/dense.ts";
 import { Flatten } from "../src/layers/flatten.ts";
 import { GlobalAvgPool } from "../src/layers/global_avg_pool.ts";
 import { MaxPool2d } from "../src/layers/max_pool2d.ts";
+import { AvgPool2d } from "../src/layers/avg_pool2d.ts";
 import { ReLU } from "../src/layers/relu.ts";
 import { pattern } from "./_helpers/backends.ts";
 import { CountingBackend } from "./_helpers/counting_backend.ts";
@@ -233,6 +234,60 @@ Deno.test("MaxPool2d and GlobalAvgPool match direct computations", () => {
   }
 });
 
+Deno.test("AvgPool2d equals a direct float64 average, padding counted in the divisor", () => {
+  // [kernel, stride, padding, height, width]: disjoint windows on a ragged
+  // image, padded and overlapping, stride 1, and a stride past the kernel.
+  const cases: [number, number, number, number, number][] = [
+    [2, 2, 0, 4, 5],
+    [3, 2, 1, 5, 5],
+    [3, 1, 1, 4, 6],
+    [2, 3, 1, 7, 5],
+  ];
+  for (const [k, stride, padding, h, w] of cases) {
+    const pool = new AvgPool2d(k, { stride, padding });
+    const outH = Math.floor((h + 2 * padding - k) / stride) + 1;
+    const outW = Math.floor((w + 2 * padding - k) / stride) + 1;
+    const inShape = [2, 3, h, w], outShape = [2, 3, outH, outW];
+    deepEqual(pool.build(backend, inShape, 0, ""), outShape);
+    const x = pattern(size(inShape), 12);
+    const dy = pattern(size(outShape), 13);
+    const xt = backend.tensor(x, inShape);
+    const y = read(pool.forward(xt, { training: true }));
+    const dx = read(pool.backward(backend.tensor(dy, outShape)));
+    const sums = new Float64Array(y.length);
+    const sumsAbs = new Float64Array(y.length);
+    const grads = new Float64Array(x.length);
+    const gradsAbs = new Float64Array(x.length);
+    const area = k * k;
+    for (let p = 0; p < 6; p++) {
+      for (let oy = 0; oy < outH; oy++) {
+        for (let ox = 0; ox < outW; ox++) {
+          const o = (p * outH + oy) * outW + ox;
+          for (let ky = 0; ky < k; ky++) {
+            for (let kx = 0; kx < k; kx++) {
+              const iy = oy * stride - padding + ky;
+              const ix = ox * stride - padding + kx;
+              if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+              const i = (p * h + iy) * w + ix;
+              sums[o] += x[i] / area;
+              sumsAbs[o] += Math.abs(x[i]) / area;
+              grads[i] += dy[o] / area;
+              gradsAbs[i] += Math.abs(dy[o]) / area;
+            }
+          }
+        }
+      }
+    }
+    closeTo(y, sums, sumsAbs, `${pool.name} y`);
+    closeTo(dx, grads, gradsAbs, `${pool.name} dx`);
+  }
+  equal(new AvgPool2d(2).name, "AvgPool2d(2×2)");
+  equal(
+    new AvgPool2d(3, { stride: 2, padding: 1 }).name,
+    "AvgPool2d(3×3, stride 2, padding 1)",
+  );
+});
+
 Deno.test("scratch tensors are reused while shapes stay, replaced when the batch changes", () => {
   const counting = new CountingBackend();
   const layers: [Layer, number[]][] = [
@@ -307,6 +362,26 @@ Deno.test("layer errors: arguments, build, forward before build, backward withou
     /Cannot create MaxPool2d: padding must be at most half the kernel size \(1\), got 2/,
   );
   throws(
+    () => new AvgPool2d(0),
+    /^RangeError: Cannot create AvgPool2d: kernelSize must be an integer >= 1, got 0$/,
+  );
+  throws(
+    () => new AvgPool2d(2, { stride: 1.5 }),
+    /^RangeError: Cannot create AvgPool2d: stride must be an integer >= 1, got 1.5$/,
+  );
+  throws(
+    () => new AvgPool2d(3, { padding: -1 }),
+    /^RangeError: Cannot create AvgPool2d: padding must be an integer >= 0, got -1$/,
+  );
+  throws(
+    () => new AvgPool2d(3, { padding: 2 }),
+    /^RangeError: Cannot create AvgPool2d: padding must be at most half the kernel size \(1\), got 2$/,
+  );
+  throws(
+    () => new AvgPool2d(3).build(backend, [1, 2, 2, 5], 0, ""),
+    /^RangeError: Cannot build AvgPool2d\(3×3\): needs inputs \[N, C, H, W\] with H, W >= 3, got \[N, 2, 2, 5\]$/,
+  );
+  throws(
     () => new BatchNorm(2, { momentum: 1.5 }),
     /momentum must be in \[0, 1\], got 1.5/,
   );
@@ -332,6 +407,7 @@ Deno.test("layer errors: arguments, build, forward before build, backward withou
     [new BatchNorm(2), [3, 2], [3, 2]],
     [new ReLU(), [3, 2], [3, 2]],
     [new MaxPool2d(2), [1, 1, 4, 4], [1, 1, 2, 2]],
+    [new AvgPool2d(2), [1, 1, 4, 4], [1, 1, 2, 2]],
     [new GlobalAvgPool(), [1, 2, 2, 2], [1, 2]],
     [new Flatten(), [2, 2, 2], [2, 4]],
   ];
@@ -403,6 +479,7 @@ function everyLayer(): [Layer, number[], number[]][] {
     [new BatchNorm(2), [3, 2, 2, 2], [3, 3]],
     [new ReLU(), [3, 2], [3, -2]],
     [new MaxPool2d(3, { stride: 2 }), [1, 2, 5, 7], [1, 2, 2, 7]],
+    [new AvgPool2d(3, { stride: 2, padding: 1 }), [1, 2, 5, 7], [1, 2, 0, 7]],
     [new GlobalAvgPool(), [2, 3, 2, 2], [2, 3]],
     [new Flatten(), [2, 3, 2], []],
     [new Jumpout({ seed: 1 }), [2, 6], [2, 1.5]],

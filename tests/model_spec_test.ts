@@ -15,6 +15,7 @@ import { Dense } from "../src/layers/dense.ts";
 import { Flatten } from "../src/layers/flatten.ts";
 import { GlobalAvgPool } from "../src/layers/global_avg_pool.ts";
 import { MaxPool2d } from "../src/layers/max_pool2d.ts";
+import { AvgPool2d } from "../src/layers/avg_pool2d.ts";
 import { ReLU } from "../src/layers/relu.ts";
 import {
   layerFromSpec,
@@ -104,6 +105,14 @@ const ROUND_TRIPS: [LayerSpec, LayerSpec][] = [
     { type: "max_pool2d", kernelSize: 3, options: { stride: 2, padding: 1 } },
     { type: "max_pool2d", kernelSize: 3, options: { stride: 2, padding: 1 } },
   ],
+  [
+    { type: "avg_pool2d", kernelSize: 2 },
+    { type: "avg_pool2d", kernelSize: 2, options: { stride: 2, padding: 0 } },
+  ],
+  [
+    { type: "avg_pool2d", kernelSize: 3, options: { stride: 1, padding: 1 } },
+    { type: "avg_pool2d", kernelSize: 3, options: { stride: 1, padding: 1 } },
+  ],
   [{ type: "global_avg_pool" }, { type: "global_avg_pool" }],
   [{ type: "flatten" }, { type: "flatten" }],
   [{ type: "jumpout" }, { type: "jumpout", options: { ...JUMPOUT_DEFAULTS } }],
@@ -150,7 +159,7 @@ const ROUND_TRIPS: [LayerSpec, LayerSpec][] = [
 
 Deno.test("specOfLayer(layerFromSpec(spec)) is the spec with defaults filled in", () => {
   const types = new Set(ROUND_TRIPS.map(([spec]) => spec.type));
-  equal(types.size, 9, "every layer type is covered");
+  equal(types.size, 10, "every layer type is covered");
   for (const [spec, filled] of ROUND_TRIPS) {
     const described = specOfLayer(layerFromSpec(spec));
     deepEqual(described, filled, JSON.stringify(spec));
@@ -202,6 +211,7 @@ Deno.test("specOfLayer describes hand-built layers", () => {
     new BatchNorm(2, { epsilon: 1e-3 }),
     new ReLU(),
     new MaxPool2d(2, { stride: 1 }),
+    new AvgPool2d(3, { stride: 2, padding: 1 }),
     new GlobalAvgPool(),
     new Flatten(),
     new Jumpout({ rescalePower: 0.5 }),
@@ -223,6 +233,7 @@ Deno.test("specOfLayer describes hand-built layers", () => {
     },
     { type: "relu" },
     { type: "max_pool2d", kernelSize: 2, options: { stride: 1, padding: 0 } },
+    { type: "avg_pool2d", kernelSize: 3, options: { stride: 2, padding: 1 } },
     { type: "global_avg_pool" },
     { type: "flatten" },
     { type: "jumpout", options: { ...JUMPOUT_DEFAULTS, rescalePower: 0.5 } },
@@ -291,6 +302,7 @@ function imageNetwork(): { layers: Layer[]; specs: LayerSpec[] } {
       new MaxPool2d(2),
       new Conv2d(4, 6, 3, { stride: 2, padding: 1 }),
       new ReLU(),
+      new AvgPool2d(3, { stride: 1, padding: 1 }),
       new Flatten(),
       new Dense(24, 16),
       new ReLU(),
@@ -317,6 +329,7 @@ function imageNetwork(): { layers: Layer[]; specs: LayerSpec[] } {
         options: { stride: 2, padding: 1 },
       },
       { type: "relu" },
+      { type: "avg_pool2d", kernelSize: 3, options: { padding: 1, stride: 1 } },
       { type: "flatten" },
       { type: "dense", inFeatures: 24, outFeatures: 16 },
       { type: "relu" },
@@ -409,7 +422,7 @@ Deno.test("modelFromSpec names the index and the field of a bad spec", () => {
   throws(bad([{ type: "relu" }, { type: "relu" }, { type: "dens" }]), {
     name: "TypeError",
     message:
-      `${what}: specs[2].type must be one of "dense", "conv2d", "batch_norm", "relu", "max_pool2d", "global_avg_pool", "flatten", "jumpout", "dropout", "residual", got "dens"`,
+      `${what}: specs[2].type must be one of "dense", "conv2d", "batch_norm", "relu", "max_pool2d", "avg_pool2d", "global_avg_pool", "flatten", "jumpout", "dropout", "residual", got "dens"`,
   });
   throws(
     bad([{ type: "dense", inFeatures: 2, outFeature: 3 }]),
@@ -428,6 +441,11 @@ Deno.test("modelFromSpec names the index and the field of a bad spec", () => {
       `^TypeError: ${what}: specs\\[1\\]\\.options has an unknown field "strid" \\(known fields of "max_pool2d" options: stride, padding\\)$`,
     ),
   );
+  throws(bad([{ type: "avg_pool2d", kernelSize: 2, options: { pad: 1 } }]), {
+    name: "TypeError",
+    message:
+      `${what}: specs[0].options has an unknown field "pad" (known fields of "avg_pool2d" options: stride, padding)`,
+  });
   // A field of another type is unknown too.
   throws(
     bad([{ type: "relu", options: {} }]),
@@ -504,7 +522,7 @@ Deno.test("layerFromSpec names the spec and passes constructor errors through", 
   throws(() => layerFromSpec({ type: "conv" } as never), {
     name: "TypeError",
     message:
-      'Cannot build a layer from a spec: spec.type must be one of "dense", "conv2d", "batch_norm", "relu", "max_pool2d", "global_avg_pool", "flatten", "jumpout", "dropout", "residual", got "conv"',
+      'Cannot build a layer from a spec: spec.type must be one of "dense", "conv2d", "batch_norm", "relu", "max_pool2d", "avg_pool2d", "global_avg_pool", "flatten", "jumpout", "dropout", "residual", got "conv"',
   });
   throws(
     () =>

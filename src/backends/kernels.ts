@@ -18,7 +18,6 @@
 
 import type {
   ConvGeometry,
-  DType,
   KernelArgs,
   KernelName,
   PoolGeometry,
@@ -352,6 +351,18 @@ export const KERNELS: {
       argmax: poolOutSize(a),
       dx: a.planes * a.height * a.width,
     }),
+  },
+  avgpool_forward: {
+    tensors: { x: "float32", y: "float32" },
+    outputs: { y: [] },
+    scalars: POOL_SCALARS,
+    sizes: (a) => ({ x: a.planes * a.height * a.width, y: poolOutSize(a) }),
+  },
+  avgpool_backward: {
+    tensors: { dy: "float32", dx: "float32" },
+    outputs: { dx: [] },
+    scalars: POOL_SCALARS,
+    sizes: (a) => ({ dy: poolOutSize(a), dx: a.planes * a.height * a.width }),
   },
   row_broadcast: {
     tensors: { dy: "float32", dx: "float32" },

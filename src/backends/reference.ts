@@ -28,6 +28,8 @@ import { softmaxCrossEntropy } from "./reference/loss.ts";
 import { matmul } from "./reference/matmul.ts";
 import { adamUpdate, sgdUpdate } from "./reference/optim.ts";
 import {
+  avgpoolBackward,
+  avgpoolForward,
   maxpoolBackward,
   maxpoolForward,
   rowBroadcast,
@@ -141,6 +143,8 @@ export class ReferenceBackend extends BaseBackend {
     axpby,
     maxpool_forward: maxpoolForward,
     maxpool_backward: maxpoolBackward,
+    avgpool_forward: avgpoolForward,
+    avgpool_backward: avgpoolBackward,
     row_broadcast: rowBroadcast,
     softmax_cross_entropy: softmaxCrossEntropy,
     sgd_update: sgdUpdate,

@@ -163,6 +163,12 @@ const POOL_OUTPUT = {
   ),
 };
 
+/**
+ * An average pooling's divisor as `inv_area`, `1 / kernel²` rounded once from
+ * float64. (A kernel clamped by `clampedPool` has no window to divide.)
+ */
+const INV_AREA = f32((a: PoolGeometry) => 1 / (a.kernel * a.kernel));
+
 /** Every kernel's program, by name. */
 const PROGRAMS: { readonly [K in KernelName]: GpuProgram<KernelArgs[K]> } = {
   count_active: {
@@ -241,6 +247,16 @@ const PROGRAMS: { readonly [K in KernelName]: GpuProgram<KernelArgs[K]> } = {
     groups: (a) => a.dx.size / WORKGROUP_SIZE,
     uniforms: { n: u32((a) => a.dx.size), ...POOL_OUTPUT },
     prepare: (a) => clampedPool("maxpool_backward", a),
+  },
+  avgpool_forward: {
+    groups: (a) => a.y.size / WORKGROUP_SIZE,
+    uniforms: { n: u32((a) => a.y.size), ...POOL_OUTPUT, inv_area: INV_AREA },
+    prepare: (a) => clampedPool("avgpool_forward", a),
+  },
+  avgpool_backward: {
+    groups: (a) => a.dx.size / WORKGROUP_SIZE,
+    uniforms: { n: u32((a) => a.dx.size), ...POOL_OUTPUT, inv_area: INV_AREA },
+    prepare: (a) => clampedPool("avgpool_backward", a),
   },
   row_broadcast: {
     groups: (a) => a.rows * a.cols / WORKGROUP_SIZE,

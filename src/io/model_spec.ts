@@ -15,6 +15,7 @@ import { Dense, type DenseOptions } from "../layers/dense.ts";
 import { Flatten } from "../layers/flatten.ts";
 import { GlobalAvgPool } from "../layers/global_avg_pool.ts";
 import { MaxPool2d, type MaxPool2dOptions } from "../layers/max_pool2d.ts";
+import { AvgPool2d, type AvgPool2dOptions } from "../layers/avg_pool2d.ts";
 import { ReLU } from "../layers/relu.ts";
 import { Residual } from "../layers/residual.ts";
 import { Sequential } from "../layers/sequential.ts";
@@ -58,6 +59,7 @@ export type LayerSpec =
   | { type: "batch_norm"; channels: number; options?: BatchNormOptions }
   | { type: "relu" }
   | { type: "max_pool2d"; kernelSize: number; options?: MaxPool2dOptions }
+  | { type: "avg_pool2d"; kernelSize: number; options?: AvgPool2dOptions }
   | { type: "global_avg_pool" }
   | { type: "flatten" }
   | { type: "jumpout"; options?: JumpoutOptions }
@@ -143,6 +145,15 @@ const KINDS: { [T in LayerSpec["type"]]: Kind<T> } = {
     }),
     options: keysOf<MaxPool2dOptions>({ stride: true, padding: true }),
     make: (s) => new MaxPool2d(s.kernelSize, s.options),
+  },
+  avg_pool2d: {
+    fields: keysOf<SpecOf<"avg_pool2d">>({
+      type: true,
+      kernelSize: true,
+      options: true,
+    }),
+    options: keysOf<AvgPool2dOptions>({ stride: true, padding: true }),
+    make: (s) => new AvgPool2d(s.kernelSize, s.options),
   },
   global_avg_pool: {
     fields: keysOf<SpecOf<"global_avg_pool">>({ type: true }),
@@ -327,6 +338,13 @@ export function specOfLayer(layer: Layer): LayerSpec {
   if (isExactly(layer, MaxPool2d)) {
     return {
       type: "max_pool2d",
+      kernelSize: layer.kernelSize,
+      options: { stride: layer.stride, padding: layer.padding },
+    };
+  }
+  if (isExactly(layer, AvgPool2d)) {
+    return {
+      type: "avg_pool2d",
       kernelSize: layer.kernelSize,
       options: { stride: layer.stride, padding: layer.padding },
     };

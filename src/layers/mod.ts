@@ -13,6 +13,7 @@ export * from "./conv2d.ts";
 export * from "./batch_norm.ts";
 export * from "./relu.ts";
 export * from "./max_pool2d.ts";
+export * from "./avg_pool2d.ts";
 export * from "./global_avg_pool.ts";
 export * from "./flatten.ts";
 export * from "./sequential.ts";

@@ -1,6 +1,6 @@
 /**
- * Reference pooling: max pooling (forward, backward) and the gradient of
- * global average pooling (whose forward is `bias_grad` with `outer = 1`,
+ * Reference pooling: max and average pooling (forward, backward) and the
+ * gradient of global average pooling (whose forward is `bias_grad` with `outer = 1`,
  * `channels = N·C`, `inner = H·W`, then a scale by `1 / (H·W)`).
  *
  * @module
@@ -101,6 +101,112 @@ export function maxpoolBackward(a: KernelArgs["maxpool_backward"]): void {
     }
   }
   dx.set(sums);
+}
+
+/**
+ * `avgpool_forward`: each window's sum over its in-bounds cells, in float64,
+ * divided by the whole window's `kernel²` cells (padding counts as zeros).
+ *
+ * @param a The kernel's arguments.
+ *
+ * @example Pool a 3×3 plane with 2×2 windows, stride 2, padding 1
+ * ```ts
+ * import { ReferenceBackend } from "../reference.ts";
+ * import { avgpoolForward } from "./pool.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const backend = new ReferenceBackend();
+ * const x = backend.tensor(new Float32Array([1, 2, 3, 4, 5, 6, 7, 8, 9]), [9]);
+ * const y = backend.allocate([4]);
+ * const geometry = { planes: 1, height: 3, width: 3 };
+ * avgpoolForward({ x, y, ...geometry, kernel: 2, stride: 2, padding: 1 });
+ * deepEqual([...backend.readSync(y)], [0.25, 1.25, 2.75, 7]);
+ * ```
+ */
+export function avgpoolForward(a: KernelArgs["avgpool_forward"]): void {
+  const x = a.x.storage as Float32Array;
+  const y = a.y.storage as Float32Array;
+  const outH = outputSize(a.height, a.kernel, a.stride, a.padding);
+  const outW = outputSize(a.width, a.kernel, a.stride, a.padding);
+  const plane = a.height * a.width;
+  const area = a.kernel * a.kernel;
+  let out = 0;
+  for (let p = 0; p < a.planes; p++) {
+    for (let oy = 0; oy < outH; oy++) {
+      const [y0, y1] = clip(oy, a.kernel, a.stride, a.padding, a.height);
+      for (let ox = 0; ox < outW; ox++) {
+        const [x0, x1] = clip(ox, a.kernel, a.stride, a.padding, a.width);
+        let sum = 0;
+        for (let iy = y0; iy < y1; iy++) {
+          for (let ix = x0; ix < x1; ix++) {
+            sum += x[p * plane + iy * a.width + ix];
+          }
+        }
+        y[out++] = sum / area;
+      }
+    }
+  }
+}
+
+/**
+ * `avgpool_backward`: spreads each window's `dy / kernel²` over its in-bounds
+ * cells, summing in float64 where windows overlap.
+ *
+ * @param a The kernel's arguments.
+ *
+ * @example Two overlapping 2×2 windows of a 2×3 plane share its middle column
+ * ```ts
+ * import { ReferenceBackend } from "../reference.ts";
+ * import { avgpoolBackward } from "./pool.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const backend = new ReferenceBackend();
+ * const dy = backend.tensor(new Float32Array([4, 8]), [2]);
+ * const dx = backend.allocate([6]);
+ * const geometry = { planes: 1, height: 2, width: 3 };
+ * avgpoolBackward({ dy, dx, ...geometry, kernel: 2, stride: 1, padding: 0 });
+ * deepEqual([...backend.readSync(dx)], [1, 3, 2, 1, 3, 2]);
+ * ```
+ */
+export function avgpoolBackward(a: KernelArgs["avgpool_backward"]): void {
+  const dy = a.dy.storage as Float32Array;
+  const dx = a.dx.storage as Float32Array;
+  const outH = outputSize(a.height, a.kernel, a.stride, a.padding);
+  const outW = outputSize(a.width, a.kernel, a.stride, a.padding);
+  const plane = a.height * a.width;
+  const area = a.kernel * a.kernel;
+  const sums = new Float64Array(dx.length);
+  let w = 0;
+  for (let p = 0; p < a.planes; p++) {
+    for (let oy = 0; oy < outH; oy++) {
+      const [y0, y1] = clip(oy, a.kernel, a.stride, a.padding, a.height);
+      for (let ox = 0; ox < outW; ox++, w++) {
+        const [x0, x1] = clip(ox, a.kernel, a.stride, a.padding, a.width);
+        for (let iy = y0; iy < y1; iy++) {
+          for (let ix = x0; ix < x1; ix++) {
+            sums[p * plane + iy * a.width + ix] += dy[w];
+          }
+        }
+      }
+    }
+  }
+  for (let i = 0; i < dx.length; i++) dx[i] = sums[i] / area;
+}
+
+/**
+ * The in-bounds cells `[first, end)` along an axis of `size` cells of window
+ * `o` (which starts at `o · stride - padding`); empty when it has none.
+ */
+function clip(
+  o: number,
+  kernel: number,
+  stride: number,
+  padding: number,
+  size: number,
+): [number, number] {
+  const start = o * stride - padding;
+  const first = Math.max(start, 0);
+  return [first, Math.max(Math.min(start + kernel, size), first)];
 }
 
 /**

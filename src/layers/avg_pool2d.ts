@@ -1,0 +1,225 @@
+/**
+ * The 2-D average pooling layer.
+ *
+ * @module
+ */
+
+import type { Backend, Tensor } from "../backend.ts";
+import { outputSize } from "../backends/kernels.ts";
+import type { PoolGeometry } from "../backend.ts";
+import type { Layer, LayerForwardOptions, Parameter } from "./layer.ts";
+import {
+  type Built,
+  checkBackward,
+  checkBuild,
+  checkForward,
+  checkShape,
+} from "./_layer_checks.ts";
+import { checkInteger } from "../_checks.ts";
+import { InputShapeError } from "./_shape.ts";
+
+/** Options of {@linkcode AvgPool2d}. */
+export interface AvgPool2dOptions {
+  /** Step between windows (default: the kernel size). */
+  stride?: number;
+  /** Cells of 0 added on each side, at most half the kernel (default 0). */
+  padding?: number;
+}
+
+/** The sizes of the pending training forward. */
+interface Pending {
+  geometry: PoolGeometry;
+  inShape: readonly number[];
+  outShape: number[];
+}
+
+/**
+ * Average pooling of NCHW images over square windows, as PyTorch's
+ * `nn.AvgPool2d` with its defaults: padding cells count as zeros and every
+ * window divides by `kernelSize²`. Backward spreads each `dy / kernelSize²`
+ * over its window's cells.
+ *
+ * @example 2×2 pooling halves the image
+ * ```ts
+ * import { createBackend } from "../../mod.ts";
+ * import { AvgPool2d } from "./avg_pool2d.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const backend = await createBackend("reference");
+ * const pool = new AvgPool2d(2);
+ * deepEqual(pool.build(backend, [1, 1, 2, 4], 0, "0."), [1, 1, 1, 2]);
+ * const x = backend.tensor(new Float32Array([1, 5, 2, 0, 3, 4, 8, 1]), [1, 1, 2, 4]);
+ * deepEqual([...await backend.read(pool.forward(x, { training: true }))], [3.25, 2.75]);
+ * const dx = pool.backward(backend.tensor(new Float32Array([4, 8]), [1, 1, 1, 2]));
+ * deepEqual([...await backend.read(dx)], [1, 1, 2, 2, 1, 1, 2, 2]);
+ * ```
+ */
+export class AvgPool2d implements Layer {
+  /** Side of the square window. */
+  readonly kernelSize: number;
+  /** Step between windows. */
+  readonly stride: number;
+  /** Cells of 0 added on each side. */
+  readonly padding: number;
+  #built: Built | undefined;
+  #pending: Pending | undefined;
+
+  /**
+   * Makes the layer.
+   *
+   * @param kernelSize Side of the window (>= 1).
+   * @param options `{ stride = kernelSize, padding = 0 }`.
+   * @throws {RangeError} When a size is out of range; padding above half
+   *   the kernel would make windows of padding only.
+   */
+  constructor(kernelSize: number, options: AvgPool2dOptions = {}) {
+    const what = "create AvgPool2d";
+    this.kernelSize = checkInteger(kernelSize, 1, what, "kernelSize");
+    this.stride = checkInteger(options.stride ?? kernelSize, 1, what, "stride");
+    this.padding = checkInteger(options.padding ?? 0, 0, what, "padding");
+    if (this.padding > Math.floor(kernelSize / 2)) {
+      throw new RangeError(
+        `Cannot ${what}: padding must be at most half the kernel size (${
+          Math.floor(kernelSize / 2)
+        }), got ${this.padding}`,
+      );
+    }
+  }
+
+  /** E.g. `"AvgPool2d(2×2)"`. */
+  get name(): string {
+    const k = this.kernelSize;
+    const extra = [
+      this.stride === k ? "" : `, stride ${this.stride}`,
+      this.padding === 0 ? "" : `, padding ${this.padding}`,
+    ].join("");
+    return `AvgPool2d(${k}×${k}${extra})`;
+  }
+
+  /**
+   * The output shape for inputs of `inputShape`; allocates nothing.
+   *
+   * @param inputShape `[N, C, H, W]`, the image at least one window in
+   *   size once padded.
+   * @returns `[N, C, outH, outW]`.
+   * @throws {RangeError} When the input shape does not fit.
+   */
+  outputShape(inputShape: readonly number[]): number[] {
+    const shape = checkShape(`build ${this.name}`, inputShape);
+    const [k, s, p] = [this.kernelSize, this.stride, this.padding];
+    const min = Math.max(1, k - 2 * p);
+    if (shape.length !== 4 || shape[2] < min || shape[3] < min) {
+      throw new InputShapeError(
+        this.name,
+        `[N, C, H, W] with H, W >= ${min}`,
+        shape,
+      );
+    }
+    return [
+      shape[0],
+      shape[1],
+      outputSize(shape[2], k, s, p),
+      outputSize(shape[3], k, s, p),
+    ];
+  }
+
+  /**
+   * Remembers the backend and the input shape.
+   *
+   * @param backend Where the layer runs.
+   * @param inputShape `[N, C, H, W]`, the image at least one window in
+   *   size once padded.
+   * @param seed Unused.
+   * @param prefix Unused.
+   * @returns `[N, C, outH, outW]`.
+   * @throws {RangeError} When the input shape does not fit.
+   */
+  build(
+    backend: Backend,
+    inputShape: readonly number[],
+    seed: number,
+    prefix: string,
+  ): number[] {
+    const shape = checkBuild(`build ${this.name}`, inputShape, seed, prefix);
+    const out = this.outputShape(shape);
+    this.#built = { backend, input: shape };
+    this.#pending = undefined;
+    return out;
+  }
+
+  /**
+   * The mean of each window, padding included.
+   *
+   * @param x `[N, C, H, W]` as built.
+   * @param options `{ training: true }` to allow backward.
+   * @returns `[N, C, outH, outW]`, owned by the caller.
+   */
+  forward(x: Tensor, options: LayerForwardOptions = {}): Tensor<"float32"> {
+    const input = checkForward(this.name, this.#built, x);
+    const backend = this.#built!.backend;
+    const [n, c, height, width] = input.shape;
+    const geometry: PoolGeometry = {
+      planes: n * c,
+      height,
+      width,
+      kernel: this.kernelSize,
+      stride: this.stride,
+      padding: this.padding,
+    };
+    const outShape = [
+      n,
+      c,
+      outputSize(height, this.kernelSize, this.stride, this.padding),
+      outputSize(width, this.kernelSize, this.stride, this.padding),
+    ];
+    const y = backend.allocate(outShape, "float32", "uninitialized");
+    backend.run("avgpool_forward", { x: input, y, ...geometry });
+    this.#pending = options.training
+      ? { geometry, inShape: input.shape, outShape }
+      : undefined;
+    return y;
+  }
+
+  /**
+   * Spreads each `dy / kernelSize²` over its window.
+   *
+   * @param dy `[N, C, outH, outW]`.
+   * @returns `dx`, `[N, C, H, W]`, owned by the caller.
+   */
+  backward(dy: Tensor): Tensor<"float32"> {
+    const pending = this.#pending;
+    const grad = checkBackward(
+      this.name,
+      this.#built,
+      pending?.outShape,
+      dy,
+    );
+    const backend = this.#built!.backend;
+    const dx = backend.allocate(pending!.inShape, "float32", "uninitialized");
+    backend.run("avgpool_backward", { dy: grad, dx, ...pending!.geometry });
+    return dx;
+  }
+
+  /**
+   * None.
+   *
+   * @returns An empty list.
+   */
+  parameters(): Parameter[] {
+    return [];
+  }
+
+  /**
+   * None.
+   *
+   * @returns An empty map.
+   */
+  state(): Map<string, Tensor<"float32">> {
+    return new Map();
+  }
+
+  /** Forgets the backend. */
+  dispose(): void {
+    this.#built = this.#pending = undefined;
+  }
+}

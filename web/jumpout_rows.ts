@@ -35,6 +35,7 @@ export interface JumpoutRow {
  *
  * const rows = jumpoutRows([{
  *   layer: 2,
+ *   path: "2",
  *   name: "Jumpout",
  *   stats: [
  *     { p: 0.25, qPlus: 0.5, rate: 0.5, scale: 1.5 },

@@ -7,7 +7,7 @@
  */
 
 import * as tfl from "@tensorflow/tfjs-layers";
-import { Dropout, Jumpout } from "../mod.ts";
+import { Dropout, Jumpout, layerFromSpec, preactResNet } from "../mod.ts";
 import type { Layer } from "../src/layers/layer.ts";
 import { BatchNorm } from "../src/layers/batch_norm.ts";
 import { Conv2d } from "../src/layers/conv2d.ts";
@@ -17,19 +17,66 @@ import { MaxPool2d } from "../src/layers/max_pool2d.ts";
 import { ReLU } from "../src/layers/relu.ts";
 
 /** The benchmarked networks. */
-export const MODEL_IDS = ["mlp", "mlp-dropout", "cnn"] as const;
+export const MODEL_IDS = ["mlp", "mlp-dropout", "cnn", "resnet20"] as const;
 
 /** One of {@linkcode MODEL_IDS}. */
 export type ModelId = typeof MODEL_IDS[number];
 
+/**
+ * The networks timed when none are named: `resnet20` is asked for by name,
+ * since on a software WebGPU adapter (llvmpipe) one of its steps at batch 128
+ * takes about 100 s.
+ */
+export const DEFAULT_MODEL_IDS: readonly ModelId[] = [
+  "mlp",
+  "mlp-dropout",
+  "cnn",
+];
+
 /** Output classes of every network. */
 export const CLASSES = 10;
 
-/** Learning rate of the SGD optimiser on both sides. */
+/** Learning rate of the SGD optimiser on both sides (not `resnet20`'s). */
 export const LEARNING_RATE = 0.01;
 
 /** Momentum of the SGD optimiser on both sides. */
 export const MOMENTUM = 0.9;
+
+/** The settings of a network's SGD optimiser. */
+export interface SgdSettings {
+  lr: number;
+  momentum: number;
+  nesterov: boolean;
+  weightDecay: number;
+}
+
+/**
+ * The SGD settings a network trains with: plain momentum at
+ * {@linkcode LEARNING_RATE} for the small networks, and for `resnet20` the
+ * residual networks' usual Nesterov momentum 0.9, rate 0.1 and weight decay
+ * 5e-4 (the same in `torch_resnet.py`).
+ *
+ * @param id The network.
+ * @returns Its optimiser settings.
+ *
+ * @example ResNet-20 trains with Nesterov momentum
+ * ```ts
+ * import { sgdSettings } from "./_train_models.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * deepEqual(sgdSettings("resnet20"), { lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4 });
+ * ```
+ */
+export function sgdSettings(id: ModelId): SgdSettings {
+  return id === "resnet20"
+    ? { lr: 0.1, momentum: MOMENTUM, nesterov: true, weightDecay: 5e-4 }
+    : {
+      lr: LEARNING_RATE,
+      momentum: MOMENTUM,
+      nesterov: false,
+      weightDecay: 0,
+    };
+}
 
 /** Rate of the Dropout layers of `mlp-dropout`. */
 export const DROPOUT_RATE = 0.1;
@@ -42,6 +89,13 @@ export const DROPOUT_RATE = 0.1;
  */
 export const TFJS_JUMPOUT_STANDIN_RATE = 0.1;
 
+/**
+ * What the PyTorch rows of `resnet20` say about the layer PyTorch lacks: the
+ * same stand-in as TensorFlow.js's (`torch_resnet.py`).
+ */
+export const TORCH_NOTE =
+  `PyTorch has no Jumpout: nn.Dropout(${TFJS_JUMPOUT_STANDIN_RATE}) stands in`;
+
 /** What the TensorFlow.js rows say about layers it lacks, per network. */
 export const TFJS_NOTES: Partial<Record<ModelId, string>> = {
   mlp:
@@ -53,7 +107,7 @@ export const TFJS_NOTES: Partial<Record<ModelId, string>> = {
 
 /**
  * The shape of one sample: a flat 784-vector for the perceptrons, a 1×28×28
- * image (NCHW) for the convolutional network.
+ * image (NCHW) for the convolutional networks.
  *
  * @param id The network.
  * @returns The sample's dimensions, without the batch.
@@ -67,7 +121,7 @@ export const TFJS_NOTES: Partial<Record<ModelId, string>> = {
  * ```
  */
 export function sampleShape(id: ModelId): number[] {
-  return id === "cnn" ? [1, 28, 28] : [784];
+  return id === "cnn" || id === "resnet20" ? [1, 28, 28] : [784];
 }
 
 /**
@@ -77,7 +131,10 @@ export function sampleShape(id: ModelId): number[] {
  * - `mlp-dropout`: the same with Dropout(0.1) in place of Jumpout;
  * - `cnn`: Conv(1→16, 3, pad 1) → BatchNorm → ReLU → MaxPool(2) →
  *   Conv(16→32, 3, pad 1) → BatchNorm → ReLU → MaxPool(2) → Flatten →
- *   Dense(1568→128) → ReLU → Jumpout → Dense(128→10).
+ *   Dense(1568→128) → ReLU → Jumpout → Dense(128→10);
+ * - `resnet20`: `preactResNet({ regularizer: "jumpout" })`, the
+ *   pre-activation ResNet-20 for one-channel images, Jumpout between each
+ *   block's convolutions (seeded by the model's build).
  *
  * @param id The network.
  * @returns Layers for a `Sequential`, not yet built.
@@ -97,6 +154,9 @@ export function ourLayers(id: ModelId): Layer[] {
     id === "mlp-dropout"
       ? new Dropout({ rate: DROPOUT_RATE, seed })
       : new Jumpout({ seed });
+  if (id === "resnet20") {
+    return preactResNet({ regularizer: "jumpout" }).map(layerFromSpec);
+  }
   if (id === "cnn") {
     return [
       new Conv2d(1, 16, 3, { stride: 1, padding: 1 }),
@@ -130,8 +190,10 @@ export function ourLayers(id: ModelId): Layer[] {
  * replaced by `dropout(TFJS_JUMPOUT_STANDIN_RATE)`; the CNN takes NHWC images,
  * TensorFlow.js's native layout (identical bytes for one channel).
  *
- * @param id The network.
+ * @param id The network (not `resnet20`, which TensorFlow.js's wasm backend
+ *   cannot train: it has no filter gradient for strided convolutions).
  * @returns An uncompiled model.
+ * @throws {Error} For `resnet20`.
  *
  * @example The TensorFlow.js CNN ends in 10 logits
  * ```ts
@@ -149,6 +211,11 @@ export function tfjsModel(id: ModelId): tfl.Sequential {
   const L = tfl.layers;
   const rate = id === "mlp-dropout" ? DROPOUT_RATE : TFJS_JUMPOUT_STANDIN_RATE;
   const drop = (seed: number) => L.dropout({ rate, seed });
+  if (id === "resnet20") {
+    throw new Error(
+      "Cannot build the TensorFlow.js network: resnet20 has none (its wasm backend cannot train strided convolutions)",
+    );
+  }
   if (id === "cnn") {
     return tfl.sequential({
       layers: [

@@ -1,11 +1,16 @@
 /**
- * `deno task bench:train [--json] [--models mlp,mlp-dropout,cnn]
- * [--impls wasm,webgpu,tfjs-wasm,reference] [--batch 128] [--steps N]
+ * `deno task bench:train [--json] [--models mlp,mlp-dropout,cnn,resnet20]
+ * [--impls wasm,webgpu,tfjs-wasm,torch,reference] [--batch 128] [--steps N]
  * [--samples K] [--warmup W] [--[no-]matmul]`: training throughput of the
  * benchmark networks (see `_train_models.ts`) on this library's `wasm` and
- * `webgpu` backends and in TensorFlow.js on its single-threaded wasm backend
- * (and, when asked for, on the plain-TypeScript `reference` backend), then
- * their ratios.
+ * `webgpu` backends, in TensorFlow.js on its single-threaded wasm backend
+ * (`mlp`, `mlp-dropout`, `cnn`) and in PyTorch on the CPU (`resnet20`, with
+ * one thread and with all cores; `torch_resnet.py` under Debian's
+ * `/usr/bin/python3`, skipped with a note on stderr where torch is missing),
+ * and, when asked for, on the plain-TypeScript `reference` backend; then
+ * their ratios. `resnet20` is timed only when named in `--models` (a step
+ * takes about 100 s on a software WebGPU adapter); an implementation that has
+ * no version of a network is left out of it.
  *
  * Each network on each implementation first runs W warm-up steps; then, K
  * times, every one of them in turn runs N steps on one fixed synthetic batch
@@ -17,13 +22,16 @@
  * is given, one step is timed per sample.
  *
  * With `--json`, one JSON object per line: rows `{"model", "impl", "batch",
- * "samplesPerSec", "medianMsPerStep", "steps", "samples", ...}`, ratios
+ * "samplesPerSec", "medianMsPerStep", "steps", "samples", ...}` (PyTorch's
+ * with `torchThreads`, `torchVersion` and what its build uses), ratios
  * `{"ratio", "model" | "impl", "value"}`, then, with `--matmul` (on by
  * default with `--json`), the 1024³ matrix-product rows of `matmul.ts`
  * (`{"kernel": "matmul", "impl", "m", "n", "k", "transA", "transB", "gflops",
  * "medianMs"}`, plain and with each transpose, for `wasm` and `tfjs-wasm`
- * among the implementations asked for). An implementation that fails is
- * reported on stderr and skipped.
+ * among the implementations asked for), and for each network with a `wasm`
+ * row the ratio `wasm_training_flops_vs_matmul_1024`: nominal training FLOPs
+ * per sample (see `_flops.ts`) times samples/s, over the plain 1024³ product's
+ * GFLOP/s. An implementation that fails is reported on stderr and skipped.
  *
  * @module
  */
@@ -34,6 +42,7 @@ import { labelsTensor, SoftmaxCrossEntropy } from "../src/layers/loss.ts";
 import { SGD } from "../src/optim/sgd.ts";
 import { Sequential } from "../src/layers/sequential.ts";
 import { trainStep } from "../src/optim/train_step.ts";
+import { FLOP_CONVENTION, nominalTrainingFlops } from "./_flops.ts";
 import {
   MATMUL_IMPLS,
   type MatmulRow,
@@ -42,22 +51,32 @@ import {
 } from "./matmul.ts";
 import {
   CLASSES,
-  LEARNING_RATE,
+  DEFAULT_MODEL_IDS,
   MODEL_IDS,
   type ModelId,
-  MOMENTUM,
   ourLayers,
   sampleShape,
+  sgdSettings,
   syntheticBatch,
   TFJS_NOTES,
+  TORCH_NOTE,
   type TrainCase,
 } from "./_train_models.ts";
 
 /** The timed implementations; `reference` (plain TypeScript, slow) only on request. */
-const IMPLS = ["wasm", "webgpu", "tfjs-wasm", "reference"] as const;
+const IMPLS = ["wasm", "webgpu", "tfjs-wasm", "torch", "reference"] as const;
 type Impl = typeof IMPLS[number];
-const DEFAULT_IMPLS: Impl[] = ["wasm", "webgpu", "tfjs-wasm"];
+const DEFAULT_IMPLS: Impl[] = ["wasm", "webgpu", "tfjs-wasm", "torch"];
 const OURS = ["wasm", "webgpu", "reference"] as const;
+
+/** The networks other libraries have a version of; this library has all. */
+const OTHERS: Partial<Record<Impl, readonly ModelId[]>> = {
+  "tfjs-wasm": ["mlp", "mlp-dropout", "cnn"],
+  torch: ["resnet20"],
+};
+
+/** PyTorch's thread counts: one, then all cores (where that is more). */
+const TORCH_THREADS = [...new Set([1, navigator.hardwareConcurrency ?? 1])];
 
 /** One timed network on one implementation. */
 interface Row {
@@ -78,6 +97,15 @@ interface Row {
   simd?: boolean;
   /** How TensorFlow.js's network differs from this library's. */
   tfjsNote?: string;
+  /** PyTorch's threads, on its rows; the other `torch…` fields say what it uses. */
+  torchThreads?: number;
+  torchVersion?: string;
+  torchOneDnn?: boolean;
+  torchConv?: string;
+  torchLibraries?: string[];
+  torchOmpWaitPolicy?: string;
+  /** How PyTorch's network differs from this library's. */
+  torchNote?: string;
 }
 
 /** A ratio of two rows. */
@@ -88,10 +116,17 @@ interface Ratio {
   value: number;
   /** Set when the ratio involves a software WebGPU adapter. */
   fallback?: boolean;
+  /** How a FLOP ratio counts. */
+  convention?: string;
+  /** Nominal training FLOPs per sample, on a FLOP ratio. */
+  flopsPerSample?: number;
+  /** The network's nominal GFLOP/s and the product's, on a FLOP ratio. */
+  trainingGflops?: number;
+  matmulGflops?: number;
 }
 
 const USAGE =
-  "Usage: deno task bench:train [--json] [--models mlp,mlp-dropout,cnn] [--impls wasm,webgpu,tfjs-wasm,reference] [--batch 128] [--steps N] [--samples K] [--warmup W] [--[no-]matmul]";
+  "Usage: deno task bench:train [--json] [--models mlp,mlp-dropout,cnn,resnet20] [--impls wasm,webgpu,tfjs-wasm,torch,reference] [--batch 128] [--steps N] [--samples K] [--warmup W] [--[no-]matmul]";
 
 function fail(message: string): never {
   console.error(`${message}\n${USAGE}`);
@@ -135,7 +170,7 @@ function parseOptions(args: string[]) {
       allowNegative: true,
       options: {
         json: { type: "boolean", default: false },
-        models: { type: "string", default: MODEL_IDS.join(",") },
+        models: { type: "string", default: DEFAULT_MODEL_IDS.join(",") },
         impls: { type: "string", default: DEFAULT_IMPLS.join(",") },
         batch: { type: "string", default: "128" },
         steps: { type: "string" },
@@ -178,7 +213,7 @@ async function adapterInfo(): Promise<Partial<Row>> {
 
 /**
  * This library's training of a network on one backend: a `Sequential` built
- * for the batch, SGD with momentum, softmax cross-entropy, and `trainStep`,
+ * for the batch, SGD (`sgdSettings`), softmax cross-entropy, and `trainStep`,
  * which reads the loss back at every step.
  */
 async function prepareOurTraining(
@@ -193,10 +228,7 @@ async function prepareOurTraining(
     const shape = [batch, ...sampleShape(id)];
     model.build(backend, shape, { seed: 1 });
     model.train();
-    const optimizer = new SGD(model.parameters(), {
-      lr: LEARNING_RATE,
-      momentum: MOMENTUM,
-    });
+    const optimizer = new SGD(model.parameters(), sgdSettings(id));
     const data = syntheticBatch(id, batch);
     const x = backend.tensor(data.x, shape);
     const labels = labelsTensor(backend, data.labels, CLASSES);
@@ -231,15 +263,28 @@ interface Timed {
   times: number[];
 }
 
-/** Prepares one implementation of a network and runs its warm-up steps. */
+/**
+ * Prepares one implementation of a network (PyTorch's with `torchThreads`)
+ * and runs its warm-up steps.
+ */
 async function prepare(
   id: ModelId,
   impl: Impl,
   opts: ReturnType<typeof parseOptions>,
+  torchThreads = 1,
 ): Promise<Timed> {
   let extra: Partial<Row> = {};
   let c: TrainCase;
-  if (impl === "tfjs-wasm") {
+  if (impl === "torch") {
+    const { prepareTorchTraining } = await import("./_torch_train.ts");
+    const { info, ...torch } = await prepareTorchTraining(
+      opts.batch,
+      torchThreads,
+    );
+    const { torchParameters: _, ...build } = info;
+    c = torch;
+    extra = { ...build, torchNote: TORCH_NOTE };
+  } else if (impl === "tfjs-wasm") {
     const { prepareTfjsTraining, tfjsWasmSimd } = await import(
       "./_tfjs_train.ts"
     );
@@ -287,10 +332,14 @@ async function timeAll(opts: ReturnType<typeof parseOptions>): Promise<Row[]> {
   try {
     for (const model of opts.models) {
       for (const impl of opts.impls) {
-        try {
-          live.push(await prepare(model, impl, opts));
-        } catch (e) {
-          skip({ model, impl }, e);
+        if (OTHERS[impl]?.includes(model) === false) continue;
+        for (const threads of impl === "torch" ? TORCH_THREADS : [1]) {
+          try {
+            live.push(await prepare(model, impl, opts, threads));
+          } catch (e) {
+            skip({ model, impl }, e);
+            break; // PyTorch's second thread count would fail alike.
+          }
         }
       }
     }
@@ -328,11 +377,15 @@ async function timeAll(opts: ReturnType<typeof parseOptions>): Promise<Row[]> {
   }
 }
 
-/** Throughput ratios against TensorFlow.js, and Jumpout's step time over Dropout's. */
+const round = (v: number) => Math.round(v * 1000) / 1000;
+
+/**
+ * Throughput ratios against TensorFlow.js and PyTorch (one thread, all
+ * cores), and Jumpout's step time over Dropout's.
+ */
 function ratios(rows: Row[]): Ratio[] {
   const find = (model: ModelId, impl: Impl) =>
     rows.find((r) => r.model === model && r.impl === impl);
-  const round = (v: number) => Math.round(v * 1000) / 1000;
   const out: Ratio[] = [];
   for (const model of MODEL_IDS) {
     const tfjs = find(model, "tfjs-wasm");
@@ -348,6 +401,21 @@ function ratios(rows: Row[]): Ratio[] {
       }
     }
   }
+  for (const model of MODEL_IDS) {
+    const wasm = find(model, "wasm");
+    TORCH_THREADS.forEach((threads, i) => {
+      const torch = rows.find((r) =>
+        r.model === model && r.impl === "torch" && r.torchThreads === threads
+      );
+      if (wasm && torch) {
+        out.push({
+          ratio: `wasm_vs_torch_${i === 0 ? "1thread" : "allcores"}`,
+          model,
+          value: round(wasm.samplesPerSec / torch.samplesPerSec),
+        });
+      }
+    });
+  }
   for (const impl of OURS) {
     const [jumpout, dropout] = [find("mlp", impl), find("mlp-dropout", impl)];
     if (jumpout && dropout) {
@@ -360,6 +428,34 @@ function ratios(rows: Row[]): Ratio[] {
     }
   }
   return out;
+}
+
+/**
+ * For each network with a `wasm` row, its nominal training GFLOP/s (FLOPs per
+ * sample times samples/s) over the wasm backend's plain 1024³ product's.
+ */
+function flopRatios(rows: Row[], matmul: MatmulRow[]): Ratio[] {
+  const product = matmul.find((r) =>
+    r.impl === "wasm" && r.m === 1024 && r.n === 1024 && r.k === 1024 &&
+    !r.transA && !r.transB
+  );
+  if (!product) return [];
+  return rows.filter((r) => r.impl === "wasm").map((r) => {
+    const flops = nominalTrainingFlops(
+      ourLayers(r.model),
+      sampleShape(r.model),
+    );
+    const gflops = (flops * r.samplesPerSec) / 1e9;
+    return {
+      ratio: "wasm_training_flops_vs_matmul_1024",
+      model: r.model,
+      value: round(gflops / product.gflops),
+      convention: FLOP_CONVENTION,
+      flopsPerSample: flops,
+      trainingGflops: Number(gflops.toPrecision(4)),
+      matmulGflops: product.gflops,
+    };
+  });
 }
 
 /**
@@ -406,6 +502,25 @@ function printMatmul(rows: MatmulRow[]): void {
   }
 }
 
+function printFlopRatios(found: Ratio[]): void {
+  if (found.length === 0) return;
+  console.log(
+    `\n${"wasm training".padEnd(12)}${"MFLOP/sample".padStart(14)}${
+      "GFLOP/s".padStart(10)
+    }${"of matmul".padStart(11)}`,
+  );
+  for (const r of found) {
+    console.log(
+      `${r.model!.padEnd(12)}${
+        (r.flopsPerSample! / 1e6).toFixed(1).padStart(14)
+      }${String(r.trainingGflops).padStart(10)}${
+        r.value.toFixed(3).padStart(11)
+      }`,
+    );
+  }
+  console.log(`(${FLOP_CONVENTION})`);
+}
+
 function printTable(rows: Row[], found: Ratio[]): void {
   const line = (cells: (string | number)[], widths: number[]) =>
     cells.map((c, i) => String(c)[i < 2 ? "padEnd" : "padStart"](widths[i]))
@@ -419,6 +534,10 @@ function printTable(rows: Row[], found: Ratio[]): void {
       ? `  ${r.adapter}${r.fallback ? " (software)" : ""}`
       : r.tfjsNote
       ? `  ${r.tfjsNote}`
+      : r.torchThreads
+      ? `  ${r.torchThreads} thread${
+        r.torchThreads > 1 ? "s" : ""
+      }, torch ${r.torchVersion}, ${r.torchConv}; ${r.torchNote}`
       : "";
     console.log(
       line([
@@ -450,6 +569,11 @@ if (opts.json) {
 }
 if (opts.matmul) {
   const matmul = await matmulRows(opts);
-  if (opts.json) { for (const r of matmul) console.log(JSON.stringify(r)); }
-  else if (matmul.length) printMatmul(matmul);
+  const flops = flopRatios(rows, matmul);
+  if (opts.json) {
+    for (const r of [...matmul, ...flops]) console.log(JSON.stringify(r));
+  } else if (matmul.length) {
+    printMatmul(matmul);
+    printFlopRatios(flops);
+  }
 }

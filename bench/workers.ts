@@ -7,8 +7,9 @@
  * round in reverse order), so a change in the machine's load hits every
  * configuration alike; each figure is the median over rounds.
  *
- * Usage: `deno task bench:workers [--json] [--model mlp|cnn] [--batch 256]
- *   [--workers 1,2] [--backend wasm|webgpu|reference] [--scope shard,global]
+ * Usage: `deno task bench:workers [--json]
+ *   [--model mlp|mlp-dropout|cnn|resnet20] [--batch 256] [--workers 1,2]
+ *   [--backend wasm|webgpu|reference] [--scope shard,global]
  *   [--transport shared,transfer] [--rounds 7] [--steps 4] [--warmup 2]`
  *
  * @module
@@ -18,19 +19,23 @@ import { parseArgs } from "node:util";
 import { DataParallel, specOfLayer } from "../mod.ts";
 import type { BackendName } from "../mod.ts";
 import {
-  LEARNING_RATE,
+  MODEL_IDS,
   type ModelId,
-  MOMENTUM,
   ourLayers,
   sampleShape,
+  sgdSettings,
   syntheticBatch,
 } from "./_train_models.ts";
 
 const USAGE = `Usage: deno task bench:workers [options]
 
   --json               one JSON object per line instead of a table
-  --model mlp|cnn      the network (default mlp: 784-1024-1024-10 with Jumpout)
-  --batch N            rows per step, split between the workers (default 256)
+  --model NAME         mlp (default: 784-1024-1024-10 with Jumpout),
+                       mlp-dropout, cnn or resnet20 (the pre-activation
+                       ResNet-20 with Jumpout), trained with SGD as
+                       bench:train trains them
+  --batch N            rows per step, split between the workers (default 256;
+                       128 for resnet20)
   --workers LIST       worker counts, 0 = the calling thread (default 1,2, and
                        more up to the number of cores)
   --backend NAME       wasm (default), webgpu or reference
@@ -64,7 +69,7 @@ function options() {
       options: {
         json: { type: "boolean", default: false },
         model: { type: "string", default: "mlp" },
-        batch: { type: "string", default: "256" },
+        batch: { type: "string" },
         workers: { type: "string" },
         backend: { type: "string", default: "wasm" },
         scope: { type: "string", default: "shard" },
@@ -95,15 +100,22 @@ function options() {
   const workers = (parsed.workers ??
     Array.from({ length: Math.max(2, cores) }, (_, i) => i + 1).join(","))
     .split(",").map((w) => count("workers", w, 0));
-  if (parsed.model !== "mlp" && parsed.model !== "cnn") {
+  const model = parsed.model as ModelId;
+  if (!MODEL_IDS.includes(model)) {
     fail(
-      `Cannot run the benchmark: --model must be mlp or cnn, got ${parsed.model}`,
+      `Cannot run the benchmark: --model must be ${
+        MODEL_IDS.join(", ")
+      }, got ${parsed.model}`,
     );
   }
   return {
     json: parsed.json,
-    model: parsed.model as ModelId,
-    batch: count("batch", parsed.batch, 1),
+    model,
+    batch: count(
+      "batch",
+      parsed.batch ?? (model === "resnet20" ? "128" : "256"),
+      1,
+    ),
     workers,
     backend: parsed.backend as BackendName,
     scopes: parsed.scope.split(",") as ("shard" | "global")[],
@@ -141,7 +153,7 @@ for (const workers of o.workers) {
         await DataParallel.create({
           model: ourLayers(o.model).map(specOfLayer),
           inputShape: sampleShape(o.model),
-          optimizer: { type: "sgd", lr: LEARNING_RATE, momentum: MOMENTUM },
+          optimizer: { type: "sgd", ...sgdSettings(o.model) },
           backend: o.backend,
           workers,
           seed: 1,

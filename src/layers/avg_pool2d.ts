@@ -5,6 +5,7 @@
  */
 
 import type { Backend, Tensor } from "../backend.ts";
+import { checkPoolWindow, poolName, poolOutputShape } from "./_pool_window.ts";
 import { outputSize } from "../backends/kernels.ts";
 import type { PoolGeometry } from "../backend.ts";
 import type { Layer, LayerForwardOptions, Parameter } from "./layer.ts";
@@ -13,10 +14,7 @@ import {
   checkBackward,
   checkBuild,
   checkForward,
-  checkShape,
 } from "./_layer_checks.ts";
-import { checkInteger } from "../_checks.ts";
-import { InputShapeError } from "./_shape.ts";
 
 /** Options of {@linkcode AvgPool2d}. */
 export interface AvgPool2dOptions {
@@ -73,27 +71,16 @@ export class AvgPool2d implements Layer {
    *   the kernel would make windows of padding only.
    */
   constructor(kernelSize: number, options: AvgPool2dOptions = {}) {
-    const what = "create AvgPool2d";
-    this.kernelSize = checkInteger(kernelSize, 1, what, "kernelSize");
-    this.stride = checkInteger(options.stride ?? kernelSize, 1, what, "stride");
-    this.padding = checkInteger(options.padding ?? 0, 0, what, "padding");
-    if (this.padding > Math.floor(kernelSize / 2)) {
-      throw new RangeError(
-        `Cannot ${what}: padding must be at most half the kernel size (${
-          Math.floor(kernelSize / 2)
-        }), got ${this.padding}`,
-      );
-    }
+    ({
+      kernelSize: this.kernelSize,
+      stride: this.stride,
+      padding: this.padding,
+    } = checkPoolWindow("create AvgPool2d", kernelSize, options));
   }
 
   /** E.g. `"AvgPool2d(2×2)"`. */
   get name(): string {
-    const k = this.kernelSize;
-    const extra = [
-      this.stride === k ? "" : `, stride ${this.stride}`,
-      this.padding === 0 ? "" : `, padding ${this.padding}`,
-    ].join("");
-    return `AvgPool2d(${k}×${k}${extra})`;
+    return poolName("AvgPool2d", this);
   }
 
   /**
@@ -105,22 +92,7 @@ export class AvgPool2d implements Layer {
    * @throws {RangeError} When the input shape does not fit.
    */
   outputShape(inputShape: readonly number[]): number[] {
-    const shape = checkShape(`build ${this.name}`, inputShape);
-    const [k, s, p] = [this.kernelSize, this.stride, this.padding];
-    const min = Math.max(1, k - 2 * p);
-    if (shape.length !== 4 || shape[2] < min || shape[3] < min) {
-      throw new InputShapeError(
-        this.name,
-        `[N, C, H, W] with H, W >= ${min}`,
-        shape,
-      );
-    }
-    return [
-      shape[0],
-      shape[1],
-      outputSize(shape[2], k, s, p),
-      outputSize(shape[3], k, s, p),
-    ];
+    return poolOutputShape(this.name, this, inputShape);
   }
 
   /**

@@ -5,6 +5,7 @@
  */
 
 import type { Backend, Tensor } from "../backend.ts";
+import { checkPoolWindow, poolName, poolOutputShape } from "./_pool_window.ts";
 import { outputSize } from "../backends/kernels.ts";
 import type { PoolGeometry } from "../backend.ts";
 import type { Layer, LayerForwardOptions, Parameter } from "./layer.ts";
@@ -13,12 +14,9 @@ import {
   checkBackward,
   checkBuild,
   checkForward,
-  checkShape,
 } from "./_layer_checks.ts";
-import { checkInteger } from "../_checks.ts";
 import { release } from "../_release.ts";
 import { reuse } from "./_scratch.ts";
-import { InputShapeError } from "./_shape.ts";
 
 /** Options of {@linkcode MaxPool2d}. */
 export interface MaxPool2dOptions {
@@ -76,27 +74,16 @@ export class MaxPool2d implements Layer {
    *   the kernel would make windows of padding only.
    */
   constructor(kernelSize: number, options: MaxPool2dOptions = {}) {
-    const what = "create MaxPool2d";
-    this.kernelSize = checkInteger(kernelSize, 1, what, "kernelSize");
-    this.stride = checkInteger(options.stride ?? kernelSize, 1, what, "stride");
-    this.padding = checkInteger(options.padding ?? 0, 0, what, "padding");
-    if (this.padding > Math.floor(kernelSize / 2)) {
-      throw new RangeError(
-        `Cannot ${what}: padding must be at most half the kernel size (${
-          Math.floor(kernelSize / 2)
-        }), got ${this.padding}`,
-      );
-    }
+    ({
+      kernelSize: this.kernelSize,
+      stride: this.stride,
+      padding: this.padding,
+    } = checkPoolWindow("create MaxPool2d", kernelSize, options));
   }
 
   /** E.g. `"MaxPool2d(2×2)"`. */
   get name(): string {
-    const k = this.kernelSize;
-    const extra = [
-      this.stride === k ? "" : `, stride ${this.stride}`,
-      this.padding === 0 ? "" : `, padding ${this.padding}`,
-    ].join("");
-    return `MaxPool2d(${k}×${k}${extra})`;
+    return poolName("MaxPool2d", this);
   }
 
   /**
@@ -108,22 +95,7 @@ export class MaxPool2d implements Layer {
    * @throws {RangeError} When the input shape does not fit.
    */
   outputShape(inputShape: readonly number[]): number[] {
-    const shape = checkShape(`build ${this.name}`, inputShape);
-    const [k, s, p] = [this.kernelSize, this.stride, this.padding];
-    const min = Math.max(1, k - 2 * p);
-    if (shape.length !== 4 || shape[2] < min || shape[3] < min) {
-      throw new InputShapeError(
-        this.name,
-        `[N, C, H, W] with H, W >= ${min}`,
-        shape,
-      );
-    }
-    return [
-      shape[0],
-      shape[1],
-      outputSize(shape[2], k, s, p),
-      outputSize(shape[3], k, s, p),
-    ];
+    return poolOutputShape(this.name, this, inputShape);
   }
 
   /**

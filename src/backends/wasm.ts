@@ -34,11 +34,11 @@ function kernelCalls(exports: Record<string, KernelExport>): KernelTable {
     const call = exports[kernel];
     table[kernel] = (a) => {
       const r = a as Record<string, unknown>;
-      call(
-        ...tensors.map((name) => at(r[name] as Tensor)),
-        ...scalars.map((name) => +(r[name] as number | boolean)),
-        ...derived.map((value) => value(r)),
-      );
+      const args: number[] = [];
+      for (const name of tensors) args.push(at(r[name] as Tensor));
+      for (const name of scalars) args.push(+(r[name] as number | boolean));
+      for (const value of derived) args.push(value(r));
+      call(...args);
     };
   }
   return table as KernelTable;

@@ -125,7 +125,7 @@ interface GpuProgram<A> {
    * Checks arguments before a dispatch of at least one workgroup; returns
    * the arguments the shader gets.
    */
-  readonly prepare?: (a: A) => A;
+  readonly prepare?: (a: A, kernel: KernelName) => A;
 }
 
 /** `n` elements, four per invocation. */
@@ -209,12 +209,12 @@ const PROGRAMS: { readonly [K in KernelName]: GpuProgram<KernelArgs[K]> } = {
   im2col: {
     groups: (a) => a.cols.size / WORKGROUP_SIZE,
     uniforms: { n: u32((a) => a.cols.size), ...CONV_OUTPUT },
-    prepare: (a) => clampedConv("im2col", a),
+    prepare: clampedConv,
   },
   col2im: {
     groups: (a) => a.x.size / WORKGROUP_SIZE,
     uniforms: { n: u32((a) => a.x.size), ...CONV_OUTPUT },
-    prepare: (a) => clampedConv("col2im", a),
+    prepare: clampedConv,
   },
   transpose: {
     groups: (a) => a.rows * a.cols * a.inner / WORKGROUP_SIZE,
@@ -241,22 +241,22 @@ const PROGRAMS: { readonly [K in KernelName]: GpuProgram<KernelArgs[K]> } = {
   maxpool_forward: {
     groups: (a) => a.y.size / WORKGROUP_SIZE,
     uniforms: { n: u32((a) => a.y.size), ...POOL_OUTPUT },
-    prepare: (a) => clampedPool("maxpool_forward", a),
+    prepare: clampedPool,
   },
   maxpool_backward: {
     groups: (a) => a.dx.size / WORKGROUP_SIZE,
     uniforms: { n: u32((a) => a.dx.size), ...POOL_OUTPUT },
-    prepare: (a) => clampedPool("maxpool_backward", a),
+    prepare: clampedPool,
   },
   avgpool_forward: {
     groups: (a) => a.y.size / WORKGROUP_SIZE,
     uniforms: { n: u32((a) => a.y.size), ...POOL_OUTPUT, inv_area: INV_AREA },
-    prepare: (a) => clampedPool("avgpool_forward", a),
+    prepare: clampedPool,
   },
   avgpool_backward: {
     groups: (a) => a.dx.size / WORKGROUP_SIZE,
     uniforms: { n: u32((a) => a.dx.size), ...POOL_OUTPUT, inv_area: INV_AREA },
-    prepare: (a) => clampedPool("avgpool_backward", a),
+    prepare: clampedPool,
   },
   row_broadcast: {
     groups: (a) => a.rows * a.cols / WORKGROUP_SIZE,
@@ -611,7 +611,9 @@ export class WebGpuBackend extends BaseBackend {
     const { spec } = program;
     const groups = Math.ceil(spec.groups(a));
     if (groups === 0 && spec.before === undefined) return;
-    const args = groups > 0 && spec.prepare !== undefined ? spec.prepare(a) : a;
+    const args = groups > 0 && spec.prepare !== undefined
+      ? spec.prepare(a, kernel)
+      : a;
     const buffers = program.tensors.map((name) =>
       (a[name] as Tensor).storage as GPUBuffer
     );
@@ -718,7 +720,7 @@ function checkSpan(
 }
 
 /** A convolution's arguments checked and clamped for the shaders (see {@linkcode checkSpan}). */
-function clampedConv<A extends ConvGeometry>(kernel: KernelName, a: A): A {
+function clampedConv<A extends ConvGeometry>(a: A, kernel: KernelName): A {
   checkSpan(kernel, a);
   return {
     ...a,
@@ -729,7 +731,7 @@ function clampedConv<A extends ConvGeometry>(kernel: KernelName, a: A): A {
 }
 
 /** A pooling's arguments checked and clamped for the shaders (see {@linkcode checkSpan}). */
-function clampedPool<A extends PoolGeometry>(kernel: KernelName, a: A): A {
+function clampedPool<A extends PoolGeometry>(a: A, kernel: KernelName): A {
   checkSpan(kernel, a);
   return {
     ...a,

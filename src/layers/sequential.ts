@@ -229,12 +229,19 @@ export class Sequential {
    * ```
    */
   outputShape(inputShape: readonly number[]): number[] {
-    let shape = checkShape("build Sequential", inputShape);
+    const shapes = this.#shapes(inputShape);
+    return [...shapes[shapes.length - 1]];
+  }
+
+  /** The input shape of each layer, then the output shape, all checked. */
+  #shapes(inputShape: readonly number[]): number[][] {
+    const shapes = [checkShape("build Sequential", inputShape)];
     this.layers.forEach((layer, i) => {
-      const input = shape;
-      shape = atLayer(i, layer, input, () => layer.outputShape(input));
+      shapes.push(
+        atLayer(i, layer, shapes[i], () => layer.outputShape(shapes[i])),
+      );
     });
-    return [...shape];
+    return shapes;
   }
 
   /**
@@ -282,12 +289,7 @@ export class Sequential {
         `Cannot ${what}: prefix must be a string, got ${describe(prefix)}`,
       );
     }
-    const shapes = [checkShape(what, inputShape)];
-    this.layers.forEach((layer, i) => {
-      shapes.push(
-        atLayer(i, layer, shapes[i], () => layer.outputShape(shapes[i])),
-      );
-    });
+    const shapes = this.#shapes(inputShape);
     // Every shape fits: only now is anything freed or rebuilt.
     this.#releaseActivations();
     this.#built = undefined;

@@ -9,21 +9,26 @@
 
 import type { FashionMnist } from "../src/data/fashion_mnist.ts";
 import { type DriftRow, measureDrift } from "./_drift.ts";
+import { type FitConfig, gather, optimizerSpec, permutation } from "./_fit.ts";
 import {
-  fit,
-  type FitConfig,
-  type FitResult,
-  gather,
-  optimizerSpec,
-  permutation,
-} from "./_fit.ts";
-import {
+  ablationName,
   inputShapeOf,
   type ModelName,
   networkSpecs,
   type Regularizer,
   regularizerName,
 } from "./_models.ts";
+import {
+  expectResNetRuns,
+  fullJumpout,
+  resnetExperiment,
+  type ResNetPreset,
+  type ResNetReport,
+} from "./_resnet_experiment.ts";
+import type { RunExtras, Runner } from "./_runner.ts";
+import { torchAvailable } from "./_torch_fit.ts";
+import type { RunRecord } from "./_run_store.ts";
+import { type Grid, rateGrid, sigmaGrid, tune } from "./_tuning.ts";
 
 /** How big the experiments are. */
 export interface Preset {
@@ -51,6 +56,10 @@ export interface Preset {
   headline?: { epochs: Record<ModelName, number> };
   /** Workers per run (the trainer's default when absent). */
   workers?: number;
+  /** Table 2's Fashion-MNIST column on the paper's network; none when absent. */
+  resnet?: ResNetPreset;
+  /** Tuning grids stay as given, never extended past an edge (tests). */
+  fixedGrids?: boolean;
 }
 
 /** The presets. */
@@ -71,6 +80,17 @@ export const PRESETS: Record<"full" | "quick" | "tiny", Preset> = {
     ablationModel: "mlp",
     driftImages: 256,
     headline: { epochs: { mlp: 20, cnn: 12 } },
+    resnet: {
+      model: "resnet20",
+      epochs: 15,
+      lr: 0.1,
+      seeds: [1, 2, 3],
+      regs: ["dropout", "jumpout"],
+      tune: { trainSize: 20000, validation: 5000, epochs: 6 },
+      rates: [0.1, 0.2, 0.3],
+      sigmas: [0.05, 0.1, 0.2],
+      workers: 2,
+    },
   },
   quick: {
     name: "quick",
@@ -88,6 +108,18 @@ export const PRESETS: Record<"full" | "quick" | "tiny", Preset> = {
     models: ["mlp", "cnn"],
     ablationModel: "mlp",
     driftImages: 128,
+    resnet: {
+      model: "resnet8",
+      epochs: 2,
+      lr: 0.1,
+      seeds: [1, 2],
+      trainSize: 3000,
+      regs: ["none", "dropout", "jumpout"],
+      tune: { trainSize: 1000, validation: 500, epochs: 1 },
+      rates: [0.1, 0.3],
+      sigmas: [0.05, 0.2],
+      workers: 2,
+    },
   },
   tiny: {
     name: "tiny",
@@ -105,6 +137,19 @@ export const PRESETS: Record<"full" | "quick" | "tiny", Preset> = {
     ablationModel: "mlp",
     driftImages: 32,
     workers: 0,
+    fixedGrids: true,
+    resnet: {
+      model: "resnet8",
+      epochs: 1,
+      lr: 0.1,
+      seeds: [1, 2],
+      trainSize: 256,
+      regs: ["none", "dropout", "jumpout"],
+      tune: { trainSize: 256, validation: 128, epochs: 1 },
+      rates: [0.1],
+      sigmas: [0.1],
+      workers: 0,
+    },
   },
 };
 
@@ -146,11 +191,18 @@ export interface Report {
     epochs: { epoch: number; rows: DriftRow[] }[];
   }[];
   headline: RunSummary[];
-  /** Total wall time (s). */
+  /** Figure 2: the `cnn` with and without BatchNorm. */
+  batchnorm: (RunSummary & { batchNorm: boolean })[];
+  /** Table 2's Fashion-MNIST column on a pre-activation ResNet. */
+  resnet?: ResNetReport;
+  /** Total training time of the runs shown (s). */
   seconds: number;
-  /** When the run ended (ISO 8601). */
+  /** When the last run shown ended (ISO 8601). */
   finished?: string;
 }
+
+/** The network of Figure 2's experiment (the one with BatchNorm). */
+const BATCHNORM_MODEL: ModelName = "cnn";
 
 /** The eight combinations of the three changes, as M, N and R letters. */
 export const ABLATION = [
@@ -164,20 +216,35 @@ export const ABLATION = [
   [true, true, true],
 ] as const;
 
+/** The experiments `--only` may name. */
+export const EXPERIMENTS = [
+  "regularisers",
+  "ablation",
+  "batchnorm",
+  "headline",
+  "resnet",
+] as const;
+
+/** One of {@linkcode EXPERIMENTS}. */
+export type ExperimentName = typeof EXPERIMENTS[number];
+
 /**
- * Runs every experiment of a preset.
+ * Runs (or reads from their files) the runs of a preset's experiments and
+ * gathers what the report shows. With a runner that only reads, the report
+ * has whatever runs exist.
  *
  * @param preset How big.
  * @param data The data set.
- * @param log Where progress lines go.
+ * @param runner Where runs come from.
+ * @param only The experiments to run (default: all).
  * @returns What the report shows.
  */
 export async function runExperiments(
   preset: Preset,
   data: FashionMnist,
-  log: (line: string) => void,
+  runner: Runner,
+  only: ReadonlySet<ExperimentName> = new Set(EXPERIMENTS),
 ): Promise<Report> {
-  const started = performance.now();
   const report: Report = {
     preset,
     source: data.source,
@@ -188,7 +255,14 @@ export async function runExperiments(
     active: [],
     drift: [],
     headline: [],
+    batchnorm: [],
     seconds: 0,
+  };
+  const records: RunRecord[] = [];
+  const run = async (config: FitConfig, extras?: RunExtras) => {
+    const r = await runner.run(config, extras);
+    if (r !== undefined) records.push(r);
+    return r;
   };
   const base = (model: ModelName, seed: number): Omit<FitConfig, "reg"> => ({
     model,
@@ -204,167 +278,199 @@ export async function runExperiments(
     validation: preset.validation,
     evalEvery: preset.epochs[model],
   });
-  const summary = (r: FitResult, reg: Regularizer): RunSummary => ({
-    model: r.config.model as ModelName,
-    reg: regularizerName(reg),
-    seed: r.config.seed,
-    accuracy: r.epochs[r.epochs.length - 1].evalAccuracy,
-    trainImages: r.trainImages,
-    epochs: r.epochs.length,
-    seconds: r.epochs.reduce((s, e) => s + e.seconds, 0),
-  });
-  const run = async (config: FitConfig, extra: Partial<FitConfig> = {}) => {
-    const r = await fit({ ...config, ...extra }, data);
-    log(
-      `${config.model} ${
-        regularizerName(config.reg)
-      } seed ${config.seed}: ${r.evaluatedOn} accuracy ${
-        (100 * r.epochs[r.epochs.length - 1].evalAccuracy).toFixed(2)
-      }%`,
-    );
-    return r;
-  };
+  const grid = (g: Grid): Grid =>
+    preset.fixedGrids
+      ? { ...g, below: () => undefined, above: () => undefined }
+      : g;
+  const withTuning = only.has("regularisers") || only.has("ablation") ||
+    only.has("batchnorm") || only.has("headline");
+  const models = withTuning ? preset.models : [];
+  // What is known in advance, for `run k of N` and the time left; grids
+  // that grow past an edge add runs on the way.
+  for (const model of models) {
+    const none = { ...base(model, 1), reg: { kind: "none" as const } };
+    const seeds = preset.seeds.length;
+    runner.expect(none, preset.rates.length + preset.sigmas.length);
+    if (only.has("regularisers")) runner.expect(none, 3 * seeds);
+    if (only.has("ablation") && model === preset.ablationModel) {
+      runner.expect(none, 2 * preset.rates.length + ABLATION.length * seeds);
+    }
+    if (only.has("batchnorm") && model === BATCHNORM_MODEL) {
+      runner.expect(none, 6 * seeds);
+    }
+    if (only.has("headline") && preset.headline) {
+      const epochs = preset.headline.epochs[model];
+      runner.expect(
+        { ...none, trainSize: undefined, validation: 0, epochs },
+        3,
+      );
+    }
+  }
+  const torch = runner.training && only.has("resnet") &&
+    preset.resnet !== undefined &&
+    preset.name !== "tiny" && data.kind !== "embedded" &&
+    await torchAvailable();
+  if (only.has("resnet") && preset.resnet) {
+    expectResNetRuns(preset.resnet, { ...preset, torch }, runner);
+  }
 
-  for (const model of preset.models) {
+  for (const model of models) {
     // 1. Tuning on the validation split, first seed: dropout's rate, then
-    // Jumpout's sigma (its fixed-rate ablations use the tuned rate).
-    const tune: RunSummary[] = [];
-    const bestOf = async <T>(
-      values: T[],
-      regOf: (value: T) => Regularizer,
-      label: (value: T) => string,
-    ): Promise<T> => {
-      let best = values[0];
-      let bestAccuracy = -1;
-      for (const value of values) {
-        const reg = regOf(value);
-        const r = await run({
-          ...base(model, preset.seeds[0]),
-          reg,
-          evaluateOn: "validation",
-        });
-        const s = { ...summary(r, reg), reg: label(value) };
-        tune.push(s);
-        if (s.accuracy > bestAccuracy) {
-          [best, bestAccuracy] = [value, s.accuracy];
-        }
-      }
-      return best;
+    // Jumpout's sigma; each grid grows past an edge that holds the best.
+    const tune1: RunSummary[] = [];
+    const score = async (reg: Regularizer, label: string) => {
+      const r = await run({
+        ...base(model, preset.seeds[0]),
+        reg,
+        evaluateOn: "validation",
+      });
+      if (r === undefined) return undefined;
+      const s = { ...summary(r), reg: label };
+      tune1.push(s);
+      return s.accuracy;
     };
-    const rate = await bestOf(
-      preset.rates,
-      (rate) => ({ kind: "dropout", rate }),
-      (rate) => `dropout(${rate})`,
+    const rate = await tune(
+      grid(rateGrid(preset.rates)),
+      (v) => score({ kind: "dropout", rate: v }, `dropout(${v})`),
     );
-    const sigma = await bestOf(
-      preset.sigmas,
-      (sigma) => jumpout(sigma, rate, true, true, true),
-      (sigma) => `jumpout(σ=${sigma})`,
+    const sigma = await tune(
+      grid(sigmaGrid(preset.sigmas)),
+      (v) => score(fullJumpout(v), `jumpout(σ=${v})`),
     );
-    const best = { rate, sigma };
-    report.tuning.push({ model, ...best, runs: tune });
-
-    // 2. The comparison, every seed; the first jumpout run also records q+
-    // and a checkpoint per epoch for the drift.
+    if (rate === undefined || sigma === undefined) continue;
+    tune1.sort((a, b) => a.reg.localeCompare(b.reg, "en", { numeric: true }));
+    report.tuning.push({
+      model,
+      rate: rate.best,
+      sigma: sigma.best,
+      runs: tune1,
+    });
     const regs: Regularizer[] = [
       { kind: "none" },
-      { kind: "dropout", rate: best.rate },
-      jumpout(best.sigma, best.rate, true, true, true),
+      { kind: "dropout", rate: rate.best },
+      fullJumpout(sigma.best),
     ];
-    const checkpoints: { epoch: number; bytes: Uint8Array }[] = [];
-    for (const s of preset.seeds) {
-      for (const reg of regs) {
-        const first = s === preset.seeds[0] && reg.kind === "jumpout";
-        const config = { ...base(model, s), reg };
-        const steps = Math.floor(preset.trainSize / preset.batch) *
-          config.epochs;
-        const r = first
-          ? await fit(
-            {
-              ...config,
-              recordActiveEvery: Math.max(1, Math.floor(steps / 40)),
-            },
-            data,
-            {
-              onEpoch: async (record, trainer) => {
-                checkpoints.push({
-                  epoch: record.epoch,
-                  bytes: await trainer.checkpoint(),
-                });
+
+    // 2. The comparison, every seed; the first jumpout run also records q+
+    // and measures the drift at each epoch's end.
+    if (only.has("regularisers")) {
+      const drift = {
+        images: preset.driftImages,
+        ps: [0.1, 0.2],
+        powers: [1, 0.5, 0.75],
+      };
+      const images = testImages(data, preset.driftImages);
+      const specs = networkSpecs(model, regs[2]);
+      for (const s of preset.seeds) {
+        for (const reg of regs) {
+          const config = { ...base(model, s), reg };
+          const first = s === preset.seeds[0] && reg.kind === "jumpout";
+          const steps = Math.floor(preset.trainSize / preset.batch) *
+            config.epochs;
+          const r = first
+            ? await run(
+              {
+                ...config,
+                recordActiveEvery: Math.max(1, Math.floor(steps / 40)),
               },
-            },
-          )
-          : await run(config);
-        if (first) {
-          log(
-            `${model} jumpout seed ${s}: test accuracy ${
-              (100 * summary(r, reg).accuracy).toFixed(2)
-            }%`,
-          );
-          const layers = networkSpecs(model, reg).flatMap((spec, i) =>
-            spec.type === "jumpout" ? [i] : []
-          );
-          report.active.push({ model, layers, points: r.active });
-        }
-        report.comparison.push(summary(r, reg));
-        if (model === preset.ablationModel) {
-          const letters = regularizerName(reg);
-          if (letters === "jumpout" || reg.kind === "dropout") {
-            report.ablation.push({
-              ...summary(r, reg),
-              reg: reg.kind === "dropout" ? "jumpout[-]" : "jumpout",
+              {
+                measure: { drift },
+                onEpoch: async (_record, trainer) =>
+                  measureDrift(
+                    specs,
+                    inputShapeOf(model),
+                    optimizerSpec(preset.weightDecay),
+                    await trainer.checkpoint(),
+                    images,
+                    drift.ps,
+                    drift.powers,
+                  ),
+              },
+            )
+            : await run(config);
+          if (r === undefined) continue;
+          if (first) {
+            const layers = specs.flatMap((spec, i) =>
+              spec.type === "jumpout" ? [i] : []
+            );
+            report.active.push({ model, layers, points: r.result.active });
+            report.drift.push({
+              model,
+              epochs: (r.measured!.epochs as DriftRow[][]).map((rows, i) => ({
+                epoch: i + 1,
+                rows,
+              })),
             });
+          }
+          report.comparison.push(summary(r));
+        }
+      }
+    }
+
+    // 3. The ablation: every combination of the three changes, every seed.
+    // Without M the rate is fixed: dropout's tuned rate, except with N on,
+    // where it is divided by q+ and so tuned for that row on its own.
+    if (only.has("ablation") && model === preset.ablationModel) {
+      const fixedRate = new Map<string, number>();
+      for (const [m, n, rescale] of ABLATION) {
+        if (m || !n) continue;
+        const tuned = await tune(
+          grid(rateGrid(preset.rates)),
+          (v) =>
+            score(
+              jumpout(sigma.best, v, m, n, rescale),
+              `${ablationName(m, n, rescale)}(${v})`,
+            ),
+        );
+        if (tuned !== undefined) {
+          fixedRate.set(ablationName(m, n, rescale), tuned.best);
+        }
+      }
+      for (const s of preset.seeds) {
+        for (const [m, n, rescale] of ABLATION) {
+          const name = ablationName(m, n, rescale);
+          const rowRate = m || !n ? rate.best : fixedRate.get(name);
+          if (rowRate === undefined) continue;
+          const reg = m && n && rescale
+            ? fullJumpout(sigma.best)
+            : !m && !n && !rescale
+            ? { kind: "dropout" as const, rate: rate.best }
+            : jumpout(sigma.best, rowRate, m, n, rescale);
+          const r = await run({ ...base(model, s), reg });
+          if (r === undefined) continue;
+          report.ablation.push({ ...summary(r), reg: name });
+        }
+      }
+    }
+
+    // 4. Dropout and BatchNorm (Figure 2): dropout, dropout with Jumpout's
+    // rescaling (1 - p)^-0.75, and Jumpout, with and without BatchNorm.
+    if (only.has("batchnorm") && model === BATCHNORM_MODEL) {
+      const variants: [string, Regularizer][] = [
+        ["dropout", { kind: "dropout", rate: rate.best }],
+        [
+          "dropout, (1 − p)^−0.75",
+          jumpout(sigma.best, rate.best, false, false, true),
+        ],
+        ["jumpout", fullJumpout(sigma.best)],
+      ];
+      for (const s of preset.seeds) {
+        for (const batchNorm of [true, false]) {
+          for (const [name, reg] of variants) {
+            const r = await run({
+              ...base(model, s),
+              reg,
+              ...(!batchNorm && { batchNorm }),
+            });
+            if (r === undefined) continue;
+            report.batchnorm.push({ ...summary(r), reg: name, batchNorm });
           }
         }
       }
     }
 
-    // 4. Drift of the mean and variance at each epoch's checkpoint.
-    const specs = networkSpecs(model, regs[2]);
-    const images = testImages(data, preset.driftImages);
-    const drift = {
-      model,
-      epochs: [] as { epoch: number; rows: DriftRow[] }[],
-    };
-    for (const { epoch, bytes } of checkpoints) {
-      drift.epochs.push({
-        epoch,
-        rows: await measureDrift(
-          specs,
-          inputShapeOf(model),
-          optimizerSpec(preset.weightDecay),
-          bytes,
-          images,
-          [0.1, 0.2],
-          [1, 0.5, 0.75],
-        ),
-      });
-    }
-    report.drift.push(drift);
-
-    // 3. The ablation: the six combinations the comparison did not run.
-    if (model === preset.ablationModel) {
-      for (const s of preset.seeds) {
-        for (const [m, n, rescale] of ABLATION) {
-          const reg = jumpout(best.sigma, best.rate, m, n, rescale);
-          const name = regularizerName(reg);
-          if (name === "jumpout" || name === "jumpout[-]") continue;
-          const r = await run({ ...base(model, s), reg });
-          report.ablation.push(summary(r, reg));
-        }
-      }
-    }
-  }
-
-  // Headline: the whole training set, one seed.
-  if (preset.headline) {
-    for (const model of preset.models) {
-      const tuned = report.tuning.find((t) => t.model === model)!;
-      const regs: Regularizer[] = [
-        { kind: "none" },
-        { kind: "dropout", rate: tuned.rate },
-        jumpout(tuned.sigma, tuned.rate, true, true, true),
-      ];
+    // 5. Headline: the whole training set, one seed.
+    if (only.has("headline") && preset.headline) {
       for (const reg of regs) {
         const r = await run({
           ...base(model, preset.seeds[0]),
@@ -374,13 +480,38 @@ export async function runExperiments(
           epochs: preset.headline.epochs[model],
           evalEvery: preset.headline.epochs[model],
         });
-        report.headline.push(summary(r, reg));
+        if (r !== undefined) report.headline.push(summary(r));
       }
     }
   }
-  report.seconds = (performance.now() - started) / 1000;
-  report.finished = new Date().toISOString();
+
+  if (only.has("resnet") && preset.resnet) {
+    report.resnet = await resnetExperiment(preset.resnet, {
+      ...preset,
+      grid,
+      torch,
+    }, runner);
+  }
+  report.seconds = records.reduce(
+    (s, r) => s + r.result.epochs.reduce((t, e) => t + e.seconds, 0),
+    0,
+  );
+  report.finished = records.map((r) => r.finished).sort().at(-1);
   return report;
+}
+
+/** A run's line in the report. */
+function summary(r: RunRecord): RunSummary {
+  const c = r.result.config;
+  return {
+    model: c.model as ModelName,
+    reg: regularizerName(c.reg),
+    seed: c.seed,
+    accuracy: r.result.epochs[r.result.epochs.length - 1].evalAccuracy,
+    trainImages: r.result.trainImages,
+    epochs: r.result.epochs.length,
+    seconds: r.result.epochs.reduce((s, e) => s + e.seconds, 0),
+  };
 }
 
 /** Jumpout with some of its changes switched off. */

@@ -13,8 +13,10 @@ import {
   type QPlusScope,
 } from "../mod.ts";
 import type { FashionMnist, Split } from "../src/data/fashion_mnist.ts";
+import type { ProgressState } from "../report/progress.ts";
 import {
   inputShapeOf,
+  isResidual,
   type NetworkName,
   networkSpecs,
   type Regularizer,
@@ -30,8 +32,13 @@ const PAD_FILL = (0 - PIXEL_MEAN) / PIXEL_STD;
 /** The seed of the split into training subset and validation set, the same for every run. */
 const SPLIT_SEED = 20171025;
 
-/** Rows per evaluation call. */
-const EVAL_CHUNK = 2000;
+/**
+ * Rows per evaluation call: 2000, or one training batch for the residual
+ * networks, whose convolutions' scratch grows with the rows of a call.
+ */
+function evalChunk(config: FitConfig): number {
+  return isResidual(config.model) ? config.batch : 2000;
+}
 
 /** One run's settings. */
 export interface FitConfig {
@@ -73,6 +80,10 @@ export interface FitConfig {
   recordActiveEvery?: number;
   /** Evaluate after every this many epochs (and after the last); default 1. */
   evalEvery?: number;
+  /** `false`: the `cnn` without its BatchNorm layers. */
+  batchNorm?: boolean;
+  /** Who trains: this library (absent) or PyTorch (`torch`, for comparison). */
+  impl?: "torch";
 }
 
 /** What one epoch measured. */
@@ -107,16 +118,38 @@ export interface FitResult {
 }
 
 /** What the caller hears during a run. */
+/** Where a run stands after a step, as {@linkcode FitHooks.onStep} has it. */
+export interface StepState {
+  epoch: number;
+  step: number;
+  steps: number;
+  loss: number;
+  samplesPerSec: number;
+  secondsLeft: number;
+}
+
+/**
+ * A step's state for a progress display.
+ *
+ * @param s The step's state.
+ * @param epochs Epochs of the run.
+ * @returns The display's state.
+ */
+export function progressOf(s: StepState, epochs: number): ProgressState {
+  return {
+    epoch: s.epoch,
+    epochs,
+    step: s.step,
+    steps: s.steps,
+    loss: s.loss,
+    samplesPerSecond: s.samplesPerSec,
+    secondsLeft: s.secondsLeft,
+  };
+}
+
 export interface FitHooks {
   /** After each step. */
-  onStep?(state: {
-    epoch: number;
-    step: number;
-    steps: number;
-    loss: number;
-    samplesPerSec: number;
-    secondsLeft: number;
-  }): void;
+  onStep?(state: StepState): void;
   /** After each epoch, with the trainer (e.g. to write a checkpoint). */
   onEpoch?(record: EpochRecord, trainer: DataParallel): Promise<void> | void;
   /** Stops the run between steps. */
@@ -160,7 +193,9 @@ export async function fit(
     );
   const steps = Math.floor(trainSize / config.batch);
   const trainer = await DataParallel.create({
-    model: networkSpecs(config.model, config.reg),
+    model: networkSpecs(config.model, config.reg, {
+      batchNorm: config.batchNorm,
+    }),
     inputShape: inputShapeOf(config.model),
     optimizer: optimizerSpec(config.weightDecay),
     schedule: cosineSchedule({
@@ -233,7 +268,7 @@ export async function fit(
       }
       const evalEvery = config.evalEvery ?? 1;
       const evaluated = epoch % evalEvery === 0 || epoch === config.epochs
-        ? await evaluate(trainer, evalSet)
+        ? await evaluate(trainer, evalSet, evalChunk(config))
         : { loss: NaN, accuracy: NaN };
       const record: EpochRecord = {
         epoch,
@@ -268,12 +303,13 @@ export function optimizerSpec(weightDecay: number): OptimizerSpec {
 async function evaluate(
   trainer: DataParallel,
   set: { images: Float32Array; labels: number[] },
+  chunk: number,
 ): Promise<{ loss: number; accuracy: number }> {
   let loss = 0;
   let correct = 0;
   const n = set.labels.length;
-  for (let start = 0; start < n; start += EVAL_CHUNK) {
-    const end = Math.min(n, start + EVAL_CHUNK);
+  for (let start = 0; start < n; start += chunk) {
+    const end = Math.min(n, start + chunk);
     const r = await trainer.evaluate(
       set.images.subarray(start * 784, end * 784),
       set.labels.slice(start, end),

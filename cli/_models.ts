@@ -157,6 +157,8 @@ function regLayer(reg: Regularizer): LayerSpec[] {
  *
  * @param model Which network.
  * @param reg What follows each hidden ReLU.
+ * @param options `batchNorm: false` takes the `cnn`'s BatchNorm layers out
+ *   (Figure 2's question); the other networks keep theirs.
  * @returns The layer specs.
  *
  * @example Plain dropout after both hidden layers of the MLP
@@ -171,6 +173,7 @@ function regLayer(reg: Regularizer): LayerSpec[] {
 export function networkSpecs(
   model: NetworkName,
   reg: Regularizer,
+  options: { batchNorm?: boolean } = {},
 ): LayerSpec[] {
   const r = regLayer(reg);
   const regularizer = r[0] ?? "none";
@@ -203,7 +206,9 @@ export function networkSpecs(
       kernelSize: 3,
       options: { padding: 1 },
     },
-    { type: "batch_norm", channels: outChannels },
+    ...(options.batchNorm === false
+      ? []
+      : [{ type: "batch_norm", channels: outChannels } as const]),
     { type: "relu" },
     { type: "max_pool2d", kernelSize: 2 },
     ...r,

@@ -9,6 +9,10 @@ import { lineChart } from "../report/svg_chart.ts";
 import { ABLATION, type Report, type RunSummary } from "./_experiments.ts";
 import type { DriftRow } from "./_drift.ts";
 import { ablationName } from "./_models.ts";
+import { interval, mean, meanStd, pct, std, verdictOf } from "./_stats.ts";
+import { resnetFinding, resnetSection } from "./_results_resnet.ts";
+import { batchnormFinding, batchnormSection } from "./_results_batchnorm.ts";
+import { barChart } from "../report/bar_chart.ts";
 
 /** A rendered report. */
 export interface RenderedReport {
@@ -92,7 +96,11 @@ export function renderReport(
     "",
   );
   for (const model of p.models) {
-    const tuned = report.tuning.find((t) => t.model === model)!;
+    const tuned = report.tuning.find((t) => t.model === model);
+    if (tuned === undefined) {
+      lines.push(`### ${model}: no runs yet`, "");
+      continue;
+    }
     const runs = report.comparison.filter((r) => r.model === model);
     lines.push(
       `### ${model} (${p.epochs[model]} epochs, learning rate ${p.lr[model]})`,
@@ -126,7 +134,7 @@ export function renderReport(
       "",
     );
   }
-  lines.push(verdict(report), "");
+  if (verdictParts(report).length > 0) lines.push(verdict(report), "");
 
   // 2. Ablation.
   const model = p.ablationModel;
@@ -252,12 +260,17 @@ export function renderReport(
       lines.push("");
     }
   }
+  if (report.resnet) lines.push(...resnetSection(report.resnet, figure));
+  lines.push(...batchnormSection(report, figure, barChart));
   lines.push(
     `## Reproduce`,
     "",
+    "Every number above comes from a run file in `results/runs/` (one per training run: its config, seed, per-epoch metrics, time, backend and library version). `deno task reproduce` reads the runs it finds there and trains only the missing ones, into `out/reproduce/`; stopped, it goes on where it stopped.",
+    "",
     "```sh",
-    "deno task reproduce          # this report (RESULTS.md, results/)",
-    "deno task reproduce --quick  # a ten-minute smoke test into out/reproduce-quick/",
+    "deno task reproduce --render   # this report again, from the run files",
+    "deno task reproduce --publish  # train what is missing, replace RESULTS.md and results/",
+    "deno task reproduce --quick    # a smoke test into out/reproduce-quick/",
     "```",
     "",
   );
@@ -271,17 +284,14 @@ function verdict(report: Report): string {
 
 /** The verdict on each model. */
 function verdictParts(report: Report): string[] {
-  return report.preset.models.map((model) => {
+  return report.preset.models.flatMap((model) => {
     const runs = report.comparison.filter((r) => r.model === model);
     const d = accsOf(runs, "dropout");
-    const diff = accsOf(runs, "jumpout").map((a, i) => a - d[i]);
-    const [low, high] = confidence(diff);
-    const said = low > 0
-      ? "beat dropout"
-      : high < 0
-      ? "did worse than dropout"
-      : "did not beat dropout by more than the seeds' spread (the 95% interval includes 0)";
-    return `on the ${model}, Jumpout ${said}: ${interval(diff)} points`;
+    const diff = accsOf(runs, "jumpout").slice(0, d.length).map((a, i) =>
+      a - d[i]
+    );
+    if (diff.length === 0) return [];
+    return [`on the ${model}, Jumpout ${verdictOf(diff)}`];
   });
 }
 
@@ -322,33 +332,39 @@ function findings(report: Report): string[] {
       }`,
     );
   }
-  out.push(
-    `Over ${p.seeds.length} seeds on the ${p.trainSize}-image training subset: ${
-      verdictParts(report).join("; ")
-    }.`,
-  );
-  const ablation = ABLATION.map(([m, n, r]) => {
-    const name = ablationName(m, n, r);
-    return {
-      letters: name === "jumpout"
-        ? "MNR"
-        : name.slice(8, -1).replace("-", "none"),
-      mean: mean(
-        report.ablation.filter((x) => x.reg === name).map((x) => x.accuracy),
-      ),
-    };
-  }).sort((a, b) => b.mean - a.mean);
-  out.push(
-    `Ablation (${p.ablationModel}): ${
-      ablation.map((a) => `${a.letters} ${pct(a.mean)}`).join(", ")
-    }. ${
-      ablation[0].letters === "MNR"
-        ? "All three changes together rank first."
-        : `All three together rank ${
-          ablation.findIndex((a) => a.letters === "MNR") + 1
-        } of 8, so the paper's "each modification helps" holds only in part here.`
-    }`,
-  );
+  if (verdictParts(report).length > 0) {
+    out.push(
+      `Over ${p.seeds.length} seeds on the ${p.trainSize}-image training subset: ${
+        verdictParts(report).join("; ")
+      }.`,
+    );
+  }
+  const ablation = report.ablation.length === 0
+    ? []
+    : ABLATION.map(([m, n, r]) => {
+      const name = ablationName(m, n, r);
+      return {
+        letters: name === "jumpout"
+          ? "MNR"
+          : name.slice(8, -1).replace("-", "none"),
+        mean: mean(
+          report.ablation.filter((x) => x.reg === name).map((x) => x.accuracy),
+        ),
+      };
+    }).sort((a, b) => b.mean - a.mean);
+  if (ablation.length > 0) {
+    out.push(
+      `Ablation (${p.ablationModel}): ${
+        ablation.map((a) => `${a.letters} ${pct(a.mean)}`).join(", ")
+      }. ${
+        ablation[0].letters === "MNR"
+          ? "All three changes together rank first."
+          : `All three together rank ${
+            ablation.findIndex((a) => a.letters === "MNR") + 1
+          } of 8, so the paper's "each modification helps" holds only in part here.`
+      }`,
+    );
+  }
   for (const a of report.active) {
     const first = a.points[0];
     const last = a.points[a.points.length - 1];
@@ -384,36 +400,11 @@ function findings(report: Report): string[] {
       }, the variance by (1 − p)^−${closest("varRatio")}.`,
     );
   }
+  const resnet = resnetFinding(report.resnet);
+  if (resnet !== undefined) out.push(resnet);
+  const batchnorm = batchnormFinding(report);
+  if (batchnorm !== undefined) out.push(batchnorm);
   return out;
-}
-
-/** Two-sided 95% quantiles of Student's t by degrees of freedom. */
-const T95 = [
-  NaN,
-  12.706,
-  4.303,
-  3.182,
-  2.776,
-  2.571,
-  2.447,
-  2.365,
-  2.306,
-  2.262,
-  2.228,
-];
-
-/** The 95% confidence interval of the mean of `v`. */
-function confidence(v: number[]): [number, number] {
-  const t = T95[v.length - 1] ?? 1.96;
-  const half = (t * std(v)) / Math.sqrt(v.length);
-  return [mean(v) - half, mean(v) + half];
-}
-
-/** `mean ± std [low, high]` of differences, in percentage points. */
-function interval(v: number[]): string {
-  const [low, high] = confidence(v);
-  const p = (x: number) => (100 * x).toFixed(2);
-  return `${p(mean(v))} ± ${p(std(v))} [${p(low)}, ${p(high)}]`;
 }
 
 function accsOf(runs: RunSummary[], prefix: string): number[] {
@@ -429,26 +420,6 @@ function averageOver(
   return mean(
     rows.filter((r) => r.p === p && r.power === power).map((r) => r[stat]),
   );
-}
-
-function mean(v: number[]): number {
-  return v.length === 0 ? NaN : v.reduce((a, b) => a + b, 0) / v.length;
-}
-
-function std(v: number[]): number {
-  if (v.length < 2) return NaN;
-  const m = mean(v);
-  return Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1));
-}
-
-function pct(v: number): string {
-  return `${(100 * v).toFixed(2)}%`;
-}
-
-function meanStd(v: number[]): string {
-  return v.length === 0
-    ? "—"
-    : `${(100 * mean(v)).toFixed(2)} ± ${(100 * std(v)).toFixed(2)}%`;
 }
 
 function formatDuration(seconds: number): string {

@@ -15,7 +15,7 @@ import { loadFashionMnist, writeFileAtomic } from "../mod.ts";
 import { dataOptions } from "./_data_option.ts";
 import { Progress } from "../report/progress.ts";
 import { lineChart } from "../report/svg_chart.ts";
-import { fit, type FitConfig, type FitResult } from "./_fit.ts";
+import { fit, type FitConfig, type FitResult, progressOf } from "./_fit.ts";
 import {
   inputShapeOf,
   isNetworkName,
@@ -230,16 +230,7 @@ let result: FitResult;
 try {
   result = await fit(config, data, {
     signal: stop.signal,
-    onStep: (s) =>
-      progress.update({
-        epoch: s.epoch,
-        epochs: config.epochs,
-        step: s.step,
-        steps: s.steps,
-        loss: s.loss,
-        samplesPerSecond: s.samplesPerSec,
-        secondsLeft: s.secondsLeft,
-      }),
+    onStep: (s) => progress.update(progressOf(s, config.epochs)),
     onEpoch: async (record, trainer) => {
       epochs.push(record);
       progress.log(

@@ -1,7 +1,7 @@
 /**
  * The parts of a chart around its data: margins, title, grid, axes, tick
- * labels, axis labels and legend; the chart draws only inside the plot
- * area.
+ * labels, axis labels and legend, and the checks of the options every chart
+ * shares; the chart draws only inside the plot area.
  *
  * @module
  */
@@ -23,6 +23,8 @@ export interface LegendEntry {
   style: SeriesStyle;
   /** Whether the series has an error band, shown behind its swatch. */
   band?: boolean;
+  /** Whether the series is drawn as bars: its swatch is a filled box, not a line. */
+  bar?: boolean;
 }
 
 /** A tick label on the x axis, at a pixel position. */
@@ -41,6 +43,8 @@ export interface Frame {
   plot: PlotArea;
   yScale: NiceScale;
   xTicks: XTick[];
+  /** Whether vertical grid lines run through the x ticks. Default true. */
+  xGrid?: boolean;
   legend: LegendEntry[];
   clipId: string;
 }
@@ -149,7 +153,7 @@ export function frameBackground(frame: Frame): string[] {
   for (const t of frame.yScale.ticks) {
     grid.push(`M${num(plot.left)} ${num(yPixel(frame, t))}H${num(plot.right)}`);
   }
-  for (const t of frame.xTicks) {
+  for (const t of frame.xGrid === false ? [] : frame.xTicks) {
     grid.push(`M${num(t.at)} ${num(plot.top)}V${num(plot.bottom)}`);
   }
   if (grid.length > 0) {
@@ -240,8 +244,6 @@ function legend(frame: Frame, width: number): string[] {
   if (frame.legend.length === 0) return [];
   const x = frame.plot.right + 16;
   const room = legendWidth(width, frame.legend) - SWATCH;
-  // The epsilon keeps a label that exactly fills the room (up to rounding) whole.
-  const chars = Math.max(1, Math.floor(room / textWidth("m") + 1e-9));
   const out = [`<g class="legend">`];
   frame.legend.forEach((entry, i) => {
     const y = frame.plot.top + 8 + i * 20;
@@ -254,21 +256,111 @@ function legend(frame: Frame, width: number): string[] {
         }" width="20" height="12" fill="${color}" fill-opacity="0.2"/>`,
       );
     }
-    out.push(
-      `<line x1="${num(x)}" y1="${num(y)}" x2="${num(x + 20)}" y2="${
-        num(y)
-      }" stroke="${color}" ` +
-        `stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ""}/>`,
-    );
-    const label = entry.label.length > chars
-      ? `${entry.label.slice(0, chars - 1)}…`
-      : entry.label;
+    if (entry.bar) {
+      out.push(
+        `<rect x="${num(x + 3)}" y="${num(y - 6)}" width="14" height="12" ${
+          barPaint(entry.style)
+        }/>`,
+      );
+    } else {
+      out.push(
+        `<line x1="${num(x)}" y1="${num(y)}" x2="${num(x + 20)}" y2="${
+          num(y)
+        }" stroke="${color}" ` +
+          `stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ""}/>`,
+      );
+    }
     out.push(
       `<text class="legend-label" x="${num(x + SWATCH)}" y="${num(y + 4)}">${
-        escapeXml(label)
+        escapeXml(fitText(entry.label, room))
       }</text>`,
     );
   });
   out.push("</g>");
   return out;
+}
+
+/**
+ * `text` as it fits in `room` pixels: whole, or cut short ending in "…".
+ *
+ * @param text A label.
+ * @param room The width it may take, in pixels.
+ * @returns The label, at least its first character or the "…".
+ */
+export function fitText(text: string, room: number): string {
+  // The epsilon keeps a label that exactly fills the room (up to rounding) whole.
+  const chars = Math.max(1, Math.floor(room / textWidth("m") + 1e-9));
+  return text.length > chars ? `${text.slice(0, chars - 1)}…` : text;
+}
+
+/**
+ * The paint of a bar and of its legend swatch: solid in the series' colour,
+ * or, for a style with a dash (past the palette's end), translucent with a
+ * dashed outline so it stays apart from the solid bar of the same colour.
+ *
+ * @param style The series' style.
+ * @returns SVG attributes.
+ */
+export function barPaint(style: SeriesStyle): string {
+  const color = escapeXml(style.color);
+  return style.dash === undefined
+    ? `fill="${color}"`
+    : `fill="${color}" fill-opacity="0.35" stroke="${color}" ` +
+      `stroke-width="1.5" stroke-dasharray="${style.dash}"`;
+}
+
+/**
+ * A chart's size, defaulted to 640 × 400 and checked.
+ *
+ * @param spec The chart's spec.
+ * @param where The start of an error message, e.g. `Cannot draw line chart`.
+ * @returns Its width and height in pixels.
+ * @throws {RangeError} When either is not a finite number ≥ 200.
+ */
+export function checkSize(
+  spec: { width?: number; height?: number },
+  where: string,
+): { width: number; height: number } {
+  const width = spec.width ?? 640;
+  const height = spec.height ?? 400;
+  for (const [name, value] of [["width", width], ["height", height]] as const) {
+    if (!(Number.isFinite(value) && value >= 200)) {
+      throw new RangeError(
+        `${where}: ${name} must be a finite number of pixels ≥ 200, got ${value}`,
+      );
+    }
+  }
+  return { width, height };
+}
+
+/**
+ * Checks fixed axis ends: each finite, and below one another when both are
+ * given.
+ *
+ * @param min The fixed low end, if any.
+ * @param max The fixed high end, if any.
+ * @param minName The low end's name in the spec, e.g. `yMin`.
+ * @param maxName The high end's name in the spec, e.g. `yMax`.
+ * @param where The start of an error message.
+ * @throws {RangeError} When an end is not finite or `min >= max`.
+ */
+export function checkRange(
+  min: number | undefined,
+  max: number | undefined,
+  minName: string,
+  maxName: string,
+  where: string,
+): void {
+  for (const [name, value] of [[minName, min], [maxName, max]] as const) {
+    if (value !== undefined && !Number.isFinite(value)) {
+      throw new RangeError(
+        `${where}: ${name} must be a finite number, got ${value}`,
+      );
+    }
+  }
+  if (min !== undefined && max !== undefined && !(min < max)) {
+    throw new RangeError(
+      `${where}: ${minName} must be less than ${maxName} (${max}), got ${min}`,
+    );
+  }
 }

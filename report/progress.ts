@@ -22,13 +22,18 @@ export interface ProgressState {
   samplesPerSecond?: number;
   /** Estimated time until the run ends, in seconds. */
   secondsLeft?: number;
+  /** Shown first, e.g. `run 3/14` when the run is one of several. */
+  label?: string;
+  /** Estimated time until the whole job of several runs ends, in seconds. */
+  totalSecondsLeft?: number;
 }
 
 /** How {@linkcode formatProgress} lays out its line. */
 export interface FormatProgressOptions {
   /**
    * The most characters the line may have: the bar shrinks to fit, then goes,
-   * then the fields go from the least useful (throughput, time left, loss).
+   * then the fields go from the least useful (the whole job's time left,
+   * throughput, time left, loss).
    * Default 80.
    */
   columns?: number;
@@ -115,7 +120,9 @@ export function formatProgress(
       `Cannot format progress: columns must be ≥ 1, got ${columns}`,
     );
   }
-  const head = `epoch ${state.epoch}/${state.epochs}`;
+  const head = `${
+    state.label === undefined ? "" : `${state.label}  `
+  }epoch ${state.epoch}/${state.epochs}`;
   const step = `step ${state.step}/${state.steps}`;
   // Kept in order of display; dropped from the end of `dropOrder` first when space is short.
   const fields = new Map<string, string>();
@@ -128,7 +135,10 @@ export function formatProgress(
   if (state.secondsLeft !== undefined) {
     fields.set("eta", `eta ${formatDuration(state.secondsLeft)}`);
   }
-  const dropOrder = ["rate", "eta", "loss"];
+  if (state.totalSecondsLeft !== undefined) {
+    fields.set("total", `all ${formatDuration(state.totalSecondsLeft)}`);
+  }
+  const dropOrder = ["total", "rate", "eta", "loss"];
 
   const tail = () => [...fields.values()].map((f) => `  ${f}`).join("");
   if (options.bar ?? true) {

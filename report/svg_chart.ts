@@ -7,6 +7,8 @@
  */
 
 import {
+  checkRange,
+  checkSize,
   formatTick,
   type Frame,
   frameBackground,
@@ -251,45 +253,6 @@ function runs(length: number, keep: (i: number) => boolean): number[][] {
 
 function isFinite3(a: number, b: number, c: number): boolean {
   return Number.isFinite(a) && Number.isFinite(b) && Number.isFinite(c);
-}
-
-/** The chart's size, defaulted and checked. */
-function checkSize(
-  spec: { width?: number; height?: number },
-  where: string,
-): { width: number; height: number } {
-  const width = spec.width ?? 640;
-  const height = spec.height ?? 400;
-  for (const [name, value] of [["width", width], ["height", height]] as const) {
-    if (!(Number.isFinite(value) && value >= 200)) {
-      throw new RangeError(
-        `${where}: ${name} must be a finite number of pixels ≥ 200, got ${value}`,
-      );
-    }
-  }
-  return { width, height };
-}
-
-/** Fixed axis ends must be finite, and below one another when both are given. */
-function checkRange(
-  min: number | undefined,
-  max: number | undefined,
-  minName: string,
-  maxName: string,
-  where: string,
-): void {
-  for (const [name, value] of [[minName, min], [maxName, max]] as const) {
-    if (value !== undefined && !Number.isFinite(value)) {
-      throw new RangeError(
-        `${where}: ${name} must be a finite number, got ${value}`,
-      );
-    }
-  }
-  if (min !== undefined && max !== undefined && !(min < max)) {
-    throw new RangeError(
-      `${where}: ${minName} must be less than ${maxName} (${max}), got ${min}`,
-    );
-  }
 }
 
 function checkLineSeries(s: LineSeries, index: number, where: string): void {

@@ -6,11 +6,21 @@ import { equal, ok } from "node:assert/strict";
 import { loadFashionMnist } from "../mod.ts";
 import { ABLATION, PRESETS, runExperiments } from "../cli/_experiments.ts";
 import { renderReport } from "../cli/_results.ts";
+import { Runner } from "../cli/_runner.ts";
+import { RunStore } from "../cli/_run_store.ts";
 
 Deno.test("the tiny preset produces every table and figure of the report", async () => {
   const data = await loadFashionMnist({ source: "embedded" });
   const preset = PRESETS.tiny;
-  const report = await runExperiments(preset, data, () => {});
+  const dir = await Deno.makeTempDir();
+  const runner = new Runner({
+    store: new RunStore(dir),
+    data,
+    train: true,
+    log: () => {},
+  });
+  const report = await runExperiments(preset, data, runner);
+  await Deno.remove(dir, { recursive: true });
   const seeds = preset.seeds.length;
   // Comparison: none, dropout, jumpout per model and seed.
   equal(report.comparison.length, preset.models.length * 3 * seeds);
@@ -20,6 +30,15 @@ Deno.test("the tiny preset produces every table and figure of the report", async
   for (const r of [...report.comparison, ...report.ablation]) {
     ok(r.accuracy >= 0 && r.accuracy <= 1, `${r.model} ${r.reg}`);
   }
+  // Figure 2: three regularisers with and without BatchNorm, every seed.
+  equal(report.batchnorm.length, 3 * 2 * seeds);
+  // The ResNet: every regulariser and seed, a test accuracy per epoch.
+  const resnet = report.resnet!;
+  equal(
+    resnet.runs.length,
+    preset.resnet!.regs.length * preset.resnet!.seeds.length,
+  );
+  for (const r of resnet.runs) equal(r.curve.length, preset.resnet!.epochs);
   // Active units: one series per Jumpout layer (mlp 2, cnn 3), values in [0, 1].
   equal(report.active.length, 2);
   for (const a of report.active) {
@@ -55,6 +74,8 @@ Deno.test("the tiny preset produces every table and figure of the report", async
       "## 2.",
       "## 3.",
       "## 4.",
+      "## 5.",
+      "## 6.",
       "**Verdict:**",
       "TINY RUN",
     ]
@@ -67,7 +88,9 @@ Deno.test("the tiny preset produces every table and figure of the report", async
       .length,
     8,
   );
-  equal(figures.size, 2 + 2 * 4);
+  // Active units 2, drift 2 × 4, the ResNet's test accuracy per epoch 1,
+  // BatchNorm 1.
+  equal(figures.size, 2 + 2 * 4 + 1 + 1);
   for (const [name, svg] of figures) {
     ok(markdown.includes(`](results/${name})`), name);
     ok(svg.startsWith("<svg") && svg.trimEnd().endsWith("</svg>"), name);

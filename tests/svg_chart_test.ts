@@ -2,6 +2,7 @@ import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { lineChart } from "../report/svg_chart.ts";
 import { niceScale } from "../report/_nice_scale.ts";
 import { PALETTE } from "../report/_svg.ts";
+import { decodeEntities as decode } from "./_helpers/xml_entities.ts";
 
 /** An element of a parsed SVG document. */
 interface Element {
@@ -10,23 +11,6 @@ interface Element {
   /** Its own text, entities decoded (children's text excluded). */
   text: string;
   children: Element[];
-}
-
-const ENTITY = /&(amp|lt|gt|quot|apos);/g;
-const DECODED: Record<string, string> = {
-  amp: "&",
-  lt: "<",
-  gt: ">",
-  quot: '"',
-  apos: "'",
-};
-
-/** Throws unless every `&` in `raw` starts one of the five XML entities; returns the decoded text. */
-function decode(raw: string, where: string): string {
-  if (raw.replace(ENTITY, "").includes("&")) {
-    throw new Error(`bare & in ${where}: ${raw}`);
-  }
-  return raw.replace(ENTITY, (_, name: string) => DECODED[name]);
 }
 
 /**

@@ -97,6 +97,38 @@ export interface Backend {
     shape: readonly number[],
   ): Tensor<D>;
   /**
+   * A view of a tensor's first elements with a shape of their own: like
+   * {@linkcode Backend.reshape} (shared storage, valid while the base tensor
+   * is live, releasing it frees nothing) but of at most the tensor's size,
+   * so that one allocation can serve smaller tensors in turn. A kernel
+   * writing into the view writes the base's leading elements; on `webgpu`,
+   * whose kernels work on blocks of 4 elements, it may also write the base's
+   * elements after the view up to the next multiple of 4.
+   *
+   * @param tensor A live tensor of this backend.
+   * @param shape The view's dimensions; their product must be at most
+   *   `tensor.size`.
+   * @returns The view of the first `shapeSize(shape)` elements.
+   * @throws {RangeError} When `shape` has more elements than `tensor`.
+   *
+   * @example A kernel writes the first 4 of 6 elements through a 2×2 view
+   * ```ts
+   * import { createBackend } from "../mod.ts";
+   * import { deepEqual } from "node:assert/strict";
+   *
+   * const backend = await createBackend("reference");
+   * const x = backend.tensor(new Float32Array([1, -2, 3, -4, 5, -6]), [6]);
+   * const v = backend.view(x, [2, 2]);
+   * deepEqual([...(await backend.read(v))], [1, -2, 3, -4]);
+   * backend.run("relu", { x: v, y: v, n: 4 });
+   * deepEqual([...(await backend.read(x))], [1, 0, 3, 0, 5, -6]);
+   * ```
+   */
+  view<D extends DType>(
+    tensor: Tensor<D>,
+    shape: readonly number[],
+  ): Tensor<D>;
+  /**
    * Reads a tensor synchronously; only CPU backends have it. With `into`
    * (an array of the tensor's element type and exactly its size, e.g. a
    * `subarray` of a bigger buffer) the values are copied there and `into`
@@ -146,7 +178,7 @@ export class Tensor<D extends DType = DType> {
   readonly dtype: D;
   /** Backend-specific storage (a typed array, a byte offset, a GPU buffer). */
   readonly storage: unknown;
-  /** The tensor whose storage this one views, for a reshaped view. */
+  /** The tensor whose storage this one views (made by `reshape` or `view`). */
   readonly base: Tensor<D> | undefined;
   #released = false;
 
@@ -242,7 +274,8 @@ export function shapeSize(shape: readonly number[], what: string): number {
  * output (a tensor it writes, in-place ones such as `bias_add`'s `y`
  * included) shares storage with no other argument, except with the inputs
  * its doc below names ("`y` may be `x`"), where it is then written in place.
- * A tensor and its reshaped views share storage; empty tensors may share
+ * A tensor and its views (`reshape`, `view`) share storage, and so do two
+ * views of one tensor, whatever their sizes; empty tensors may share
  * anything (nothing of them is read or written). `run` refuses any other
  * sharing with a TypeError before the kernel starts.
  */

@@ -1,9 +1,16 @@
 /**
  * Layer semantics against direct float64 computations, initialisation,
- * running statistics, the Layer contract of Jumpout, and argument errors.
+ * running statistics, convolutions sharing workspaces, the Layer contract of
+ * Jumpout, and argument errors.
  */
 import { deepEqual, equal, notDeepEqual, ok, throws } from "node:assert/strict";
-import { createBackend, Dropout, Jumpout, type Tensor } from "../mod.ts";
+import {
+  type BackendName,
+  createBackend,
+  Dropout,
+  Jumpout,
+  type Tensor,
+} from "../mod.ts";
 import type { Layer } from "../src/layers/layer.ts";
 import { BatchNorm } from "../src/layers/batch_norm.ts";
 import { Conv2d } from "../src/layers/conv2d.ts";
@@ -13,7 +20,8 @@ import { GlobalAvgPool } from "../src/layers/global_avg_pool.ts";
 import { MaxPool2d } from "../src/layers/max_pool2d.ts";
 import { AvgPool2d } from "../src/layers/avg_pool2d.ts";
 import { ReLU } from "../src/layers/relu.ts";
-import { pattern } from "./_helpers/backends.ts";
+import { ignoreBackend, pattern, withBackend } from "./_helpers/backends.ts";
+import { assertSameBits } from "./_helpers/assert.ts";
 import { CountingBackend } from "./_helpers/counting_backend.ts";
 
 const backend = await createBackend("reference");
@@ -94,6 +102,89 @@ Deno.test("Conv2d equals a direct float64 convolution", () => {
     closeTo(y, expected, magnitude, `Conv2d k${k} s${stride} p${padding}`);
   }
 });
+
+/** Two convolutions of different sizes, whose workspaces are shared. */
+const SHARING_CONVS = [
+  { make: () => new Conv2d(2, 3, 3, { padding: 1 }), shape: [2, 2, 5, 5] },
+  {
+    make: () => new Conv2d(3, 4, 3, { stride: 2, padding: 1 }),
+    shape: [3, 3, 9, 8],
+  },
+];
+
+/**
+ * Runs `steps` ("f0": forward of conv 0, "b1": backward of conv 1, …) on
+ * one backend and reads each conv's y, dx, dW and db.
+ */
+async function convSteps(
+  name: BackendName,
+  steps: string[],
+): Promise<Map<number, Float32Array[]>> {
+  const results = new Map<number, Float32Array[]>();
+  await withBackend(name, async (b) => {
+    const used = new Set(steps.map((s) => Number(s[1])));
+    const convs = new Map<number, { conv: Conv2d; x: Tensor; y?: Tensor }>();
+    for (const i of used) {
+      const { make, shape } = SHARING_CONVS[i];
+      const conv = make();
+      conv.build(b, shape, 5 + i, "");
+      // A nonzero bias, so that y's check covers bias_add too.
+      b.upload(conv.parameters()[1].value, pattern(conv.outChannels, 9 + i));
+      convs.set(i, { conv, x: b.tensor(pattern(size(shape), 3 + i), shape) });
+    }
+    for (const step of steps) {
+      const i = Number(step[1]);
+      const c = convs.get(i)!;
+      if (step[0] === "f") {
+        c.y = c.conv.forward(c.x, { training: true });
+        continue;
+      }
+      const dy = b.tensor(pattern(c.y!.size, 7 + i), c.y!.shape);
+      const dx = c.conv.backward(dy);
+      const [weight, bias] = c.conv.parameters();
+      results.set(
+        i,
+        await Promise.all(
+          [c.y!, dx, weight.grad, bias.grad].map((t) =>
+            b.read(t) as Promise<Float32Array>
+          ),
+        ),
+      );
+    }
+  });
+  return results;
+}
+
+for (const name of ["reference", "wasm", "webgpu"] as BackendName[]) {
+  Deno.test({
+    name:
+      `${name}: Conv2d layers interleaved on one backend give what each gives alone`,
+    ignore: await ignoreBackend(name),
+    async fn() {
+      const alone = [
+        (await convSteps(name, ["f0", "b0"])).get(0)!,
+        (await convSteps(name, ["f1", "b1"])).get(1)!,
+      ];
+      const orders = [
+        ["f0", "f1", "b0", "b1"],
+        ["f0", "f1", "b1", "b0"],
+        ["f1", "f0", "b0", "b1"],
+      ];
+      for (const order of orders) {
+        const together = await convSteps(name, order);
+        for (const i of [0, 1]) {
+          ["y", "dx", "dW", "db"].forEach((what, j) =>
+            assertSameBits(
+              together.get(i)![j],
+              alone[i][j],
+              `${order.join(" ")}: conv ${i} ${what}`,
+            )
+          );
+        }
+      }
+    },
+  });
+}
 
 Deno.test("Dense equals x · W + b in float64, W stored [in, out]", () => {
   const dense = new Dense(5, 3);
@@ -557,6 +648,17 @@ Deno.test("backward refuses a forward input that was released before it", () => 
     () => dense.backward(backend.allocate([2, 2])),
     /Dense\(3 → 2\) backward: x must stay live until backward/,
   );
+  // Conv2d unfolds its input again in backward: it keeps it like Dense.
+  const conv = new Conv2d(1, 2, 3, { padding: 1 });
+  conv.build(backend, [1, 1, 3, 3], 1, "");
+  const image = backend.tensor(pattern(9, 7), [1, 1, 3, 3]);
+  conv.forward(image, { training: true });
+  backend.release(image);
+  throws(() => conv.backward(backend.allocate([1, 2, 3, 3])), {
+    name: "TypeError",
+    message:
+      "Cannot run Conv2d(1 → 2, 3×3, padding 1) backward: x must stay live until backward, got a released tensor of shape [1, 1, 3, 3]",
+  });
 });
 
 Deno.test("results follow the ownership rule: release a result only when its storage is not the argument's", () => {

@@ -16,8 +16,8 @@ export type KernelTable = { [K in KernelName]: (args: KernelArgs[K]) => void };
 
 /**
  * Throws when an output of `kernel` shares storage with another tensor
- * argument it may not share with. Empty tensors are skipped: nothing of
- * them is read or written.
+ * argument it may not share with: when both are, or view, one allocation.
+ * Empty tensors are skipped: nothing of them is read or written.
  */
 function checkSharing(
   kernel: KernelName,
@@ -32,7 +32,7 @@ function checkSharing(
       const other = tensors[name];
       if (
         name === output || allowed.includes(name) || other.size === 0 ||
-        other.storage !== out.storage
+        (other.base ?? other) !== (out.base ?? out)
       ) continue;
       throw new TypeError(
         `Cannot run ${kernel}: ${output} must not share storage with ${name}, got ${
@@ -63,6 +63,15 @@ export abstract class BaseBackend implements Backend {
   protected abstract readStorage(tensor: Tensor): Promise<HostArray<DType>>;
   /** Frees the tensor's storage. */
   protected abstract freeStorage(tensor: Tensor): void;
+  /**
+   * The storage of a view of the tensor's first `size` elements: by default
+   * the tensor's own, for storage that kernels size from their arguments (a
+   * byte offset, a GPU buffer); a backend whose storage carries its length
+   * (a typed array) overrides it.
+   */
+  protected prefixStorage(tensor: Tensor, _size: number): unknown {
+    return tensor.storage;
+  }
   abstract dispose(): void;
 
   allocate<D extends DType = "float32">(
@@ -203,16 +212,35 @@ export abstract class BaseBackend implements Backend {
     tensor: Tensor<D>,
     shape: readonly number[],
   ): Tensor<D> {
-    this.checkTensor(tensor, "reshape a tensor", "tensor");
-    const size = shapeSize(shape, "reshape a tensor");
-    if (size !== tensor.size) {
+    return this.#viewOf(tensor, shape, "reshape", "");
+  }
+
+  view<D extends DType>(
+    tensor: Tensor<D>,
+    shape: readonly number[],
+  ): Tensor<D> {
+    return this.#viewOf(tensor, shape, "view", "at most ");
+  }
+
+  /** A view of the first elements: exactly all of them for `reshape`. */
+  #viewOf<D extends DType>(
+    tensor: Tensor<D>,
+    shape: readonly number[],
+    verb: "reshape" | "view",
+    bound: "" | "at most ",
+  ): Tensor<D> {
+    const what = `${verb} a tensor`;
+    this.checkTensor(tensor, what, "tensor");
+    const size = shapeSize(shape, what);
+    if (bound === "" ? size !== tensor.size : size > tensor.size) {
       throw new RangeError(
-        `Cannot reshape a tensor: shape must have ${tensor.size} elements like ${
+        `Cannot ${what}: shape must have ${bound}${tensor.size} elements like ${
           showShape(tensor.shape)
         }, got ${showShape(shape)} (${size} elements)`,
       );
     }
-    return new Tensor(this, shape, tensor.dtype, tensor.storage, tensor);
+    const storage = this.prefixStorage(tensor, size);
+    return new Tensor(this, shape, tensor.dtype, storage, tensor);
   }
 
   tensor(data: Float32Array, shape: readonly number[]): Tensor<"float32"> {

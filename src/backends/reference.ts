@@ -165,6 +165,11 @@ export class ReferenceBackend extends BaseBackend {
 
   protected freeStorage(_tensor: Tensor): void {}
 
+  protected override prefixStorage(tensor: Tensor, size: number): unknown {
+    const storage = tensor.storage as HostArray<DType>;
+    return size === storage.length ? storage : storage.subarray(0, size);
+  }
+
   /**
    * Reads a tensor at once.
    *

@@ -176,8 +176,9 @@ const PROGRAMS: { readonly [K in KernelName]: GpuProgram<KernelArgs[K]> } = {
     uniforms: { n: u32((a) => a.rows * a.cols) },
     constants: { WORKGROUP_SIZE, RUN: COUNT_RUN },
     // The atomic adds start from zeros, which are also the counts of rows
-    // with cols = 0.
-    before: (a, encoder) => encoder.clearBuffer(a.counts.storage as GPUBuffer),
+    // with cols = 0. Only `rows` of them: `counts` may view a bigger buffer.
+    before: (a, encoder) =>
+      encoder.clearBuffer(a.counts.storage as GPUBuffer, 0, a.rows * 4),
   },
   jumpout_params: {
     groups: (a) => a.rows / WORKGROUP_SIZE,

@@ -13,12 +13,12 @@ import {
   checkBackward,
   checkBuild,
   checkForward,
+  checkSaved,
   checkShape,
 } from "./_layer_checks.ts";
 import { checkBoolean, checkInteger } from "../_checks.ts";
 import { heNormal, makeParameter, releaseParameters } from "./_init.ts";
-import { release } from "../_release.ts";
-import { reuse } from "./_scratch.ts";
+import { claimWorkspaces, unclaimWorkspaces, workspace } from "./_workspace.ts";
 import { InputShapeError } from "./_shape.ts";
 
 /** Options of {@linkcode Conv2d}. */
@@ -31,8 +31,9 @@ export interface Conv2dOptions {
   bias?: boolean;
 }
 
-/** The sizes of the pending training forward. */
+/** The pending training forward: its input and sizes. */
 interface Pending {
+  input: Tensor<"float32">;
   geometry: ConvGeometry;
   outShape: number[];
 }
@@ -45,9 +46,14 @@ interface Pending {
  *
  * It runs as one matrix product: `im2col` unfolds the input into `cols`
  * `[inChannels·k², N·outH·outW]`, `W · cols` gives `[outChannels, N,
- * outH·outW]`, and a transpose makes it NCHW. Backward reuses `cols` for
- * `dW = dy · colsᵀ` and then overwrites it with `Wᵀ · dy`, folded back by
- * `col2im`: one backward per training forward.
+ * outH·outW]`, and a transpose makes it NCHW. `cols` and the product are
+ * workspaces that every convolution on the backend shares (the largest
+ * tensors of a step, so a model holds one of each instead of one per
+ * layer). A training forward keeps only its input `x`, which must stay live
+ * and unchanged until backward; backward unfolds it again into `cols` for
+ * `dW = dy · colsᵀ` (one more `im2col` per step, a few percent of it), then
+ * overwrites `cols` with `Wᵀ · dy`, folded back by `col2im`: one backward
+ * per training forward.
  *
  * @example A 3×3 convolution with padding 1 keeps the image size
  * ```ts
@@ -80,10 +86,6 @@ export class Conv2d implements Layer {
   #built: Built | undefined;
   #weight: Parameter | undefined;
   #bias: Parameter | undefined;
-  /** `im2col` of the last forward; `dcols` after a backward. */
-  #cols: Tensor<"float32"> | undefined;
-  /** The product `W · cols` before the transpose; `dy` transposed in backward. */
-  #product: Tensor<"float32"> | undefined;
   #pending: Pending | undefined;
 
   /**
@@ -186,6 +188,7 @@ export class Conv2d implements Layer {
     if (this.hasBias) {
       this.#bias = makeParameter(backend, `${prefix}bias`, [this.outChannels]);
     }
+    claimWorkspaces(backend);
     this.#built = { backend, input: shape };
     return out;
   }
@@ -193,8 +196,9 @@ export class Conv2d implements Layer {
   /**
    * Convolves `x`.
    *
-   * @param x `[N, inChannels, H, W]` on the built backend.
-   * @param options `{ training: true }` to allow one backward.
+   * @param x `[N, inChannels, H, W]` on the built backend; after a training
+   *   forward it must stay live and unchanged until backward.
+   * @param options `{ training: true }` to keep `x` for one backward.
    * @returns `[N, outChannels, outH, outW]`, owned by the caller.
    */
   forward(x: Tensor, options: LayerForwardOptions = {}): Tensor<"float32"> {
@@ -216,15 +220,11 @@ export class Conv2d implements Layer {
     const plane = outH * outW;
     const positions = batch * plane;
     const depth = channels * this.kernelSize * this.kernelSize;
-    const cols = reuse(backend, this.#cols, depth * positions, "float32");
-    const product = reuse(
-      backend,
-      this.#product,
-      this.outChannels * positions,
-      "float32",
-    );
-    this.#cols = cols;
-    this.#product = product;
+    const cols = workspace(backend, "conv.cols", [depth, positions]);
+    const product = workspace(backend, "conv.product", [
+      this.outChannels,
+      positions,
+    ]);
     backend.run("im2col", { x: input, cols, ...geometry });
     backend.run("matmul", {
       a: this.#weight!.value,
@@ -254,12 +254,14 @@ export class Conv2d implements Layer {
         inner: plane,
       });
     }
-    this.#pending = options.training ? { geometry, outShape } : undefined;
+    this.#pending = options.training
+      ? { input, geometry, outShape }
+      : undefined;
     return y;
   }
 
   /**
-   * Writes `dW` and `db` and returns `dx`; consumes the forward's `cols`.
+   * Writes `dW` and `db` and returns `dx`; consumes the pending forward.
    *
    * @param dy `[N, outChannels, outH, outW]`.
    * @returns `dx`, `[N, inChannels, H, W]`, owned by the caller.
@@ -272,14 +274,19 @@ export class Conv2d implements Layer {
       pending?.outShape,
       dy,
     );
+    const { input, geometry, outShape } = pending!;
+    checkSaved(this.name, input);
     const backend = this.#built!.backend;
-    const { geometry, outShape } = pending!;
     const [batch, , outH, outW] = outShape;
     const plane = outH * outW;
     const positions = batch * plane;
     const depth = geometry.channels * this.kernelSize * this.kernelSize;
-    const cols = this.#cols!;
-    const dyT = this.#product!;
+    const cols = workspace(backend, "conv.cols", [depth, positions]);
+    const dyT = workspace(backend, "conv.product", [
+      this.outChannels,
+      positions,
+    ]);
+    backend.run("im2col", { x: input, cols, ...geometry });
     backend.run("transpose", {
       x: grad,
       y: dyT,
@@ -345,12 +352,15 @@ export class Conv2d implements Layer {
     return new Map(this.parameters().map((p) => [p.name, p.value]));
   }
 
-  /** Frees the parameters and scratch tensors; the layer must be built again to run. */
+  /**
+   * Frees the parameters and ends the layer's claim on the backend's
+   * workspaces (the last claim frees them); the layer must be built again
+   * to run.
+   */
   dispose(): void {
     releaseParameters(this.parameters());
-    release(this.#cols, this.#product);
+    if (this.#built !== undefined) unclaimWorkspaces(this.#built.backend);
     this.#weight = this.#bias = this.#built = undefined;
-    this.#cols = this.#product = undefined;
     this.#pending = undefined;
   }
 }

@@ -34,10 +34,10 @@ export interface LayerForwardOptions {
  * or a view of it (Flatten). So release a result only when its storage,
  * `t.base ?? t`, differs from the argument's; a result that shares it stays
  * valid while the argument is live. A training forward keeps its input for
- * `backward`, so the caller keeps that input live until `backward` has run
- * (backward refuses a released one). `Sequential` applies these rules for
- * its caller: what its `forward` and `backward` return always has storage
- * of its own.
+ * `backward`, so the caller keeps that input live and unchanged until
+ * `backward` has run (backward refuses a released one). `Sequential`
+ * applies these rules for its caller: what its `forward` and `backward`
+ * return always has storage of its own.
  */
 export interface Layer {
   /** A short description for error messages, e.g. `"Dense(784 → 1024)"`. */

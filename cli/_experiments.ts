@@ -80,6 +80,9 @@ export const PRESETS: Record<"full" | "quick" | "tiny", Preset> = {
     ablationModel: "mlp",
     driftImages: 256,
     headline: { epochs: { mlp: 20, cnn: 12 } },
+    // Named, not the machine's core count: a run's numbers depend on how
+    // many shards its batch is split into (q+ and BatchNorm per shard).
+    workers: 2,
     resnet: {
       model: "resnet20",
       epochs: 15,

@@ -9,9 +9,11 @@ conv3x3, where a shape change makes the shortcut a strided 1x1 convolution
 (no bias) of the pre-activated input (the block's first BN -> ReLU runs before
 the split and feeds both branches), the identity otherwise; then BN -> ReLU ->
 global average pooling -> linear 64->10. PyTorch has no Jumpout:
-nn.Dropout(0.1) stands in. SGD with Nesterov momentum 0.9, lr 0.1, weight
-decay 5e-4, cross-entropy, the loss read back every step; the batch is the
-benchmark's fixed synthetic one (`syntheticBatch` in `_train_models.ts`).
+nn.Dropout(0.1) stands in. The network is built by `python/_preact_resnet.py`,
+which `python/torch_fashion_resnet.py` shares. SGD with Nesterov momentum 0.9,
+lr 0.1, weight decay 5e-4, cross-entropy, the loss read back every step; the
+batch is the benchmark's fixed synthetic one (`syntheticBatch` in
+`_train_models.ts`).
 
 Run by Debian's interpreter, `/usr/bin/python3` (python3-torch):
 
@@ -44,59 +46,19 @@ os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
 
 try:
     import torch
-    from torch import nn
     import torch.nn.functional as F
 except ImportError as error:
     print(f"Cannot run the PyTorch benchmark: torch is missing: {error}", file=sys.stderr)
     sys.exit(3)
 
+# The network's module lives in python/, beside the script that trains it;
+# no __pycache__ left in the work tree.
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+from _preact_resnet import preact_resnet  # noqa: E402
+
 DROPOUT_RATE = 0.1
 CLASSES = 10
-
-
-def bn_relu(channels):
-    return nn.Sequential(nn.BatchNorm2d(channels), nn.ReLU(inplace=True))
-
-
-def conv3x3(cin, cout, stride=1):
-    return nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
-
-
-class PreActBlock(nn.Module):
-    """y = inner(a) + shortcut(a), a = BN -> ReLU of x, on a shape change;
-    y = (BN -> ReLU -> inner)(x) + x otherwise."""
-
-    def __init__(self, cin, cout, stride):
-        super().__init__()
-        self.pre = bn_relu(cin)
-        self.inner = nn.Sequential(
-            conv3x3(cin, cout, stride),
-            bn_relu(cout),
-            nn.Dropout(DROPOUT_RATE),
-            conv3x3(cout, cout),
-        )
-        self.projection = None
-        if stride != 1 or cin != cout:
-            self.projection = nn.Conv2d(cin, cout, 1, stride=stride, bias=False)
-
-    def forward(self, x):
-        a = self.pre(x)
-        if self.projection is None:
-            return self.inner(a) + x
-        return self.inner(a) + self.projection(a)
-
-
-def preact_resnet(depth=20, width=16, in_channels=1, classes=CLASSES):
-    blocks = (depth - 2) // 6
-    layers = [conv3x3(in_channels, width)]
-    channels = width
-    for stage, out in enumerate((width, 2 * width, 4 * width)):
-        for b in range(blocks):
-            stride = 2 if b == 0 and stage > 0 else 1
-            layers.append(PreActBlock(channels, out, stride))
-            channels = out
-    layers += [bn_relu(channels), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, classes)]
-    return nn.Sequential(*layers)
 
 
 def synthetic_batch(batch, seed=1):
@@ -134,7 +96,7 @@ def conv_kernel(model, x):
 def prepare(threads, batch):
     torch.set_num_threads(threads)
     torch.manual_seed(1)
-    model = preact_resnet()
+    model = preact_resnet(depth=20, classes=CLASSES, dropout=DROPOUT_RATE)
     model.train()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)
     x, labels = synthetic_batch(batch)

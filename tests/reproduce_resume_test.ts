@@ -225,3 +225,33 @@ Deno.test("the default output folder leaves the committed report alone; --publis
   match(refused.text, /--publish writes the full run into the repository/);
   deepEqual(await Deno.readFile(`${ROOT}RESULTS.md`), before);
 });
+
+/** Whether the committed RESULTS.md says it was rendered from run files. */
+const fromRunFiles = (await Deno.readTextFile(`${ROOT}RESULTS.md`)).includes(
+  "Every number above comes from a run file in `results/runs/`",
+);
+
+Deno.test({
+  name: fromRunFiles
+    ? "rendering the committed run files reproduces RESULTS.md and its figures byte for byte"
+    : "rendering the committed run files reproduces RESULTS.md byte for byte (ignored: the committed RESULTS.md predates run files)",
+  ignore: !fromRunFiles,
+  async fn() {
+    const out = await Deno.makeTempDir();
+    const rendered = await reproduce(["--render", "--out", out]);
+    equal(rendered.code, 0, rendered.text);
+    equal(
+      await Deno.readTextFile(`${out}/RESULTS.md`),
+      await Deno.readTextFile(`${ROOT}RESULTS.md`),
+    );
+    for (const entry of Deno.readDirSync(`${out}/results`)) {
+      if (!entry.isFile) continue;
+      equal(
+        await Deno.readTextFile(`${out}/results/${entry.name}`),
+        await Deno.readTextFile(`${ROOT}results/${entry.name}`),
+        entry.name,
+      );
+    }
+    await Deno.remove(out, { recursive: true });
+  },
+});

@@ -7,7 +7,8 @@
  * the data set, and any measurement taken along the way. Its file is named
  * after a readable slug and the first hex digits of the SHA-256 of the spec
  * written as canonical JSON (keys sorted), e.g.
- * `resnet20-dropout-0.1-seed1-3f2a9c01d4.json`. A file is reused only when
+ * `resnet20-dropout-0.1-seed1-3f2a9c01d4.json`, and found by those digits
+ * alone (the readable part may change). A file is reused only when
  * its spec equals the one asked for; a file that cannot be read as a
  * finished run is refused, naming it, and never overwritten.
  *
@@ -151,24 +152,28 @@ export class RunStore {
   /**
    * The finished run of `spec`, if a folder has it.
    *
-   * @param name The run's readable name.
    * @param spec What decides its numbers.
    * @returns The record, or undefined when no folder has it.
    * @throws {RunFileError} When its file exists but is not a finished run
    *   of this spec.
    */
-  async get(name: string, spec: RunSpec): Promise<RunRecord | undefined> {
+  async get(spec: RunSpec): Promise<RunRecord | undefined> {
     const key = await specKey(spec);
+    // Found by the key alone: a run's readable name may change.
+    const suffix = `-${key.slice(0, KEY_DIGITS)}.json`;
     for (const dir of [this.dir, ...this.readOnly]) {
-      const path = `${dir}/${fileName(name, key)}`;
-      let text: string;
+      let file: string | undefined;
       try {
-        text = await Deno.readTextFile(path);
+        for (const entry of Deno.readDirSync(dir)) {
+          if (entry.isFile && entry.name.endsWith(suffix)) file = entry.name;
+        }
       } catch (error) {
         if (error instanceof Deno.errors.NotFound) continue;
         throw error;
       }
-      return parseRecord(path, text, key, spec);
+      if (file === undefined) continue;
+      const path = `${dir}/${file}`;
+      return parseRecord(path, await Deno.readTextFile(path), key, spec);
     }
     return undefined;
   }
@@ -190,9 +195,12 @@ export class RunStore {
   }
 }
 
+/** Hex digits of the key in a run file's name. */
+const KEY_DIGITS = 10;
+
 /** `<slug>-<first 10 hex digits of the key>.json`. */
 function fileName(name: string, key: string): string {
-  return `${slug(name)}-${key.slice(0, 10)}.json`;
+  return `${slug(name)}-${key.slice(0, KEY_DIGITS)}.json`;
 }
 
 /** A record from its file's text, checked against the spec asked for. */

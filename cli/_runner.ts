@@ -150,8 +150,8 @@ export class Runner {
     const name = `${config.impl === "torch" ? "PyTorch " : ""}${config.model} ${
       regularizerName(config.reg)
     } seed ${config.seed}${
-      config.evaluateOn === "validation" ? " (tuning)" : ""
-    }`;
+      config.batchNorm === false ? " without BatchNorm" : ""
+    }${config.evaluateOn === "validation" ? " (tuning)" : ""}`;
     const spec: RunSpec = {
       config,
       data: this.#dataId,
@@ -164,7 +164,7 @@ export class Runner {
     if (at >= 0) this.#expected.splice(at, 1);
     const k = ++this.#index;
     const total = k + this.#expected.length;
-    const found = await store.get(name, spec);
+    const found = await store.get(spec);
     if (found !== undefined) {
       this.reused++;
       this.#learnPace(found);
@@ -240,7 +240,7 @@ export class Runner {
     };
     const path = await store.put(record);
     // What the report uses is what the file holds (JSON has no NaN).
-    const written = await store.get(name, spec);
+    const written = await store.get(spec);
     this.trained++;
     this.#learnPace(written!);
     log(

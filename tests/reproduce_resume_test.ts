@@ -69,21 +69,26 @@ Deno.test("a run file is reused for its spec only, and a bad one is refused nami
   const store = new RunStore(dir);
   const spec: RunSpec = { config, data: "d" };
   const path = await store.put(await record(spec));
-  const found = await store.get("mlp dropout(0.1) seed 1", spec);
+  const found = await store.get(spec);
   // JSON has no NaN: epochs not evaluated come back as NaN, not null.
   ok(Number.isNaN(found!.result.epochs[0].evalAccuracy));
   equal(found!.result.epochs[1].evalAccuracy, 0.8);
+  // Found by its key, whatever its readable name has become.
+  const renamed = path.replace("mlp-dropout-0.1-seed-1", "renamed");
+  await Deno.rename(path, renamed);
+  equal((await store.get(spec))?.key, found!.key);
+  await Deno.rename(renamed, path);
   // Another config (another seed, or the same with another data set) is
   // another file: not found, so trained.
   equal(
-    await store.get("mlp dropout(0.1) seed 1", {
+    await store.get({
       config: { ...config, seed: 2 },
       data: "d",
     }),
     undefined,
   );
   equal(
-    await store.get("mlp dropout(0.1) seed 1", { config, data: "e" }),
+    await store.get({ config, data: "e" }),
     undefined,
   );
   // A file edited to another spec, a partial one, a corrupt one: refused.
@@ -103,7 +108,7 @@ Deno.test("a run file is reused for its spec only, and a bad one is refused nami
   for (const [what, bad, message] of cases) {
     await Deno.writeTextFile(path, bad);
     await rejects(
-      store.get("mlp dropout(0.1) seed 1", spec),
+      store.get(spec),
       (e: Error) => {
         ok(e instanceof RunFileError, what);
         match(e.message, message, what);

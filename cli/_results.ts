@@ -313,7 +313,7 @@ function findings(report: Report): string[] {
     const runs = report.headline.filter((r) => r.model === model);
     if (runs.length === 0) continue;
     const acc = (kind: string) =>
-      runs.find((r) => r.reg.startsWith(kind))!.accuracy;
+      runs.find((r) => r.reg.startsWith(kind))?.accuracy ?? NaN;
     const j = acc("jumpout");
     const target = targets[model];
     out.push(

@@ -129,6 +129,36 @@ export interface Backend {
     shape: readonly number[],
   ): Tensor<D>;
   /**
+   * A view of `shapeSize(shape)` consecutive elements of a tensor from
+   * element `start` on: like {@linkcode Backend.view} (shared storage, valid
+   * while the base tensor is live, releasing it frees nothing) but anywhere
+   * in the tensor. Only CPU backends have it: layers use it to work through
+   * a batch in slices that stay in cache.
+   *
+   * @param tensor A live tensor of this backend.
+   * @param start The first element of the view.
+   * @param shape The view's dimensions; `start` plus their product must be
+   *   at most `tensor.size`.
+   * @returns The view.
+   * @throws {RangeError} When the view would end past the tensor.
+   *
+   * @example The second image of a batch of two
+   * ```ts
+   * import { createBackend } from "../mod.ts";
+   * import { deepEqual } from "node:assert/strict";
+   *
+   * const backend = await createBackend("reference");
+   * const x = backend.tensor(new Float32Array([1, 2, 3, 4, 5, 6]), [2, 3]);
+   * const second = backend.viewAt!(x, 3, [1, 3]);
+   * deepEqual([...(await backend.read(second))], [4, 5, 6]);
+   * ```
+   */
+  viewAt?<D extends DType>(
+    tensor: Tensor<D>,
+    start: number,
+    shape: readonly number[],
+  ): Tensor<D>;
+  /**
    * Reads a tensor synchronously; only CPU backends have it. With `into`
    * (an array of the tensor's element type and exactly its size, e.g. a
    * `subarray` of a bigger buffer) the values are copied there and `into`

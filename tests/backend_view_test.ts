@@ -125,3 +125,43 @@ for (const name of ALL) {
     throws(() => b.view(v, [2]), /Cannot view a tensor: tensor was released/);
   });
 }
+
+for (const name of ["reference", "wasm"] as BackendName[]) {
+  Deno.test(`${name}: viewAt reads and writes the elements from start on`, () =>
+    withBackend(name, async (b) => {
+      const x = b.tensor(Float32Array.from({ length: 8 }, (_, i) => i - 3), [
+        2,
+        4,
+      ]);
+      const v = b.viewAt!(x, 3, [2, 2]);
+      deepEqual([v.shape, v.base === x], [[2, 2], true]);
+      deepEqual([...(await b.read(v))], [0, 1, 2, 3]);
+      const tail = b.viewAt!(v, 2, [2]);
+      equal(tail.base, x);
+      b.run("relu", { x: tail, y: tail, n: 2 });
+      b.run("axpby", { x: v, y: v, n: 4, alpha: 0, beta: -1 });
+      deepEqual([...(await b.read(x))], [-3, -2, -1, -0, -1, -2, -3, 4]);
+      const head = b.viewAt!(x, 0, [2]);
+      throws(
+        () =>
+          b.run("transpose", { x: head, y: tail, rows: 1, cols: 2, inner: 1 }),
+        /y must not share storage with x/,
+      );
+      throws(
+        () => b.viewAt!(x, 5, [4]),
+        /start \+ size must be at most 8 like \[2, 4\], got 5 \+ 4/,
+      );
+      throws(
+        () => b.viewAt!(x, -1, [1]),
+        /start must be a non-negative integer, got -1/,
+      );
+      throws(() => b.viewAt!(x, 1.5, [1]), /got 1\.5/);
+      b.release(x);
+      throws(() => b.viewAt!(x, 0, [1]), /released/);
+    }));
+}
+
+Deno.test("webgpu has no viewAt: its bindings cannot start anywhere", async () => {
+  if (await ignoreBackend("webgpu")) return;
+  await withBackend("webgpu", (b) => equal(b.viewAt, undefined));
+});

@@ -10,7 +10,8 @@ import { FLOAT32_MAX, RATE_ONE } from "./kernels.ts";
 import type { KernelArgs } from "../backend.ts";
 import { hash32 } from "../random.ts";
 import type { DType, HostArray, Tensor } from "../backend.ts";
-import { BaseBackend, type KernelTable } from "./_base.ts";
+import type { KernelTable } from "./_base.ts";
+import { CpuBackend } from "./_cpu_backend.ts";
 import {
   batchnormBackward,
   batchnormForward,
@@ -123,7 +124,7 @@ function saturatingProduct(x: number, s: number): number {
  * deepEqual([...backend.readSync(y)], [2, 4, 6]);
  * ```
  */
-export class ReferenceBackend extends BaseBackend {
+export class ReferenceBackend extends CpuBackend {
   readonly name = "reference" as const;
   protected readonly kernels: KernelTable = {
     count_active: countActive,
@@ -164,6 +165,10 @@ export class ReferenceBackend extends BaseBackend {
   }
 
   protected freeStorage(_tensor: Tensor): void {}
+
+  protected storageAt(s: unknown, at: number, n: number): unknown {
+    return (s as HostArray<DType>).subarray(at, at + n);
+  }
 
   protected override prefixStorage(tensor: Tensor, size: number): unknown {
     const storage = tensor.storage as HostArray<DType>;

@@ -10,7 +10,8 @@ import { contractOf } from "./_contracts.ts";
 import { KERNELS } from "./kernels.ts";
 import type { KernelName } from "../backend.ts";
 import type { DType, HostArray, Tensor } from "../backend.ts";
-import { BaseBackend, type KernelTable } from "./_base.ts";
+import type { KernelTable } from "./_base.ts";
+import { CpuBackend } from "./_cpu_backend.ts";
 import { KERNELS_WASM_BASE64 } from "./_wasm_bytes.ts";
 import { WasmHeap } from "./_wasm_heap.ts";
 
@@ -127,7 +128,7 @@ export async function createWasmBackend(
  * backend.dispose();
  * ```
  */
-export class WasmBackend extends BaseBackend {
+export class WasmBackend extends CpuBackend {
   readonly name = "wasm" as const;
   /** The compiled kernels, to instantiate elsewhere (e.g. in a worker). */
   readonly module: WebAssembly.Module;
@@ -188,6 +189,10 @@ export class WasmBackend extends BaseBackend {
 
   protected freeStorage(tensor: Tensor): void {
     this.#heap.free(at(tensor));
+  }
+
+  protected storageAt(s: unknown, at: number, _n: number): unknown {
+    return (s as number) + at * 4;
   }
 
   /**

@@ -20,6 +20,7 @@ import { checkBoolean, checkInteger } from "../_checks.ts";
 import { heNormal, makeParameter, releaseParameters } from "./_init.ts";
 import { claimWorkspaces, unclaimWorkspaces, workspace } from "./_workspace.ts";
 import { InputShapeError } from "./_shape.ts";
+import { batchSlice, samplesPerSlice } from "./_batch_slices.ts";
 
 /** Options of {@linkcode Conv2d}. */
 export interface Conv2dOptions {
@@ -44,16 +45,17 @@ interface Pending {
  * `[outChannels, inChannels, k, k]` (`"weight"`), He-normal with fan-in
  * `inChannels · k²`; the bias `[outChannels]` (`"bias"`) starts at 0.
  *
- * It runs as one matrix product: `im2col` unfolds the input into `cols`
+ * It runs as matrix products: `im2col` unfolds the input into `cols`
  * `[inChannels·k², N·outH·outW]`, `W · cols` gives `[outChannels, N,
- * outH·outW]`, and a transpose makes it NCHW. `cols` and the product are
- * workspaces that every convolution on the backend shares (the largest
- * tensors of a step, so a model holds one of each instead of one per
- * layer). A training forward keeps only its input `x`, which must stay live
- * and unchanged until backward; backward unfolds it again into `cols` for
- * `dW = dy · colsᵀ` (one more `im2col` per step, a few percent of it), then
- * overwrites `cols` with `Wᵀ · dy`, folded back by `col2im`: one backward
- * per training forward.
+ * outH·outW]`, and a transpose makes it NCHW. On the CPU backends this runs
+ * on slices of the batch whose `cols` stay in cache (`_batch_slices.ts`; for
+ * one image the product is already NCHW); a GPU takes the batch at once.
+ * `cols` and the product are workspaces that every convolution on the
+ * backend shares. A training forward keeps only its input `x`, which must
+ * stay live and unchanged until backward; backward unfolds it again into
+ * `cols` for `dW = dy · colsᵀ` (summed over the slices), then overwrites
+ * `cols` with `Wᵀ · dy`, folded back by `col2im`: one backward per training
+ * forward.
  *
  * @example A 3×3 convolution with padding 1 keeps the image size
  * ```ts
@@ -218,33 +220,45 @@ export class Conv2d implements Layer {
     const outH = outputSize(height, this.kernelSize, this.stride, this.padding);
     const outW = outputSize(width, this.kernelSize, this.stride, this.padding);
     const plane = outH * outW;
-    const positions = batch * plane;
     const depth = channels * this.kernelSize * this.kernelSize;
-    const cols = workspace(backend, "conv.cols", [depth, positions]);
-    const product = workspace(backend, "conv.product", [
-      this.outChannels,
-      positions,
-    ]);
-    backend.run("im2col", { x: input, cols, ...geometry });
-    backend.run("matmul", {
-      a: this.#weight!.value,
-      b: cols,
-      c: product,
-      m: this.outChannels,
-      n: positions,
-      k: depth,
-      transA: false,
-      transB: false,
-    });
     const outShape = [batch, this.outChannels, outH, outW];
     const y = backend.allocate(outShape, "float32", "uninitialized");
-    backend.run("transpose", {
-      x: product,
-      y,
-      rows: this.outChannels,
-      cols: batch,
-      inner: plane,
-    });
+    const slice = samplesPerSlice(backend, batch, depth * plane * 4);
+    for (let first = 0; first < batch; first += slice) {
+      const count = Math.min(slice, batch - first);
+      const positions = count * plane;
+      const cols = workspace(backend, "conv.cols", [depth, positions]);
+      backend.run("im2col", {
+        x: batchSlice(backend, input, first, count),
+        cols,
+        ...geometry,
+        batch: count,
+      });
+      // One image's `W · cols` is already its NCHW output.
+      const ys = batchSlice(backend, y, first, count);
+      const product = count === 1
+        ? ys
+        : workspace(backend, "conv.product", [this.outChannels, positions]);
+      backend.run("matmul", {
+        a: this.#weight!.value,
+        b: cols,
+        c: product,
+        m: this.outChannels,
+        n: positions,
+        k: depth,
+        transA: false,
+        transB: false,
+      });
+      if (count > 1) {
+        backend.run("transpose", {
+          x: product,
+          y: ys,
+          rows: this.outChannels,
+          cols: count,
+          inner: plane,
+        });
+      }
+    }
     if (this.#bias) {
       backend.run("bias_add", {
         y,
@@ -279,31 +293,7 @@ export class Conv2d implements Layer {
     const backend = this.#built!.backend;
     const [batch, , outH, outW] = outShape;
     const plane = outH * outW;
-    const positions = batch * plane;
     const depth = geometry.channels * this.kernelSize * this.kernelSize;
-    const cols = workspace(backend, "conv.cols", [depth, positions]);
-    const dyT = workspace(backend, "conv.product", [
-      this.outChannels,
-      positions,
-    ]);
-    backend.run("im2col", { x: input, cols, ...geometry });
-    backend.run("transpose", {
-      x: grad,
-      y: dyT,
-      rows: batch,
-      cols: this.outChannels,
-      inner: plane,
-    });
-    backend.run("matmul", {
-      a: dyT,
-      b: cols,
-      c: this.#weight!.grad,
-      m: this.outChannels,
-      n: depth,
-      k: positions,
-      transA: false,
-      transB: true,
-    });
     if (this.#bias) {
       backend.run("bias_grad", {
         dy: grad,
@@ -313,24 +303,71 @@ export class Conv2d implements Layer {
         inner: plane,
       });
     }
-    // dcols overwrites cols: dW has read it, and it is the largest tensor.
-    backend.run("matmul", {
-      a: this.#weight!.value,
-      b: dyT,
-      c: cols,
-      m: depth,
-      n: positions,
-      k: this.outChannels,
-      transA: true,
-      transB: false,
-    });
-    this.#pending = undefined;
     const dx = backend.allocate(
       [batch, geometry.channels, geometry.height, geometry.width],
       "float32",
       "uninitialized",
     );
-    backend.run("col2im", { cols, x: dx, ...geometry });
+    const dW = this.#weight!.grad;
+    const slice = samplesPerSlice(backend, batch, depth * plane * 4);
+    for (let first = 0; first < batch; first += slice) {
+      const count = Math.min(slice, batch - first);
+      const positions = count * plane;
+      const cols = workspace(backend, "conv.cols", [depth, positions]);
+      const xs = batchSlice(backend, input, first, count);
+      backend.run("im2col", { x: xs, cols, ...geometry, batch: count });
+      // One image's dy is already `[outChannels, positions]`.
+      let dyT = batchSlice(backend, grad, first, count);
+      if (count > 1) {
+        const rows = dyT;
+        dyT = workspace(backend, "conv.product", [
+          this.outChannels,
+          positions,
+        ]);
+        backend.run("transpose", {
+          x: rows,
+          y: dyT,
+          rows: count,
+          cols: this.outChannels,
+          inner: plane,
+        });
+      }
+      // The first slice writes dW, the others add their share to it.
+      const part = first === 0
+        ? dW
+        : workspace(backend, "conv.weightGrad", dW.shape);
+      backend.run("matmul", {
+        a: dyT,
+        b: cols,
+        c: part,
+        m: this.outChannels,
+        n: depth,
+        k: positions,
+        transA: false,
+        transB: true,
+      });
+      if (part !== dW) {
+        backend.run("axpby", { x: part, y: dW, n: dW.size, alpha: 1, beta: 1 });
+      }
+      // dcols overwrites cols: dW has read it.
+      backend.run("matmul", {
+        a: this.#weight!.value,
+        b: dyT,
+        c: cols,
+        m: depth,
+        n: positions,
+        k: this.outChannels,
+        transA: true,
+        transB: false,
+      });
+      backend.run("col2im", {
+        cols,
+        x: batchSlice(backend, dx, first, count),
+        ...geometry,
+        batch: count,
+      });
+    }
+    this.#pending = undefined;
     return dx;
   }
 

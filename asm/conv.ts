@@ -5,6 +5,7 @@ import {
   rangeFirst,
   rangeStart,
 } from "./geometry";
+import { SCRATCH_BYTES, scratchStart } from "./memory";
 import { addRun, copyRun, zeroRun } from "./runs";
 
 /**
@@ -171,9 +172,42 @@ function foldTap(
   rowStride: usize,
   step: usize,
 ): void {
+  const gap = ow - n;
+  if (step == 1 && rowStride == ow && (rows - 1) * gap <= SCRATCH_BYTES >> 2) {
+    // The rows are one add over a shifted span, as in unfoldTap; the inputs
+    // in the gaps between rows, which the tap does not reach, are put aside
+    // and back, so each input still gets exactly its own sums.
+    const saved = scratchStart();
+    moveGaps(saved, dst, rows, gap, ow, true);
+    addRun(dst, src, (rows - 1) * ow + n);
+    moveGaps(saved, dst, rows, gap, ow, false);
+    return;
+  }
   const pitch = (step * rowStride) << 2;
   for (let r: usize = 0; r < rows; r++, src += ow << 2, dst += pitch) {
     scatterAdd(dst, src, n, step);
+  }
+}
+
+/**
+ * Copies the `gap` values before each row but the first of a span of rows
+ * `ow` apart at `span` to `saved` (`out`), or back from it.
+ */
+function moveGaps(
+  saved: usize,
+  span: usize,
+  rows: usize,
+  gap: usize,
+  ow: usize,
+  out: bool,
+): void {
+  for (let r: usize = 1; r < rows; r++) {
+    const at = span + ((r * ow - gap) << 2);
+    for (let g: usize = 0; g < gap; g++, saved += 4) {
+      const p = at + (g << 2);
+      if (out) store<f32>(saved, load<f32>(p));
+      else store<f32>(p, load<f32>(saved));
+    }
   }
 }
 

@@ -9,6 +9,7 @@ import {
   Tensor,
 } from "../backend.ts";
 import { contractOf, scalarError } from "./_contracts.ts";
+import type { ScalarKind } from "./kernels.ts";
 import { checkTensor, describe, showShape } from "../_checks.ts";
 
 /** One function per kernel, as a backend implements them. */
@@ -21,15 +22,14 @@ export type KernelTable = { [K in KernelName]: (args: KernelArgs[K]) => void };
  */
 function checkSharing(
   kernel: KernelName,
-  tensors: Readonly<Record<string, Tensor>>,
+  record: Readonly<Record<string, Tensor>>,
+  tensors: readonly (readonly [string, DType])[],
 ): void {
-  const { outputs } = contractOf(kernel);
-  const names = Object.keys(tensors);
-  for (const [output, allowed] of Object.entries(outputs)) {
-    const out = tensors[output];
+  for (const [output, allowed] of walkOf(kernel).outputs) {
+    const out = record[output];
     if (out.size === 0) continue;
-    for (const name of names) {
-      const other = tensors[name];
+    for (const [name] of tensors) {
+      const other = record[name];
       if (
         name === output || allowed.includes(name) || other.size === 0 ||
         (other.base ?? other) !== (out.base ?? out)
@@ -41,6 +41,32 @@ function checkSharing(
       );
     }
   }
+}
+
+/** A kernel's contract with its rows as arrays, made once per kernel. */
+interface KernelWalk {
+  contract: ReturnType<typeof contractOf>;
+  scalars: readonly (readonly [string, ScalarKind])[];
+  tensors: readonly (readonly [string, DType])[];
+  outputs: readonly (readonly [string, readonly string[]])[];
+}
+
+const walks = new Map<KernelName, KernelWalk>();
+
+/** {@linkcode KernelWalk} of a kernel, cached: `run` checks every call. */
+function walkOf(kernel: KernelName): KernelWalk {
+  let walk = walks.get(kernel);
+  if (walk === undefined) {
+    const contract = contractOf(kernel);
+    walk = {
+      contract,
+      scalars: Object.entries(contract.scalars),
+      tensors: Object.entries(contract.tensors),
+      outputs: Object.entries(contract.outputs),
+    };
+    walks.set(kernel, walk);
+  }
+  return walk;
 }
 
 /**
@@ -168,37 +194,37 @@ export abstract class BaseBackend implements Backend {
         }, got ${String(kernel)}`,
       );
     }
-    const what = `run ${kernel}`;
-    const contract = contractOf(kernel);
+    const { contract, scalars, tensors } = walkOf(kernel);
     const record = args as unknown as Record<string, unknown>;
-    for (const [name, kind] of Object.entries(contract.scalars)) {
+    for (const [name, kind] of scalars) {
       const error = scalarError(kind, record[name]);
       if (error !== undefined) {
         throw new RangeError(
-          `Cannot ${what}: ${name} ${error}, got ${record[name]}`,
+          `Cannot run ${kernel}: ${name} ${error}, got ${record[name]}`,
         );
       }
     }
     const sizes = contract.sizes(record);
-    const given: Record<string, Tensor> = {};
-    for (const [name, dtype] of Object.entries(contract.tensors)) {
+    for (const [name, dtype] of tensors) {
       const t = record[name] as Tensor;
-      this.checkTensor(t, what, name);
+      // The common case in few steps; the full check words any problem.
+      if (!(t instanceof Tensor && t.backend === this && !t.released)) {
+        this.checkTensor(t, `run ${kernel}`, name);
+      }
       if (t.dtype !== dtype) {
         throw new TypeError(
-          `Cannot ${what}: ${name} must be a ${dtype} tensor, got ${t.dtype}`,
+          `Cannot run ${kernel}: ${name} must be a ${dtype} tensor, got ${t.dtype}`,
         );
       }
       if (t.size !== sizes[name]) {
         throw new RangeError(
-          `Cannot ${what}: ${name} must have ${
+          `Cannot run ${kernel}: ${name} must have ${
             sizes[name]
           } elements, got ${t.size}`,
         );
       }
-      given[name] = t;
     }
-    checkSharing(kernel, given);
+    checkSharing(kernel, record as Record<string, Tensor>, tensors);
     impl(args);
   }
 

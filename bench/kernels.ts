@@ -26,6 +26,9 @@ import {
   reluLike,
 } from "./_kernels.ts";
 import { runYardstick } from "./_yardstick.ts";
+import { exitOnError } from "../cli/_exit_on_error.ts";
+
+exitOnError("benchmark the kernels");
 
 /** One timed kernel. */
 interface Row {
@@ -48,7 +51,7 @@ interface Ratio {
 
 const BACKENDS = ["reference", "wasm", "webgpu", "tfjs-wasm"];
 const USAGE =
-  "Usage: deno task bench:kernels [--json] [--backend NAME[,NAME]] [--sizes 20,24] [--samples K] [--yardstick]";
+  "Usage: deno task bench:kernels [--json] [--backend NAME[,NAME]] [--sizes 20,24] [--samples K] [--yardstick] [--debug]";
 
 /** Ratios to report: name, numerator and denominator as backend/kernel. */
 const RATIOS: [string, string, string][] = [
@@ -88,6 +91,7 @@ function parseOptions(args: string[]) {
         samples: { type: "string", default: "9" },
         yardstick: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
+        debug: { type: "boolean", default: false },
       },
     }));
   } catch (e) {

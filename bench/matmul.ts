@@ -23,6 +23,7 @@
 import { parseArgs } from "node:util";
 import { type Backend, createBackend, type Tensor } from "../mod.ts";
 import { type KernelCase, medianTimes, reluLike } from "./_kernels.ts";
+import { exitOnError } from "../cli/_exit_on_error.ts";
 
 /** One product: `c[m × n] = op(a) · op(b)` with `k` shared. */
 export interface MatmulShape {
@@ -218,7 +219,7 @@ async function prepareTfjs(s: MatmulShape): Promise<KernelCase> {
 }
 
 const USAGE =
-  "Usage: deno run -A bench/matmul.ts [--json] [--impls wasm,tfjs-wasm] [--shapes square|training|all] [--shape m,n,k[,transA,transB]] [--samples K]";
+  "Usage: deno run -A bench/matmul.ts [--json] [--impls wasm,tfjs-wasm] [--shapes square|training|all] [--shape m,n,k[,transA,transB]] [--samples K] [--debug]";
 
 function fail(message: string): never {
   console.error(`${message}\n${USAGE}`);
@@ -255,6 +256,7 @@ function parseOptions(args: string[]) {
         shape: { type: "string", multiple: true },
         samples: { type: "string", default: "7" },
         help: { type: "boolean", short: "h", default: false },
+        debug: { type: "boolean", default: false },
       },
     }));
   } catch (e) {
@@ -301,6 +303,7 @@ function parseOptions(args: string[]) {
 }
 
 if (import.meta.main) {
+  exitOnError("benchmark matmul");
   const opts = parseOptions(Deno.args);
   let rows: MatmulRow[] = [];
   try {

@@ -36,9 +36,12 @@ import {
   sgdSettings,
   syntheticBatch,
 } from "./_train_models.ts";
+import { exitOnError } from "../cli/_exit_on_error.ts";
+
+exitOnError("measure memory");
 
 const USAGE =
-  "Usage: deno task bench:memory [--model resnet20] [--batch 128] [--steps 100]";
+  "Usage: deno task bench:memory [--model resnet20] [--batch 128] [--steps 100] [--debug]";
 
 function fail(message: string): never {
   console.error(`${message}\n${USAGE}`);
@@ -65,6 +68,7 @@ function options() {
         batch: { type: "string", default: "128" },
         steps: { type: "string", default: "100" },
         help: { type: "boolean", short: "h", default: false },
+        debug: { type: "boolean", default: false },
       },
     }));
   } catch (e) {

@@ -15,6 +15,9 @@ import { parseArgs } from "node:util";
 import { DataParallel, loadFashionMnist, specOfLayer } from "../mod.ts";
 import { permutation } from "../cli/_fit.ts";
 import { MOMENTUM, ourLayers } from "./_train_models.ts";
+import { exitOnError, UsageError } from "../cli/_exit_on_error.ts";
+
+exitOnError("compare the q+ scopes");
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -26,14 +29,27 @@ const { values } = parseArgs({
     seeds: { type: "string", default: "3" },
     batch: { type: "string", default: "256" },
     lr: { type: "string", default: "0.05" },
+    debug: { type: "boolean", default: false },
   },
 });
-const workers = Number(values.workers);
-const trainSize = Number(values.train);
-const epochs = Number(values.epochs);
-const seeds = Number(values.seeds);
-const batch = Number(values.batch);
-const lr = Number(values.lr);
+
+/** An option's number, refused unless `ok` holds (`rule` says what is). */
+function option(name: string, ok: (v: number) => boolean, rule: string) {
+  const text = (values as unknown as Record<string, string>)[name];
+  const v = Number(text);
+  if (text.trim() === "" || !ok(v)) {
+    throw new UsageError(`--${name} must be ${rule}, got ${text}`);
+  }
+  return v;
+}
+const count = (name: string) =>
+  option(name, (v) => Number.isSafeInteger(v) && v >= 1, "an integer >= 1");
+const workers = count("workers");
+const trainSize = count("train");
+const epochs = count("epochs");
+const seeds = count("seeds");
+const batch = count("batch");
+const lr = option("lr", (v) => Number.isFinite(v) && v > 0, "a number > 0");
 
 const { train, test } = await loadFashionMnist({ source: "system" });
 const testLabels = [...test.labels];

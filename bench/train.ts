@@ -62,6 +62,9 @@ import {
   TORCH_NOTE,
   type TrainCase,
 } from "./_train_models.ts";
+import { exitOnError } from "../cli/_exit_on_error.ts";
+
+exitOnError("benchmark training");
 
 /** The timed implementations; `reference` (plain TypeScript, slow) only on request. */
 const IMPLS = ["wasm", "webgpu", "tfjs-wasm", "torch", "reference"] as const;
@@ -126,7 +129,7 @@ interface Ratio {
 }
 
 const USAGE =
-  "Usage: deno task bench:train [--json] [--models mlp,mlp-dropout,cnn,resnet20] [--impls wasm,webgpu,tfjs-wasm,torch,reference] [--batch 128] [--steps N] [--samples K] [--warmup W] [--[no-]matmul]";
+  "Usage: deno task bench:train [--json] [--models mlp,mlp-dropout,cnn,resnet20] [--impls wasm,webgpu,tfjs-wasm,torch,reference] [--batch 128] [--steps N] [--samples K] [--warmup W] [--[no-]matmul] [--debug]";
 
 function fail(message: string): never {
   console.error(`${message}\n${USAGE}`);
@@ -178,6 +181,7 @@ function parseOptions(args: string[]) {
         warmup: { type: "string", default: "2" },
         matmul: { type: "boolean" },
         help: { type: "boolean", short: "h", default: false },
+        debug: { type: "boolean", default: false },
       },
     }));
   } catch (e) {

@@ -26,6 +26,9 @@ import {
   sgdSettings,
   syntheticBatch,
 } from "./_train_models.ts";
+import { exitOnError } from "../cli/_exit_on_error.ts";
+
+exitOnError("benchmark the workers");
 
 const USAGE = `Usage: deno task bench:workers [options]
 
@@ -46,7 +49,8 @@ const USAGE = `Usage: deno task bench:workers [options]
                        one worker
   --rounds N           timed rounds per configuration (default 7)
   --steps N            steps per round (default 4)
-  --warmup N           untimed steps per configuration first (default 2)`;
+  --warmup N           untimed steps per configuration first (default 2)
+  --debug              show the stack trace of an error`;
 
 /** One measured configuration. */
 interface Row {
@@ -78,6 +82,7 @@ function options() {
         steps: { type: "string", default: "4" },
         warmup: { type: "string", default: "2" },
         help: { type: "boolean", short: "h", default: false },
+        debug: { type: "boolean", default: false },
       },
     }).values;
   } catch (error) {

@@ -25,6 +25,9 @@ import { renderReport } from "./_results.ts";
 import { Runner, RunStopped } from "./_runner.ts";
 import { RunFileError, RunStore } from "./_run_store.ts";
 import { Progress } from "../report/progress.ts";
+import { exitOnError } from "./_exit_on_error.ts";
+
+exitOnError("reproduce");
 
 const USAGE = `Usage: deno task reproduce [options]
 
@@ -47,6 +50,7 @@ ends; running the same command again goes on where it stopped.
   --data DIR     the Fashion-MNIST idx files, or "embedded" for the subset
                  shipped with the library (default: the system copy, else
                  the embedded subset)
+  --debug        show the stack trace of an error
   -h, --help     this text`;
 
 function fail(message: string): never {
@@ -68,6 +72,7 @@ try {
       render: { type: "boolean", default: false },
       data: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
+      debug: { type: "boolean", default: false },
     },
   }));
 } catch (error) {

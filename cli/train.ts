@@ -25,6 +25,9 @@ import {
   type Regularizer,
   regularizerName,
 } from "./_models.ts";
+import { exitOnError } from "./_exit_on_error.ts";
+
+exitOnError("train");
 
 const USAGE = `Usage: deno task train [options]
 
@@ -61,6 +64,7 @@ subset shipped with the library.
   --data DIR|embedded      the idx files (gzipped or not), or the subset
                            shipped with the library
   --out DIR                where results go (default out/train)
+  --debug                  show the stack trace of an error
   -h, --help               this text`;
 
 /**
@@ -101,6 +105,7 @@ try {
       data: { type: "string" },
       out: { type: "string", default: "out/train" },
       help: { type: "boolean", short: "h", default: false },
+      debug: { type: "boolean", default: false },
     },
     allowNegative: true,
   }));

@@ -17,6 +17,7 @@ import { parseArgs } from "node:util";
 import { join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bundle } from "./bundle.ts";
+import { exitOnError } from "../cli/_exit_on_error.ts";
 
 /** The repository's root directory. */
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -199,6 +200,7 @@ async function locate(
 }
 
 if (import.meta.main) {
+  exitOnError("serve");
   const { values } = parseArgs({
     args: Deno.args,
     options: {
@@ -206,14 +208,16 @@ if (import.meta.main) {
       hostname: { type: "string", default: "127.0.0.1" },
       "no-isolation": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
+      debug: { type: "boolean", default: false },
     },
   });
   if (values.help) {
     console.log(
-      "Usage: deno task serve [--port 8000] [--hostname 127.0.0.1] [--no-isolation]\n\n" +
+      "Usage: deno task serve [--port 8000] [--hostname 127.0.0.1] [--no-isolation] [--debug]\n\n" +
         "Builds dist/ with the demo, then serves web/ at / and dist/ at /dist/.\n" +
         "--port 0 picks a free port; --no-isolation leaves out the\n" +
-        "cross-origin isolation headers (workers then transfer gradients).",
+        "cross-origin isolation headers (workers then transfer gradients);\n" +
+        "--debug shows an error's stack trace.",
     );
     Deno.exit(0);
   }

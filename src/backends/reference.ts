@@ -6,9 +6,6 @@
  * @module
  */
 
-import { FLOAT32_MAX, RATE_ONE } from "./kernels.ts";
-import type { KernelArgs } from "../backend.ts";
-import { hash32 } from "../random.ts";
 import type { DType, HostArray, Tensor } from "../backend.ts";
 import type { KernelTable } from "./_base.ts";
 import { CpuBackend } from "./_cpu_backend.ts";
@@ -25,6 +22,7 @@ import {
   relu,
   reluBackward,
 } from "./reference/elementwise.ts";
+import { countActive, jumpoutParams, maskScale } from "./reference/jumpout.ts";
 import { softmaxCrossEntropy } from "./reference/loss.ts";
 import { matmul } from "./reference/matmul.ts";
 import { adamUpdate, sgdUpdate } from "./reference/optim.ts";
@@ -35,75 +33,6 @@ import {
   maxpoolForward,
   rowBroadcast,
 } from "./reference/pool.ts";
-
-/**
- * `count_active`: per row, how many elements are > 0 (NaN is not).
- *
- * @param a The kernel's arguments.
- */
-function countActive(a: KernelArgs["count_active"]): void {
-  const x = a.x.storage as Float32Array;
-  const counts = a.counts.storage as Uint32Array;
-  for (let r = 0; r < a.rows; r++) {
-    let c = 0;
-    for (let i = r * a.cols; i < (r + 1) * a.cols; i++) if (x[i] > 0) c++;
-    counts[r] = c;
-  }
-}
-
-/**
- * `jumpout_params`: per row, the applied drop rate (as a keep threshold) and
- * the rescale factor.
- *
- * @param a The kernel's arguments.
- */
-function jumpoutParams(a: KernelArgs["jumpout_params"]): void {
-  const counts = a.counts.storage as Uint32Array;
-  const rate = a.rate.storage as Uint32Array;
-  const keep = a.keep.storage as Uint32Array;
-  const scale = a.scale.storage as Float32Array;
-  for (let r = 0; r < a.rows; r++) {
-    let drop = rate[r];
-    if (a.normalize) {
-      drop = counts[r] === 0 ? 0 : Math.min(
-        Number(BigInt(rate[r]) * BigInt(a.cols) / BigInt(counts[r])),
-        a.maxDrop,
-      );
-    }
-    keep[r] = RATE_ONE - drop;
-    scale[r] = keep[r] === 0 ? 0 : (keep[r] / RATE_ONE) ** -a.power;
-  }
-}
-
-/**
- * `mask_scale`: keep each element when the hash of its index (counted from
- * `offset`) clears the row's threshold, scaled by the row's factor; drop it
- * to 0 otherwise.
- *
- * @param a The kernel's arguments.
- */
-function maskScale(a: KernelArgs["mask_scale"]): void {
-  const x = a.x.storage as Float32Array;
-  const y = a.y.storage as Float32Array;
-  const keep = a.keep.storage as Uint32Array;
-  const scale = a.scale.storage as Float32Array;
-  for (let r = 0; r < a.rows; r++) {
-    for (let i = r * a.cols; i < (r + 1) * a.cols; i++) {
-      const index = (i + a.offset) >>> 0; // mod 2^32
-      const kept = hash32((index ^ a.key) >>> 0) >>> 8 < keep[r];
-      y[i] = kept ? saturatingProduct(x[i], scale[r]) : 0;
-    }
-  }
-}
-
-/** `x * s` in float32, held at ±FLOAT32_MAX when a finite `x` would overflow. */
-function saturatingProduct(x: number, s: number): number {
-  const y = Math.fround(x * s);
-  if (Number.isFinite(x) && !Number.isFinite(y) && !Number.isNaN(y)) {
-    return Math.sign(y) * FLOAT32_MAX;
-  }
-  return y;
-}
 
 /**
  * Tensors in JavaScript typed arrays; kernels as plain loops.

@@ -8,6 +8,10 @@
 
 import { Dropout, type DropoutOptions } from "../layers/dropout.ts";
 import { Jumpout, type JumpoutOptions } from "../layers/jumpout.ts";
+import {
+  JUMPOUT_OPTION_KEYS,
+  jumpoutOptionsOf,
+} from "../layers/_jumpout_options.ts";
 import type { Layer } from "../layers/layer.ts";
 import { BatchNorm, type BatchNormOptions } from "../layers/batch_norm.ts";
 import { Conv2d, type Conv2dOptions } from "../layers/conv2d.ts";
@@ -165,17 +169,7 @@ const KINDS: { [T in LayerSpec["type"]]: Kind<T> } = {
   },
   jumpout: {
     fields: keysOf<SpecOf<"jumpout">>({ type: true, options: true }),
-    options: keysOf<JumpoutOptions>({
-      sigma: true,
-      pMin: true,
-      pMax: true,
-      rescalePower: true,
-      scope: true,
-      seed: true,
-      monotone: true,
-      normalize: true,
-      rate: true,
-    }),
+    options: [...JUMPOUT_OPTION_KEYS],
     make: (s) => new Jumpout(s.options),
   },
   dropout: {
@@ -352,19 +346,10 @@ export function specOfLayer(layer: Layer): LayerSpec {
   if (isExactly(layer, GlobalAvgPool)) return { type: "global_avg_pool" };
   if (isExactly(layer, Flatten)) return { type: "flatten" };
   if (isExactly(layer, Jumpout)) {
-    const o = layer.options;
-    const options: JumpoutOptions = {
-      sigma: o.sigma,
-      pMin: o.pMin,
-      pMax: o.pMax,
-      rescalePower: o.rescalePower,
-      scope: o.scope,
-      monotone: o.monotone,
-      normalize: o.normalize,
+    return {
+      type: "jumpout",
+      options: jumpoutOptionsOf(layer.options, layer.givenSeed),
     };
-    if (o.rate !== undefined) options.rate = o.rate;
-    if (layer.givenSeed !== undefined) options.seed = layer.givenSeed;
-    return { type: "jumpout", options };
   }
   if (isExactly(layer, Residual)) {
     const spec: LayerSpec = {

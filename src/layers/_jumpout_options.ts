@@ -26,6 +26,23 @@ export interface JumpoutOptions {
   rate?: number;
 }
 
+/** Every option, for lists the compiler checks against {@linkcode JumpoutOptions}. */
+const OPTION_FIELDS: Record<keyof Required<JumpoutOptions>, true> = {
+  sigma: true,
+  pMin: true,
+  pMax: true,
+  rescalePower: true,
+  scope: true,
+  seed: true,
+  monotone: true,
+  normalize: true,
+  rate: true,
+};
+
+/** The names of {@linkcode JumpoutOptions}' fields, in the order messages list them. */
+export const JUMPOUT_OPTION_KEYS: readonly (keyof JumpoutOptions)[] = Object
+  .keys(OPTION_FIELDS) as (keyof JumpoutOptions)[];
+
 /** Options with every default filled in and every value checked. */
 export type ResolvedJumpoutOptions = Required<Omit<JumpoutOptions, "rate">> & {
   rate: number | undefined;
@@ -121,4 +138,43 @@ export function resolveJumpoutOptions(
     fail(RangeError, `seed must be an integer in [0, 2^32), got ${seed}`);
   }
   return { ...o, seed, rate: o.rate };
+}
+
+/**
+ * The options that make a layer equal to one with `options`: every field,
+ * `rate` only when set, `seed` only when given.
+ *
+ * @param options Checked options.
+ * @param seed The seed to write, or undefined to leave it out.
+ * @returns Options for a constructor or a spec.
+ *
+ * @example The defaults, with a seed
+ * ```ts
+ * import { jumpoutOptionsOf, resolveJumpoutOptions } from "./_jumpout_options.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const resolved = resolveJumpoutOptions({ seed: 4 }, "Jumpout");
+ * deepEqual(jumpoutOptionsOf(resolved, 4), {
+ *   sigma: 0.1, pMin: 0.01, pMax: 0.6, rescalePower: 0.75, scope: "batch",
+ *   monotone: true, normalize: true, seed: 4,
+ * });
+ * ```
+ */
+export function jumpoutOptionsOf(
+  options: Readonly<ResolvedJumpoutOptions>,
+  seed: number | undefined,
+): JumpoutOptions {
+  const o = options;
+  const out: JumpoutOptions = {
+    sigma: o.sigma,
+    pMin: o.pMin,
+    pMax: o.pMax,
+    rescalePower: o.rescalePower,
+    scope: o.scope,
+    monotone: o.monotone,
+    normalize: o.normalize,
+  };
+  if (o.rate !== undefined) out.rate = o.rate;
+  if (seed !== undefined) out.seed = seed;
+  return out;
 }

@@ -23,7 +23,8 @@ import {
 import { type JumpoutShard, resolveShard } from "./_jumpout_shard.ts";
 import { checkTensor } from "../_checks.ts";
 import { release } from "../_release.ts";
-import { maskKey, normal } from "../random.ts";
+import { maskKey } from "../random.ts";
+import { checkStep, drawRate } from "./_jumpout_stream.ts";
 
 export type {
   JumpoutOptions,
@@ -231,14 +232,7 @@ export class Jumpout implements Layer {
    * ```
    */
   set step(value: number) {
-    if (!Number.isSafeInteger(value) || value < 0) {
-      throw new RangeError(
-        `Cannot set ${this.layerName} step: step must be a safe integer >= 0, got ${
-          String(value)
-        }`,
-      );
-    }
-    this.#step = value;
+    this.#step = checkStep(`set ${this.layerName} step`, value);
   }
 
   /**
@@ -384,13 +378,7 @@ export class Jumpout implements Layer {
     const firstUnit = o.scope === "sample" ? (shard?.rowOffset ?? 0) : 0;
     const rate = new Uint32Array(rows);
     for (let r = 0; r < rows; r++) {
-      const p = o.monotone
-        ? Math.min(
-          o.pMin + Math.abs(o.sigma * normal(o.seed, step, firstUnit + r)),
-          o.pMax,
-        )
-        : o.rate!;
-      rate[r] = Math.round(p * RATE_ONE);
+      rate[r] = drawRate(o, step, firstUnit + r);
       state.p[r] = rate[r] / RATE_ONE;
     }
     state.key = maskKey(o.seed, step);

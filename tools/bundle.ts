@@ -6,6 +6,9 @@
  *   the WGSL shaders included);
  * - `jumpout.worker.js`: the trainer worker, which `DataParallel` starts by
  *   default from next to `jumpout.js`;
+ * - `tfjs.js`: the `./tfjs` entry, Jumpout as a TensorFlow.js layer, built on
+ *   its own so that `jumpout.js` stays as it is; TensorFlow.js is imported,
+ *   not bundled (a peer dependency);
  * - `chunks/`: the library code both share;
  * - `data/fashion-mnist/`: the embedded subset, fetched from next to it;
  * - `jumpout.d.ts` and `types/`: type declarations;
@@ -105,6 +108,11 @@ export async function bundle(
       chunkNames: "chunks/[name]-[hash]",
       plugins: [packageFiles(), npmResolver({ imports, npmCache })],
     });
+    await esbuild.build({
+      ...common,
+      entryPoints: { "tfjs": join(ROOT, "tfjs.ts") },
+      plugins: [peerImports(), npmResolver({ imports, npmCache })],
+    });
     if (options.demo) {
       await esbuild.build({
         ...common,
@@ -138,6 +146,10 @@ export async function bundle(
           /^npm:@webgpu\/types@/,
           "",
         ),
+        tfjs: imports["@tensorflow/tfjs-core"].replace(
+          /^npm:@tensorflow\/tfjs-core@/,
+          "",
+        ),
       }),
       null,
       2,
@@ -161,6 +173,19 @@ function packageFiles(): esbuild.Plugin {
           resolve(args.resolveDir, args.path) === original
             ? { path: replacement }
             : undefined,
+      );
+    },
+  };
+}
+
+/** Leaves TensorFlow.js's packages as imports: the user installs them. */
+function peerImports(): esbuild.Plugin {
+  return {
+    name: "peer-imports",
+    setup(build) {
+      build.onResolve(
+        { filter: /^@tensorflow\// },
+        (args) => ({ path: args.path, external: true }),
       );
     },
   };

@@ -1,7 +1,7 @@
 /**
  * Type declarations for the bundles: TypeScript's compiler emits a `.d.ts`
- * beside each module reachable from `mod.ts`, with relative imports
- * rewritten from `.ts` to `.js`.
+ * beside each module reachable from `mod.ts` and `tfjs.ts`, with relative
+ * imports rewritten from `.ts` to `.js`.
  *
  * @module
  */
@@ -9,9 +9,9 @@
 import { join } from "node:path";
 
 /**
- * Writes `<outDir>/types/**.d.ts` and `<outDir>/jumpout.d.ts`, which
- * re-exports them and pulls in `@webgpu/types` for the GPU types the
- * `webgpu` backend names.
+ * Writes `<outDir>/types/**.d.ts`, `<outDir>/jumpout.d.ts`, which
+ * re-exports the main entry's and pulls in `@webgpu/types` for the GPU types
+ * the `webgpu` backend names, and `<outDir>/tfjs.d.ts`, the `./tfjs` entry's.
  *
  * @param root The repository's root directory.
  * @param outDir Where the bundle goes.
@@ -42,7 +42,7 @@ export async function writeDeclarations(
       rootDir: root,
       declarationDir: typesDir,
     },
-    files: [join(root, "mod.ts")],
+    files: [join(root, "mod.ts"), join(root, "tfjs.ts")],
   };
   const configFile = await Deno.makeTempFile({ suffix: ".tsconfig.json" });
   try {
@@ -70,5 +70,9 @@ export async function writeDeclarations(
       'export * from "./types/mod.js";',
       "",
     ].join("\n"),
+  );
+  await Deno.writeTextFile(
+    join(outDir, "tfjs.d.ts"),
+    'export * from "./types/tfjs.js";\n',
   );
 }

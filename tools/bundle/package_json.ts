@@ -5,6 +5,9 @@
  * @module
  */
 
+/** The TensorFlow.js packages the `./tfjs` entry imports. */
+const TFJS_PEERS = ["@tensorflow/tfjs-core", "@tensorflow/tfjs-layers"];
+
 /** What the manifest is made from. */
 export interface ManifestSource {
   /** The package name (`deno.json`'s `name`). */
@@ -15,13 +18,19 @@ export interface ManifestSource {
   license: string;
   /** `@webgpu/types`' version range, for the optional peer dependency. */
   webgpuTypes: string;
+  /**
+   * The TensorFlow.js version the `./tfjs` entry is built and tested
+   * against: the lowest its peer dependencies accept.
+   */
+  tfjs: string;
 }
 
 /**
  * The `package.json` of the bundle: ESM only, types beside the code, no
- * runtime dependencies (comlink is bundled).
+ * runtime dependencies (comlink is bundled). TensorFlow.js is an optional
+ * peer dependency: only the `./tfjs` entry imports it.
  *
- * @param source Name, version, licence, `@webgpu/types` version.
+ * @param source Name, version, licence, `@webgpu/types` and TensorFlow.js versions.
  * @returns The manifest as an object.
  *
  * @example
@@ -29,8 +38,9 @@ export interface ManifestSource {
  * import { packageManifest } from "./package_json.ts";
  * import { equal } from "node:assert/strict";
  *
- * const m = packageManifest({ name: "@jumpout/jumpout", version: "0.1.0", license: "MIT", webgpuTypes: "0.1.74" });
+ * const m = packageManifest({ name: "@jumpout/jumpout", version: "0.1.0", license: "MIT", webgpuTypes: "0.1.74", tfjs: "4.22.0" });
  * equal(m.type, "module");
+ * equal((m.peerDependencies as Record<string, string>)["@tensorflow/tfjs-core"], "^4.22.0");
  * ```
  */
 export function packageManifest(
@@ -49,6 +59,7 @@ export function packageManifest(
     exports: {
       ".": { types: "./jumpout.d.ts", default: "./jumpout.js" },
       "./worker": "./jumpout.worker.js",
+      "./tfjs": { types: "./tfjs.d.ts", default: "./tfjs.js" },
       "./package.json": "./package.json",
     },
     files: [
@@ -56,6 +67,9 @@ export function packageManifest(
       "jumpout.js.map",
       "jumpout.worker.js",
       "jumpout.worker.js.map",
+      "tfjs.js",
+      "tfjs.js.map",
+      "tfjs.d.ts",
       "chunks/",
       "jumpout.d.ts",
       "types/",
@@ -65,7 +79,12 @@ export function packageManifest(
     ],
     keywords: ["dropout", "jumpout", "neural-network", "webgpu", "wasm"],
     engines: { node: ">=20" },
-    peerDependencies: { "@webgpu/types": source.webgpuTypes },
-    peerDependenciesMeta: { "@webgpu/types": { optional: true } },
+    peerDependencies: {
+      "@webgpu/types": source.webgpuTypes,
+      ...Object.fromEntries(TFJS_PEERS.map((p) => [p, `^${source.tfjs}`])),
+    },
+    peerDependenciesMeta: Object.fromEntries(
+      ["@webgpu/types", ...TFJS_PEERS].map((p) => [p, { optional: true }]),
+    ),
   };
 }

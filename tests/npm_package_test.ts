@@ -5,7 +5,8 @@
  * runs from Node and from Deno against the installed package, and from Deno
  * against the source tree. All three must print the same numbers: the same
  * wasm kernels run on the same inputs and seeds. The README's Node example
- * runs there too.
+ * runs there too. The `./tfjs` entry runs the same way, with TensorFlow.js
+ * installed beside the package, on TensorFlow.js's cpu and wasm backends.
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { join } from "node:path";
@@ -80,6 +81,68 @@ await trainer.dispose();
 console.log(JSON.stringify({ losses, weights, stats, step, probabilities }));
 `;
 
+/**
+ * A TensorFlow.js program with the `./tfjs` entry's layer: on TensorFlow.js's
+ * cpu and wasm backends it trains a small model with `model.fit`, then
+ * checks the layer's next training call against the main entry's `Jumpout`
+ * at the same step. `MAIN` and `TFJS` are replaced by where the two entries
+ * come from; Node gets it without the two type assertions.
+ */
+const TFJS_PROGRAM = `import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
+import "@tensorflow/tfjs-backend-wasm";
+import * as tfl from "@tensorflow/tfjs-layers";
+import { createBackend, Jumpout } from "MAIN";
+import { jumpout } from "TFJS";
+
+const reference = await createBackend("reference");
+const data = Float32Array.from({ length: 48 }, (_, i) => Math.sin(i * 0.7));
+const results = [];
+for (const name of ["cpu", "wasm"]) {
+  await tf.setBackend(name);
+  const regulariser = jumpout({ seed: 3, scope: "sample" });
+  const model = tfl.sequential({
+    layers: [
+      tfl.layers.dense({
+        inputShape: [6],
+        units: 16,
+        activation: "relu",
+        kernelInitializer: tfl.initializers.glorotNormal({ seed: 1 }),
+      }),
+      regulariser,
+      tfl.layers.dense({
+        units: 3,
+        kernelInitializer: tfl.initializers.glorotNormal({ seed: 2 }),
+      }),
+    ],
+  });
+  model.compile({ optimizer: tf.train.sgd(0.1), loss: "meanSquaredError" });
+  const x = tf.tensor2d(data, [8, 6]);
+  const y = tf.oneHot(tf.tensor1d([0, 1, 2, 1, 0, 2, 2, 1], "int32"), 3);
+  // Unshuffled: with scope "sample", a row's mask depends on its place.
+  const history = await model.fit(x, y, {
+    epochs: 20,
+    batchSize: 8,
+    shuffle: false,
+    verbose: 0,
+  });
+  const ours = new Jumpout({ seed: 3, scope: "sample" });
+  ours.step = regulariser.step;
+  const expected = await reference.read(
+    ours.forward(reference.tensor(data, [8, 6]), { training: true }),
+  );
+  const masked = regulariser.apply(x, { training: true }) as tf.Tensor;
+  const got = (await masked.data()) as Float32Array;
+  results.push({
+    backend: tf.getBackend(),
+    losses: history.history.loss,
+    stats: regulariser.lastStats,
+    sameAsLibrary: got.every((v, i) => Object.is(v, expected[i])),
+  });
+}
+console.log(JSON.stringify(results));
+`;
+
 /** Runs a command, returning its standard output; fails with its output. */
 async function run(
   command: string,
@@ -104,10 +167,51 @@ async function run(
   return text.decode(stdout);
 }
 
+/** The package as `npm install` puts it into a scratch project. */
+interface Installed {
+  /** What the bundle wrote. */
+  files: { path: string; bytes: number }[];
+  /** The files `npm pack` put into the tarball. */
+  packedFiles: string[];
+  /** The project's directory, `<dir>/app`. */
+  app: string;
+}
+
+/**
+ * Bundles the library into `<dir>/dist`, packs it with `npm pack` and
+ * installs the tarball with `npm install` into a new project `<dir>/app`.
+ */
+async function installPackage(dir: string): Promise<Installed> {
+  const { outDir, files } = await bundle({ outDir: join(dir, "dist") });
+  const packed = JSON.parse(
+    await run("npm", ["pack", "--json", "--pack-destination", dir], outDir),
+  );
+  const app = join(dir, "app");
+  await Deno.mkdir(app);
+  await Deno.writeTextFile(
+    join(app, "package.json"),
+    JSON.stringify({ name: "app", private: true, type: "module" }),
+  );
+  // The package has no dependencies (TensorFlow.js is an optional peer), so
+  // this needs no registry.
+  await run("npm", [
+    "install",
+    "--offline",
+    "--no-audit",
+    "--no-fund",
+    join(dir, packed[0].filename),
+  ], app);
+  return {
+    files,
+    packedFiles: packed[0].files.map((f: { path: string }) => f.path),
+    app,
+  };
+}
+
 Deno.test("npm package: installed with npm, the same training runs from Node and Deno as from the source", async () => {
   const dir = await Deno.makeTempDir({ prefix: "jumpout-npm-" });
   try {
-    const { outDir, files } = await bundle({ outDir: join(dir, "dist") });
+    const { files, packedFiles, app } = await installPackage(dir);
     const paths = files.map((f) => f.path);
     for (
       const want of [
@@ -115,43 +219,21 @@ Deno.test("npm package: installed with npm, the same training runs from Node and
         "jumpout.worker.js",
         "jumpout.d.ts",
         "types/mod.d.ts",
+        "tfjs.js",
+        "tfjs.d.ts",
         "package.json",
         "data/fashion-mnist/train-images-idx3-ubyte.gz",
       ]
     ) {
       ok(paths.includes(want), `the bundle lacks ${want}`);
     }
-
-    const packed = JSON.parse(
-      await run("npm", ["pack", "--json", "--pack-destination", dir], outDir),
-    );
-    const tarball = join(dir, packed[0].filename);
-    const packedFiles: string[] = packed[0].files.map((f: { path: string }) =>
-      f.path
-    );
-    ok(
-      packedFiles.includes("jumpout.d.ts") &&
-        packedFiles.includes("types/mod.d.ts"),
-    );
+    for (const want of ["jumpout.d.ts", "types/mod.d.ts", "tfjs.js"]) {
+      ok(packedFiles.includes(want), `the package lacks ${want}`);
+    }
     ok(
       !packedFiles.some((f) => f.startsWith("demo")),
       "the demo is not packed",
     );
-
-    const app = join(dir, "app");
-    await Deno.mkdir(app);
-    await Deno.writeTextFile(
-      join(app, "package.json"),
-      JSON.stringify({ name: "app", private: true, type: "module" }),
-    );
-    // The package has no dependencies, so this needs no registry.
-    await run("npm", [
-      "install",
-      "--offline",
-      "--no-audit",
-      "--no-fund",
-      tarball,
-    ], app);
 
     const program = (library: string) => PROGRAM.replace("LIBRARY", library);
     // Node runs JavaScript: the same program with its one annotation removed.
@@ -201,6 +283,94 @@ Deno.test("npm package: installed with npm, the same training runs from Node and
     equal(fromSource.losses.length, 5);
     ok(fromSource.losses[4] < fromSource.losses[0], "the loss falls");
     equal(fromSource.probabilities.length, 18);
+    deepEqual(fromDeno, fromSource);
+    deepEqual(fromNode, fromSource);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("npm package: the ./tfjs entry, beside an installed TensorFlow.js, trains the same from Node and Deno as from the source on the cpu and wasm backends", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "jumpout-npm-tfjs-" });
+  try {
+    const { files, app } = await installPackage(dir);
+    // The main entry's files never import TensorFlow.js; the ./tfjs entry does.
+    for (const f of files.filter((f) => f.path.endsWith(".js"))) {
+      const code = await Deno.readTextFile(join(dir, "dist", f.path));
+      equal(
+        code.includes("@tensorflow/"),
+        f.path === "tfjs.js",
+        `${f.path} and TensorFlow.js`,
+      );
+    }
+    // TensorFlow.js is the caller's: Deno's npm client installs it from its
+    // cache into the folder above the project, where Node's lookup finds it.
+    const imports = JSON.parse(
+      await Deno.readTextFile(join(ROOT, "deno.json")),
+    ).imports as Record<string, string>;
+    const tfjs = [
+      "@tensorflow/tfjs-core",
+      "@tensorflow/tfjs-layers",
+      "@tensorflow/tfjs-backend-cpu",
+      "@tensorflow/tfjs-backend-wasm",
+    ];
+    await Deno.writeTextFile(
+      join(dir, "package.json"),
+      JSON.stringify({
+        private: true,
+        dependencies: Object.fromEntries(
+          tfjs.map((p) => [p, imports[p].slice(`npm:${p}@`.length)]),
+        ),
+      }),
+    );
+    const deno = Deno.execPath();
+    await run(deno, ["install"], dir);
+
+    const program = (main: string, tfjsEntry: string) =>
+      TFJS_PROGRAM.replace('"MAIN"', JSON.stringify(main))
+        .replace('"TFJS"', JSON.stringify(tfjsEntry));
+    await Deno.writeTextFile(
+      join(app, "tfjs.mjs"),
+      program(NAME, `${NAME}/tfjs`).replace(
+        / as (tf\.Tensor|Float32Array)/g,
+        "",
+      ),
+    );
+    await Deno.writeTextFile(
+      join(app, "tfjs.ts"),
+      program(NAME, `${NAME}/tfjs`),
+    );
+    await Deno.writeTextFile(
+      join(dir, "tfjs_source.ts"),
+      program(
+        new URL("../mod.ts", import.meta.url).href,
+        new URL("../tfjs.ts", import.meta.url).href,
+      ),
+    );
+    // TensorFlow.js greets Node on stderr; the results are stdout's last line.
+    const results = (out: string) => JSON.parse(out.trim().split("\n").at(-1)!);
+    const fromNode = results(await run("node", ["tfjs.mjs"], app));
+    await run(deno, ["check", "tfjs.ts"], app);
+    const fromDeno = results(await run(deno, ["run", "-A", "tfjs.ts"], app));
+    const fromSource = results(
+      await run(deno, [
+        "run",
+        "-A",
+        "--config",
+        join(ROOT, "deno.json"),
+        join(dir, "tfjs_source.ts"),
+      ], dir),
+    );
+
+    deepEqual(fromSource.map((r: { backend: string }) => r.backend), [
+      "cpu",
+      "wasm",
+    ]);
+    for (const r of fromSource) {
+      ok(r.sameAsLibrary, `${r.backend}: the masks of the library's Jumpout`);
+      ok(r.losses.at(-1) < r.losses[0], `${r.backend}: ${r.losses}`);
+      equal(r.stats.length, 8, "one entry per sample");
+    }
     deepEqual(fromDeno, fromSource);
     deepEqual(fromNode, fromSource);
   } finally {

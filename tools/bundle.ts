@@ -26,7 +26,7 @@ import * as esbuild from "esbuild";
 import { parseArgs } from "node:util";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { npmResolver } from "./bundle/npm_resolver.ts";
+import { ensureNpmPackages, npmResolver } from "./bundle/npm_resolver.ts";
 import { writeDeclarations } from "./bundle/declarations.ts";
 import { packageManifest } from "./bundle/package_json.ts";
 
@@ -79,7 +79,10 @@ export async function bundle(
   }
   const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
   const imports: Record<string, string> = config.imports;
-  const npmCache = await ensureNpmPackages();
+  const npmCache = await ensureNpmPackages(ROOT, [
+    "mod.ts",
+    "workers/trainer_worker.ts",
+  ]);
   await Deno.remove(outDir, { recursive: true }).catch((error) => {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   });
@@ -206,33 +209,6 @@ function libraryAsExternal(): esbuild.Plugin {
       );
     },
   };
-}
-
-/**
- * Makes sure Deno has fetched the npm packages the bundles include, and
- * returns its npm cache directory.
- */
-async function ensureNpmPackages(): Promise<string> {
-  const run = async (args: string[]): Promise<string> => {
-    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-      args,
-      cwd: ROOT,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (code !== 0) {
-      throw new Error(
-        `Cannot bundle: deno ${
-          args.join(" ")
-        } must succeed, got exit code ${code}: ${
-          new TextDecoder().decode(stderr)
-        }`,
-      );
-    }
-    return new TextDecoder().decode(stdout);
-  };
-  await run(["cache", "mod.ts", "workers/trainer_worker.ts"]);
-  return JSON.parse(await run(["info", "--json"])).npmCache;
 }
 
 /** Copies the files of a directory (not recursive). */

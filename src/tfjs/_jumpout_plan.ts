@@ -1,8 +1,11 @@
 /**
- * One training step of Jumpout worked out on the host: the rates drawn, the
- * applied rate and factor of each scope unit, and the mask, by the rules of
- * the reference kernels (`jumpout_params`, `mask_scale`). A layer that runs
- * its element-wise work elsewhere (TensorFlow.js) gets this library's masks.
+ * One training step of Jumpout worked out on the host, by the rules of the
+ * reference kernels (`jumpout_params`, `mask_scale`), so that a layer whose
+ * element-wise work runs elsewhere (TensorFlow.js) gets this library's rates,
+ * masks and factors: with the counts of active inputs in hand, the whole
+ * step ({@linkcode planJumpoutStep}); without them, each element's least
+ * count of active inputs for which it is kept ({@linkcode activeThresholds}),
+ * which the counts are compared with where they are.
  *
  * @module
  */
@@ -11,6 +14,7 @@ import { RATE_ONE } from "../backends/kernels.ts";
 import {
   isKept,
   keepThreshold,
+  maskBits,
   rescaleFactor,
 } from "../backends/reference/jumpout.ts";
 import type { ResolvedJumpoutOptions } from "../layers/_jumpout_options.ts";
@@ -29,11 +33,81 @@ export interface JumpoutPlan {
 }
 
 /**
+ * The rates p that the scope units draw at `step`, in units of 2^-24.
+ *
+ * @param options The layer's checked options.
+ * @param step The training step.
+ * @param rows Scope units: 1 with `scope: "batch"`, else the batch's rows.
+ * @returns One rate per scope unit.
+ *
+ * @example A fixed rate for each of two rows
+ * ```ts
+ * import { drawRates } from "./_jumpout_plan.ts";
+ * import { resolveJumpoutOptions } from "../layers/_jumpout_options.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const options = resolveJumpoutOptions({ monotone: false, rate: 0.5 }, "Jumpout");
+ * deepEqual([...drawRates(options, 0, 2)], [2 ** 23, 2 ** 23]);
+ * ```
+ */
+export function drawRates(
+  options: Readonly<ResolvedJumpoutOptions>,
+  step: number,
+  rows: number,
+): Uint32Array {
+  return Uint32Array.from(
+    { length: rows },
+    (_, r) => drawRate(options, step, r),
+  );
+}
+
+/**
+ * The statistics of each scope unit given its rate and its count of active
+ * inputs, as the library's layer reports them.
+ *
+ * @param options The layer's checked options.
+ * @param rates Per scope unit, p in units of 2^-24 ({@linkcode drawRates}).
+ * @param counts Per scope unit, the inputs > 0 (ignored without `normalize`).
+ * @param cols Inputs per scope unit.
+ * @returns One entry per scope unit.
+ *
+ * @example Half the inputs active doubles the rate
+ * ```ts
+ * import { unitStats } from "./_jumpout_plan.ts";
+ * import { resolveJumpoutOptions } from "../layers/_jumpout_options.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const options = resolveJumpoutOptions({ monotone: false, rate: 0.25 }, "Jumpout");
+ * const [s] = unitStats(options, new Uint32Array([2 ** 22]), [2], 4);
+ * deepEqual([s.p, s.qPlus, s.rate], [0.25, 0.5, 0.5]);
+ * ```
+ */
+export function unitStats(
+  options: Readonly<ResolvedJumpoutOptions>,
+  rates: Uint32Array,
+  counts: ArrayLike<number> | undefined,
+  cols: number,
+): JumpoutStats[] {
+  const o = options;
+  const maxDrop = Math.round(o.pMax * RATE_ONE);
+  return Array.from(rates, (rate, r) => {
+    const count = o.normalize ? counts![r] : 0;
+    const keep = keepThreshold(count, rate, cols, maxDrop, o.normalize);
+    return {
+      p: rate / RATE_ONE,
+      qPlus: o.normalize ? (cols === 0 ? 0 : count / cols) : NaN,
+      rate: 1 - keep / RATE_ONE,
+      scale: rescaleFactor(keep, o.rescalePower),
+    };
+  });
+}
+
+/**
  * Works out step `step` for an input of `rows × cols` elements (one scope
  * unit per row), given how many elements of each row are > 0.
  *
  * @param options The layer's checked options.
- * @param step The training step (below 2^32).
+ * @param step The training step.
  * @param rows Scope units: 1 with `scope: "batch"`, else the batch's rows.
  * @param cols Elements per scope unit.
  * @param counts Per row, the elements > 0; ignored (may be undefined) when
@@ -60,25 +134,73 @@ export function planJumpoutStep(
   cols: number,
   counts: ArrayLike<number> | undefined,
 ): JumpoutPlan {
-  const o = options;
-  const key = maskKey(o.seed, step);
-  const maxDrop = Math.round(o.pMax * RATE_ONE);
-  const stats: JumpoutStats[] = [];
-  const scale = new Float32Array(rows);
+  const key = maskKey(options.seed, step);
+  const stats = unitStats(
+    options,
+    drawRates(options, step, rows),
+    counts,
+    cols,
+  );
+  const scale = Float32Array.from(stats, (s) => s.scale);
   const mask = new Uint8Array(rows * cols);
   for (let r = 0; r < rows; r++) {
-    const rate = drawRate(o, step, r);
-    const count = o.normalize ? counts![r] : 0;
-    const keep = keepThreshold(count, rate, cols, maxDrop, o.normalize);
-    scale[r] = rescaleFactor(keep, o.rescalePower);
-    stats.push({
-      p: rate / RATE_ONE,
-      qPlus: o.normalize ? (cols === 0 ? 0 : count / cols) : NaN,
-      rate: 1 - keep / RATE_ONE,
-      scale: scale[r],
-    });
+    // The threshold back from p' = 1 - keep / 2^24 (exact in float64).
+    const keep = RATE_ONE - Math.round(stats[r].rate * RATE_ONE);
     const end = (r + 1) * cols;
     for (let i = r * cols; i < end; i++) mask[i] = isKept(i, key, keep) ? 1 : 0;
   }
   return { stats, scale, mask };
+}
+
+/**
+ * For each element, the least count of active inputs in its scope unit for
+ * which the element is kept at step `step` (with `normalize`): a unit with
+ * count c > 0 is kept exactly when c is at least its threshold, and every
+ * unit of a scope unit with count 0 is kept. Thresholds are integers up to
+ * `cols + 1`; they are exact while `rate × cols` stays below 2^53.
+ *
+ * The rule, from the library's: kept ⇔ h < 2^24 - min(⌊p·cols / c⌋, pMax)
+ * with h the element's 24 hash bits, i.e. with m = 2^24 - 1 - h,
+ * pMax ≤ m (threshold 0) or ⌊p·cols / c⌋ ≤ m ⇔ c ≥ ⌊p·cols / (m + 1)⌋ + 1.
+ *
+ * @param options The layer's checked options.
+ * @param step The training step.
+ * @param rows Scope units: 1 with `scope: "batch"`, else the batch's rows.
+ * @param cols Elements per scope unit.
+ * @param rates Per scope unit, p in units of 2^-24 ({@linkcode drawRates}).
+ * @returns One threshold per element, in float32.
+ *
+ * @example Thresholds agree with the masks worked out from the counts
+ * ```ts
+ * import { activeThresholds, drawRates, planJumpoutStep } from "./_jumpout_plan.ts";
+ * import { resolveJumpoutOptions } from "../layers/_jumpout_options.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const options = resolveJumpoutOptions({ seed: 5, sigma: 0.4 }, "Jumpout");
+ * const thresholds = activeThresholds(options, 2, 1, 64, drawRates(options, 2, 1));
+ * for (const count of [1, 20, 40, 64]) {
+ *   const { mask } = planJumpoutStep(options, 2, 1, 64, [count]);
+ *   deepEqual([...mask], [...thresholds].map((t) => count >= t ? 1 : 0));
+ * }
+ * ```
+ */
+export function activeThresholds(
+  options: Readonly<ResolvedJumpoutOptions>,
+  step: number,
+  rows: number,
+  cols: number,
+  rates: Uint32Array,
+): Float32Array {
+  const key = maskKey(options.seed, step);
+  const maxDrop = Math.round(options.pMax * RATE_ONE);
+  const thresholds = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    const total = rates[r] * cols;
+    const end = (r + 1) * cols;
+    for (let i = r * cols; i < end; i++) {
+      const m = RATE_ONE - 1 - maskBits(i, key);
+      thresholds[i] = maxDrop <= m ? 0 : Math.floor(total / (m + 1)) + 1;
+    }
+  }
+  return thresholds;
 }

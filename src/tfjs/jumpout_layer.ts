@@ -16,7 +16,19 @@ import {
 import { checkStep } from "../layers/_jumpout_stream.ts";
 import type { JumpoutStats } from "../layers/jumpout.ts";
 import { checkKnownFields, keysOf } from "../io/_spec_fields.ts";
-import { planJumpoutStep } from "./_jumpout_plan.ts";
+import {
+  activeThresholds,
+  drawRates,
+  planJumpoutStep,
+  unitStats,
+} from "./_jumpout_plan.ts";
+import {
+  applyMaskScale,
+  countActive,
+  deviceMaskScale,
+  hostMaskScale,
+  type MaskScale,
+} from "./_mask_scale.ts";
 
 /** TensorFlow.js's arguments of a layer that has no weights. */
 export interface LayerArgs {
@@ -49,6 +61,14 @@ export interface JumpoutLayerArgs extends JumpoutOptions, LayerArgs {
 
 /** The layer's name in messages and its class name in saved models. */
 const NAME = "Jumpout";
+
+/**
+ * TensorFlow.js's backends that keep tensors in the host's memory, where
+ * reading the counts of active inputs back costs little: there the layer
+ * works out each step on the host, statistics included. On the others
+ * (`webgl`, `webgpu`), the counts stay where they are.
+ */
+const READS_CHEAPLY = ["cpu", "wasm", "tensorflow"];
 
 /** Every field a {@linkcode JumpoutLayerArgs} may have. */
 const KNOWN_ARGS = [
@@ -84,11 +104,22 @@ const KNOWN_ARGS = [
  * `hash32(i ^ key(seed, t)) >>> 8 < 2^24 - p'·2^24`, so for the same options,
  * seed, step and input the rates, masks and factors are those of
  * `new Jumpout(options)` on any backend of this library. The host draws the
- * rates, reads q+ back (one number per scope unit, a synchronous read; with
- * `normalize: false` nothing is read), and builds the mask, which goes to
- * TensorFlow.js's backend as a boolean tensor; the masking runs there
- * (`where(mask, x · s, 0)`). The backward, through `tf.customGrad`, is
- * dy · mask · s with the forward's mask, p and q+ held constant.
+ * rates and hashes the indices; the masking runs on TensorFlow.js's backend
+ * (`where(mask, x · s, 0)`), and so does the backward, through
+ * `tf.customGrad`: dy · mask · s with the forward's mask, p and q+ held
+ * constant.
+ *
+ * Where tensors live in the host's memory (TensorFlow.js's `cpu` and `wasm`
+ * backends, and tfjs-node's `tensorflow`), the layer reads the counts of
+ * active inputs back (one number per scope unit), works out the step as this
+ * library does and sends the mask as a boolean tensor: outputs, gradients
+ * and {@linkcode JumpoutLayer.lastStats} are the library's, bit for bit. On
+ * `webgl` and `webgpu` nothing is read back: the host sends each element's
+ * least count of active inputs for which it is kept, and the backend compares
+ * its counts with these, so the masks are still the library's; s is worked
+ * out there in float32, within float32 rounding of the library's, and the
+ * statistics wait for {@linkcode JumpoutLayer.readStats}. With
+ * `normalize: false`, every backend gets the whole step from the host.
  *
  * Outside training the layer returns its input and draws nothing. Products
  * follow TensorFlow.js's float32 arithmetic: a finite input whose product
@@ -127,6 +158,8 @@ export class JumpoutLayer extends tfl.layers.Layer {
   #options: Readonly<ResolvedJumpoutOptions>;
   #step: number;
   #stats: JumpoutStats[] | undefined;
+  /** The last training call's counts, where they were not read back. */
+  #counts: { counts: tf.Tensor; rates: Uint32Array; cols: number } | undefined;
 
   /**
    * Makes the layer; every option is checked here, by name, with the
@@ -172,8 +205,35 @@ export class JumpoutLayer extends tfl.layers.Layer {
   /**
    * Statistics of the last training call, one entry per scope unit, as this
    * library's `Jumpout.lastStats` gives them; undefined before the first.
+   * Read synchronously: on `webgl` and `webgpu` with `normalize`, use
+   * {@linkcode JumpoutLayer.readStats}.
+   *
+   * @throws {Error} When the last call's counts are on a GPU backend.
    */
   get lastStats(): JumpoutStats[] | undefined {
+    if (this.#stats === undefined && this.#counts !== undefined) {
+      throw new Error(
+        `Cannot read lastStats: the ${tf.getBackend()} backend reads asynchronously, got a synchronous read; use await layer.readStats()`,
+      );
+    }
+    return this.#stats;
+  }
+
+  /**
+   * Statistics of the last training call on any backend; the counts a GPU
+   * backend kept for them are read and freed.
+   *
+   * @returns The stats, or undefined before the first training call.
+   */
+  async readStats(): Promise<JumpoutStats[] | undefined> {
+    const kept = this.#counts;
+    if (kept !== undefined) {
+      const counts = await kept.counts.data();
+      // A training call while reading replaced the counts: those are newer.
+      if (this.#counts !== kept) return this.readStats();
+      this.#stats = unitStats(this.#options, kept.rates, counts, kept.cols);
+      this.#releaseCounts();
+    }
     return this.#stats;
   }
 
@@ -214,25 +274,50 @@ export class JumpoutLayer extends tfl.layers.Layer {
     const o = this.#options;
     const rows = o.scope === "sample" ? (x.shape[0] ?? 1) : 1;
     const cols = rows === 0 ? 0 : x.size / rows;
-    const counts = o.normalize && rows > 0
-      ? tf.sum(tf.reshape(tf.greater(x, 0), [rows, cols]), 1).dataSync()
-      : undefined;
-    const plan = planJumpoutStep(o, this.#step, rows, cols, counts);
-    this.#step++;
-    this.#stats = plan.stats;
-    const mask = tf.tensor(plan.mask, x.shape, "bool");
-    const scale = rows === 1
-      ? tf.scalar(plan.scale[0])
-      : tf.tensor(plan.scale, [rows, ...x.shape.slice(1).map(() => 1)]);
-    const masked = (t: tf.Tensor, m: tf.Tensor, s: tf.Tensor) =>
-      tf.where(m, tf.mul(t, s), tf.zerosLike(t));
-    return tf.customGrad((input, save) => {
-      (save as tf.GradSaveFunc)([mask, scale]);
-      return {
-        value: masked(input as tf.Tensor, mask, scale),
-        gradFunc: (dy, [m, s]) => masked(dy, m, s),
-      };
-    })(x);
+    const step = this.#step;
+    this.#releaseCounts();
+    let tensors: MaskScale;
+    if (!o.normalize || rows === 0 || READS_CHEAPLY.includes(tf.getBackend())) {
+      const counts = o.normalize && rows > 0
+        ? countActive(x, rows, cols).dataSync()
+        : undefined;
+      const plan = planJumpoutStep(o, step, rows, cols, counts);
+      this.#stats = plan.stats;
+      tensors = hostMaskScale(plan, x.shape);
+    } else {
+      // No read back: the backend compares its counts with the thresholds.
+      const rates = drawRates(o, step, rows);
+      const counts = tf.keep(countActive(x, rows, cols));
+      this.#stats = undefined;
+      this.#counts = { counts, rates, cols };
+      tensors = deviceMaskScale(
+        counts,
+        activeThresholds(o, step, rows, cols, rates),
+        rates,
+        cols,
+        o,
+        x.shape,
+      );
+    }
+    this.#step = step + 1;
+    return applyMaskScale(x, tensors);
+  }
+
+  /** Frees the counts kept for the statistics of the last training call. */
+  #releaseCounts(): void {
+    this.#counts?.counts.dispose();
+    this.#counts = undefined;
+  }
+
+  /**
+   * Frees what the layer holds when its model is disposed: no weights, but
+   * the counts of the last training call on a GPU backend.
+   *
+   * @returns The number of weights freed: 0.
+   */
+  protected override disposeWeights(): number {
+    this.#releaseCounts();
+    return super.disposeWeights();
   }
 
   /**

@@ -86,3 +86,38 @@ export async function moduleEntry(
   }
   return join(dir, entry);
 }
+
+/**
+ * Makes sure Deno has fetched the npm packages that `entries` import, and
+ * returns its npm cache directory.
+ *
+ * @param root The repository's root directory (with `deno.json`).
+ * @param entries Modules, relative to `root`, whose npm imports a bundle needs.
+ * @returns Deno's npm cache directory.
+ * @throws {Error} When `deno cache` or `deno info` fails.
+ */
+export async function ensureNpmPackages(
+  root: string,
+  entries: string[],
+): Promise<string> {
+  const run = async (args: string[]): Promise<string> => {
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args,
+      cwd: root,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (code !== 0) {
+      throw new Error(
+        `Cannot bundle: deno ${
+          args.join(" ")
+        } must succeed, got exit code ${code}: ${
+          new TextDecoder().decode(stderr)
+        }`,
+      );
+    }
+    return new TextDecoder().decode(stdout);
+  };
+  await run(["cache", ...entries]);
+  return JSON.parse(await run(["info", "--json"])).npmCache;
+}

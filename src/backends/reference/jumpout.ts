@@ -74,8 +74,29 @@ export function rescaleFactor(keep: number, power: number): number {
 }
 
 /**
- * Whether the element at `index` is kept under `key`: the top 24 bits of
- * `hash32(index ^ key)` are below the row's threshold.
+ * The 24 bits of the element at `index` under `key` that decide whether it is
+ * kept: the top bits of `hash32(index ^ key)`.
+ *
+ * @param index The element's index, an unsigned 32-bit integer.
+ * @param key The step's key ({@linkcode maskKey}).
+ * @returns An integer in [0, 2^24).
+ *
+ * @example The bits of element 5
+ * ```ts
+ * import { maskBits } from "./jumpout.ts";
+ * import { hash32 } from "../../random.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(maskBits(5, 9), hash32(5 ^ 9) >>> 8);
+ * ```
+ */
+export function maskBits(index: number, key: number): number {
+  return hash32((index ^ key) >>> 0) >>> 8;
+}
+
+/**
+ * Whether the element at `index` is kept under `key`: its
+ * {@linkcode maskBits} are below the row's threshold.
  *
  * @param index The element's index, an unsigned 32-bit integer.
  * @param key The step's key ({@linkcode maskKey}).
@@ -92,7 +113,7 @@ export function rescaleFactor(keep: number, power: number): number {
  * ```
  */
 export function isKept(index: number, key: number, keep: number): boolean {
-  return hash32((index ^ key) >>> 0) >>> 8 < keep;
+  return maskBits(index, key) < keep;
 }
 
 /**

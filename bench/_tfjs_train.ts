@@ -28,6 +28,8 @@ import {
  *
  * @param id The network.
  * @param batch Samples per step.
+ * @param withJumpout Use this library's Jumpout layer for TensorFlow.js
+ *   where the network has Jumpout, instead of TensorFlow.js's dropout.
  * @returns The case; call `dispose` when done.
  * @throws {Error} When the wasm backend cannot start.
  *
@@ -43,10 +45,11 @@ import {
 export async function prepareTfjsTraining(
   id: ModelId,
   batch: number,
+  withJumpout = false,
 ): Promise<TrainCase> {
   await initTfjsWasm();
   if (id === "cnn") fillConv2dFilterGradient();
-  const model = tfjsModel(id);
+  const model = tfjsModel(id, withJumpout);
   const optimizer = tf.train.momentum(LEARNING_RATE, MOMENTUM);
   model.compile({
     optimizer,

@@ -8,6 +8,7 @@
 
 import * as tfl from "@tensorflow/tfjs-layers";
 import { Dropout, Jumpout, layerFromSpec, preactResNet } from "../mod.ts";
+import { jumpout } from "../tfjs.ts";
 import type { Layer } from "../src/layers/layer.ts";
 import { BatchNorm } from "../src/layers/batch_norm.ts";
 import { Conv2d } from "../src/layers/conv2d.ts";
@@ -95,6 +96,10 @@ export const TFJS_JUMPOUT_STANDIN_RATE = 0.1;
  */
 export const TORCH_NOTE =
   `PyTorch has no Jumpout: nn.Dropout(${TFJS_JUMPOUT_STANDIN_RATE}) stands in`;
+
+/** What the rows of TensorFlow.js with this library's Jumpout layer say. */
+export const TFJS_JUMPOUT_NOTE =
+  "TensorFlow.js with this library's jumpout() layer (@jumpout/jumpout/tfjs) where the others have Jumpout";
 
 /** What the TensorFlow.js rows say about layers it lacks, per network. */
 export const TFJS_NOTES: Partial<Record<ModelId, string>> = {
@@ -187,11 +192,15 @@ export function ourLayers(id: ModelId): Layer[] {
 
 /**
  * The same network in TensorFlow.js layers, ending in logits. Jumpout is
- * replaced by `dropout(TFJS_JUMPOUT_STANDIN_RATE)`; the CNN takes NHWC images,
- * TensorFlow.js's native layout (identical bytes for one channel).
+ * `dropout(TFJS_JUMPOUT_STANDIN_RATE)`, or with `withJumpout` this library's
+ * TensorFlow.js layer (`jumpout()` of `tfjs.ts`, with the seeds of
+ * `ourLayers`); the CNN takes NHWC images, TensorFlow.js's native layout
+ * (identical bytes for one channel).
  *
  * @param id The network (not `resnet20`, which TensorFlow.js's wasm backend
  *   cannot train: it has no filter gradient for strided convolutions).
+ * @param withJumpout Use this library's Jumpout layer where the network has
+ *   Jumpout (not in `mlp-dropout`).
  * @returns An uncompiled model.
  * @throws {Error} For `resnet20`.
  *
@@ -207,10 +216,13 @@ export function ourLayers(id: ModelId): Layer[] {
  * model.dispose();
  * ```
  */
-export function tfjsModel(id: ModelId): tfl.Sequential {
+export function tfjsModel(id: ModelId, withJumpout = false): tfl.Sequential {
   const L = tfl.layers;
   const rate = id === "mlp-dropout" ? DROPOUT_RATE : TFJS_JUMPOUT_STANDIN_RATE;
-  const drop = (seed: number) => L.dropout({ rate, seed });
+  const drop = (seed: number) =>
+    withJumpout && id !== "mlp-dropout"
+      ? jumpout({ seed })
+      : L.dropout({ rate, seed });
   if (id === "resnet20") {
     throw new Error(
       "Cannot build the TensorFlow.js network: resnet20 has none (its wasm backend cannot train strided convolutions)",

@@ -1,10 +1,13 @@
 /**
  * `deno task bench:train [--json] [--models mlp,mlp-dropout,cnn,resnet20]
- * [--impls wasm,webgpu,tfjs-wasm,torch,reference] [--batch 128] [--steps N]
- * [--samples K] [--warmup W] [--[no-]matmul]`: training throughput of the
- * benchmark networks (see `_train_models.ts`) on this library's `wasm` and
- * `webgpu` backends, in TensorFlow.js on its single-threaded wasm backend
- * (`mlp`, `mlp-dropout`, `cnn`) and in PyTorch on the CPU (`resnet20`, with
+ * [--impls wasm,webgpu,tfjs-wasm,tfjs-wasm-jumpout,torch,reference]
+ * [--batch 128] [--steps N] [--samples K] [--warmup W] [--[no-]matmul]`:
+ * training throughput of the benchmark networks (see `_train_models.ts`) on
+ * this library's `wasm` and `webgpu` backends, in TensorFlow.js on its
+ * single-threaded wasm backend (`mlp`, `mlp-dropout`, `cnn`; and, as
+ * `tfjs-wasm-jumpout`, `mlp` with this library's TensorFlow.js Jumpout layer,
+ * whose step time over TensorFlow.js's `mlp-dropout` is the ratio
+ * `jumpout_vs_dropout_step_time` of `tfjs-wasm`) and in PyTorch on the CPU (`resnet20`, with
  * one thread and with all cores; `torch_resnet.py` under Debian's
  * `/usr/bin/python3`, skipped with a note on stderr where torch is missing),
  * and, when asked for, on the plain-TypeScript `reference` backend; then
@@ -58,6 +61,7 @@ import {
   sampleShape,
   sgdSettings,
   syntheticBatch,
+  TFJS_JUMPOUT_NOTE,
   TFJS_NOTES,
   TORCH_NOTE,
   type TrainCase,
@@ -67,14 +71,28 @@ import { exitOnError } from "../cli/_exit_on_error.ts";
 exitOnError("benchmark training");
 
 /** The timed implementations; `reference` (plain TypeScript, slow) only on request. */
-const IMPLS = ["wasm", "webgpu", "tfjs-wasm", "torch", "reference"] as const;
+const IMPLS = [
+  "wasm",
+  "webgpu",
+  "tfjs-wasm",
+  "tfjs-wasm-jumpout",
+  "torch",
+  "reference",
+] as const;
 type Impl = typeof IMPLS[number];
-const DEFAULT_IMPLS: Impl[] = ["wasm", "webgpu", "tfjs-wasm", "torch"];
+const DEFAULT_IMPLS: Impl[] = [
+  "wasm",
+  "webgpu",
+  "tfjs-wasm",
+  "tfjs-wasm-jumpout",
+  "torch",
+];
 const OURS = ["wasm", "webgpu", "reference"] as const;
 
 /** The networks other libraries have a version of; this library has all. */
 const OTHERS: Partial<Record<Impl, readonly ModelId[]>> = {
   "tfjs-wasm": ["mlp", "mlp-dropout", "cnn"],
+  "tfjs-wasm-jumpout": ["mlp"],
   torch: ["resnet20"],
 };
 
@@ -129,7 +147,7 @@ interface Ratio {
 }
 
 const USAGE =
-  "Usage: deno task bench:train [--json] [--models mlp,mlp-dropout,cnn,resnet20] [--impls wasm,webgpu,tfjs-wasm,torch,reference] [--batch 128] [--steps N] [--samples K] [--warmup W] [--[no-]matmul] [--debug]";
+  "Usage: deno task bench:train [--json] [--models mlp,mlp-dropout,cnn,resnet20] [--impls wasm,webgpu,tfjs-wasm,tfjs-wasm-jumpout,torch,reference] [--batch 128] [--steps N] [--samples K] [--warmup W] [--[no-]matmul] [--debug]";
 
 function fail(message: string): never {
   console.error(`${message}\n${USAGE}`);
@@ -288,12 +306,16 @@ async function prepare(
     const { torchParameters: _, ...build } = info;
     c = torch;
     extra = { ...build, torchNote: TORCH_NOTE };
-  } else if (impl === "tfjs-wasm") {
+  } else if (impl === "tfjs-wasm" || impl === "tfjs-wasm-jumpout") {
     const { prepareTfjsTraining, tfjsWasmSimd } = await import(
       "./_tfjs_train.ts"
     );
-    c = await prepareTfjsTraining(id, opts.batch);
-    extra = { simd: tfjsWasmSimd(), tfjsNote: TFJS_NOTES[id] };
+    const withJumpout = impl === "tfjs-wasm-jumpout";
+    c = await prepareTfjsTraining(id, opts.batch, withJumpout);
+    extra = {
+      simd: tfjsWasmSimd(),
+      tfjsNote: withJumpout ? TFJS_JUMPOUT_NOTE : TFJS_NOTES[id],
+    };
   } else {
     if (impl === "webgpu") extra = await adapterInfo();
     c = await prepareOurTraining(impl, id, opts.batch);
@@ -430,6 +452,21 @@ function ratios(rows: Row[]): Ratio[] {
         ...(jumpout.fallback ? { fallback: true } : {}),
       });
     }
+  }
+  // TensorFlow.js's perceptron with this library's Jumpout layer against the
+  // same network with TensorFlow.js's own dropout.
+  const [tfjsJumpout, tfjsDropout] = [
+    find("mlp", "tfjs-wasm-jumpout"),
+    find("mlp-dropout", "tfjs-wasm"),
+  ];
+  if (tfjsJumpout && tfjsDropout) {
+    out.push({
+      ratio: "jumpout_vs_dropout_step_time",
+      impl: "tfjs-wasm",
+      value: round(
+        tfjsJumpout.medianMsPerStep / tfjsDropout.medianMsPerStep,
+      ),
+    });
   }
   return out;
 }

@@ -1,7 +1,8 @@
 /**
- * The README's examples run as printed: the Deno one against the source (the
- * package's name swapped for `mod.ts`), the browser one in headless Chromium
- * against the bundle. The Node one runs in `npm_package_test.ts`, against
+ * The README's examples run as printed: the Deno, residual-network and
+ * TensorFlow.js ones against the source (the package's names swapped for
+ * `mod.ts` and `tfjs.ts`), the browser one in headless Chromium against the
+ * bundle. The Node one runs in `npm_package_test.ts`, against
  * the installed package.
  */
 import { equal, ok } from "node:assert/strict";
@@ -14,14 +15,18 @@ import { readmeBlock } from "./_helpers/readme.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
-Deno.test("README, Deno: the example trains and evaluates, from the source", async () => {
-  const code = (await readmeBlock("### Deno", "ts"))
-    .replace('"@jumpout/jumpout"', JSON.stringify(join(ROOT, "mod.ts")))
-    .replace('"model.safetensors"', "Deno.env.get('CHECKPOINT')!");
+/**
+ * Runs a README example from the source (in a temporary directory), with
+ * `env` added to its environment; returns its standard output, failing with
+ * its error output.
+ */
+async function runExample(
+  code: string,
+  env: Record<string, string> = {},
+): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "jumpout-readme-" });
   try {
     await Deno.writeTextFile(join(dir, "example.ts"), code);
-    const checkpoint = join(dir, "model.safetensors");
     const { code: exit, stdout, stderr } = await new Deno.Command(
       Deno.execPath(),
       {
@@ -32,13 +37,26 @@ Deno.test("README, Deno: the example trains and evaluates, from the source", asy
           join(ROOT, "deno.json"),
           join(dir, "example.ts"),
         ],
-        env: { CHECKPOINT: checkpoint, NO_COLOR: "1" },
+        env: { ...env, NO_COLOR: "1" },
         stdout: "piped",
         stderr: "piped",
       },
     ).output();
-    const out = new TextDecoder().decode(stdout);
     equal(exit, 0, new TextDecoder().decode(stderr));
+    return new TextDecoder().decode(stdout);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("README, Deno: the example trains and evaluates, from the source", async () => {
+  const code = (await readmeBlock("### Deno", "ts"))
+    .replace('"@jumpout/jumpout"', JSON.stringify(join(ROOT, "mod.ts")))
+    .replace('"model.safetensors"', "Deno.env.get('CHECKPOINT')!");
+  const dir = await Deno.makeTempDir({ prefix: "jumpout-readme-" });
+  try {
+    const checkpoint = join(dir, "model.safetensors");
+    const out = await runExample(code, { CHECKPOINT: checkpoint });
     const accuracy = Number(/accuracy: ([0-9.]+)/.exec(out)?.[1]);
     // One epoch of a 784-512-10 MLP, unseeded: 0.67-0.71 on the embedded
     // subset, 0.82 on the full set; 0.5 is five times chance.
@@ -113,34 +131,26 @@ Deno.test({
 });
 
 Deno.test("README, residual networks: the example builds ResNet-20 and a block", async () => {
-  const code = (await readmeBlock("### Residual networks", "ts"))
-    .replace('"@jumpout/jumpout"', JSON.stringify(join(ROOT, "mod.ts")));
-  const dir = await Deno.makeTempDir({ prefix: "jumpout-readme-" });
-  try {
-    await Deno.writeTextFile(join(dir, "example.ts"), code);
-    const { code: exit, stdout, stderr } = await new Deno.Command(
-      Deno.execPath(),
-      {
-        args: [
-          "run",
-          "-A",
-          "--config",
-          join(ROOT, "deno.json"),
-          join(dir, "example.ts"),
-        ],
-        env: { NO_COLOR: "1" },
-        stdout: "piped",
-        stderr: "piped",
-      },
-    ).output();
-    const out = new TextDecoder().decode(stdout);
-    equal(exit, 0, new TextDecoder().decode(stderr));
-    // He et al.'s ResNet-20 has 0.27M parameters; ours adds 1% (projection
-    // shortcuts) and has one input channel.
-    const count = Number(/ResNet-20: (\d+) parameters/.exec(out)?.[1]);
-    ok(Math.abs(count / 0.27e6 - 1) < 0.02, out);
-    ok(out.includes("[ 8, 64 ]"), out);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  const out = await runExample(
+    (await readmeBlock("### Residual networks", "ts"))
+      .replace('"@jumpout/jumpout"', JSON.stringify(join(ROOT, "mod.ts"))),
+  );
+  // He et al.'s ResNet-20 has 0.27M parameters; ours adds 1% (projection
+  // shortcuts) and has one input channel.
+  const count = Number(/ResNet-20: (\d+) parameters/.exec(out)?.[1]);
+  ok(Math.abs(count / 0.27e6 - 1) < 0.02, out);
+  ok(out.includes("[ 8, 64 ]"), out);
+});
+
+Deno.test("README, TensorFlow.js: the example trains a TensorFlow.js model with jumpout(), from the source", async () => {
+  const out = await runExample(
+    (await readmeBlock("### From TensorFlow.js", "ts"))
+      .replace('"@jumpout/jumpout/tfjs"', JSON.stringify(join(ROOT, "tfjs.ts")))
+      .replace('"@jumpout/jumpout"', JSON.stringify(join(ROOT, "mod.ts"))),
+  );
+  const losses = /loss per epoch: \[ ([0-9.]+), ([0-9.]+) \]/.exec(out);
+  // Unseeded weights: the second epoch's mean loss is well below the first's
+  // (about 1.1 then 0.7 on the embedded subset).
+  ok(losses && Number(losses[2]) < Number(losses[1]) - 0.1, out);
+  ok(/qPlus: 0\.\d+/.test(out), out);
 });

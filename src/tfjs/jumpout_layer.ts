@@ -159,7 +159,9 @@ export class JumpoutLayer extends tfl.layers.Layer {
   #step: number;
   #stats: JumpoutStats[] | undefined;
   /** The last training call's counts, where they were not read back. */
-  #counts: { counts: tf.Tensor; rates: Uint32Array; cols: number } | undefined;
+  #counts:
+    | { counts: tf.Tensor; rates: Uint32Array; cols: number; backend: string }
+    | undefined;
 
   /**
    * Makes the layer; every option is checked here, by name, with the
@@ -213,7 +215,7 @@ export class JumpoutLayer extends tfl.layers.Layer {
   get lastStats(): JumpoutStats[] | undefined {
     if (this.#stats === undefined && this.#counts !== undefined) {
       throw new Error(
-        `Cannot read lastStats: the ${tf.getBackend()} backend reads asynchronously, got a synchronous read; use await layer.readStats()`,
+        `Cannot read lastStats: the ${this.#counts.backend} backend reads asynchronously, got a synchronous read; use await layer.readStats()`,
       );
     }
     return this.#stats;
@@ -289,7 +291,7 @@ export class JumpoutLayer extends tfl.layers.Layer {
       const rates = drawRates(o, step, rows);
       const counts = tf.keep(countActive(x, rows, cols));
       this.#stats = undefined;
-      this.#counts = { counts, rates, cols };
+      this.#counts = { counts, rates, cols, backend: tf.getBackend() };
       tensors = deviceMaskScale(
         counts,
         activeThresholds(o, step, rows, cols, rates),

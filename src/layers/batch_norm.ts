@@ -160,8 +160,10 @@ export class BatchNorm implements Layer {
       new Float32Array(c).fill(1),
     );
     this.#beta = makeParameter(backend, `${prefix}bias`, [c]);
-    this.#runningMean = backend.allocate([c]);
-    this.#runningVar = backend.tensor(new Float32Array(c).fill(1), [c]);
+    this.#runningMean = backend.keep(backend.allocate([c]));
+    this.#runningVar = backend.keep(
+      backend.tensor(new Float32Array(c).fill(1), [c]),
+    );
     this.#built = { backend, input: shape };
     this.#prefix = prefix;
     return out;

@@ -5,7 +5,12 @@
  */
 
 import type { Backend, Tensor } from "../backend.ts";
-import type { Layer, LayerForwardOptions, Parameter } from "./layer.ts";
+import type {
+  Layer,
+  LayerForwardOptions,
+  Parameter,
+  ParameterCount,
+} from "./layer.ts";
 import {
   type Built,
   checkBackward,
@@ -131,6 +136,16 @@ export class BatchNorm implements Layer {
       );
     }
     return shape;
+  }
+
+  /**
+   * The numbers the layer holds once built; it need not be built.
+   *
+   * @returns Gamma and beta, trainable, and the running mean and variance,
+   *   not: `channels` each.
+   */
+  parameterCount(): ParameterCount {
+    return { trainable: 2 * this.channels, nonTrainable: 2 * this.channels };
   }
 
   /**

@@ -17,6 +17,20 @@ export interface Parameter {
   readonly grad: Tensor<"float32">;
 }
 
+/**
+ * How many numbers a layer holds once built, by kind, as model summaries
+ * count them (Keras's and torchinfo's convention).
+ */
+export interface ParameterCount {
+  /** Elements of its parameters: what the optimiser updates. */
+  trainable: number;
+  /**
+   * Elements of the rest of its state, such as BatchNorm's running
+   * statistics: forward passes update them, gradients do not.
+   */
+  nonTrainable: number;
+}
+
 /** Options of a forward call. */
 export interface LayerForwardOptions {
   /** Training behaviour (dropout masks, batch statistics); false by default. */
@@ -53,6 +67,14 @@ export interface Layer {
    *   message names the layer and both shapes.
    */
   outputShape(inputShape: readonly number[]): number[];
+  /**
+   * How many numbers the layer holds once built, known before it is built,
+   * so that an unbuilt model can be summarised. Optional: a layer without
+   * it holds none.
+   *
+   * @returns The elements of its parameters and of its other state.
+   */
+  parameterCount?(): ParameterCount;
   /**
    * Allocates parameters on `backend` for inputs of `inputShape` (batch
    * dimension first, any size) and returns the output shape.

@@ -2,43 +2,25 @@
  * The README's examples run as printed: the Deno one against the source (the
  * package's name swapped for `mod.ts`), the browser one in headless Chromium
  * against the bundle. The Node one runs in `npm_package_test.ts`, against
- * the installed package.
+ * the installed package. The residual networks' and the ONNX Runtime ones run
+ * against the source.
  */
 import { equal, ok } from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { bundle } from "../tools/bundle.ts";
 import { startServer } from "../tools/serve.ts";
 import { chromiumProblem, launchChromium } from "./_helpers/browser.ts";
-import { readmeBlock } from "./_helpers/readme.ts";
-
-const ROOT = fileURLToPath(new URL("../", import.meta.url));
+import { readmeBlock, runReadmeExample } from "./_helpers/readme.ts";
 
 Deno.test("README, Deno: the example trains and evaluates, from the source", async () => {
-  const code = (await readmeBlock("### Deno", "ts"))
-    .replace('"@jumpout/jumpout"', JSON.stringify(join(ROOT, "mod.ts")))
-    .replace('"model.safetensors"', "Deno.env.get('CHECKPOINT')!");
   const dir = await Deno.makeTempDir({ prefix: "jumpout-readme-" });
   try {
-    await Deno.writeTextFile(join(dir, "example.ts"), code);
     const checkpoint = join(dir, "model.safetensors");
-    const { code: exit, stdout, stderr } = await new Deno.Command(
-      Deno.execPath(),
-      {
-        args: [
-          "run",
-          "-A",
-          "--config",
-          join(ROOT, "deno.json"),
-          join(dir, "example.ts"),
-        ],
-        env: { CHECKPOINT: checkpoint, NO_COLOR: "1" },
-        stdout: "piped",
-        stderr: "piped",
-      },
-    ).output();
-    const out = new TextDecoder().decode(stdout);
-    equal(exit, 0, new TextDecoder().decode(stderr));
+    const out = await runReadmeExample("### Deno", {
+      edit: (code) =>
+        code.replace('"model.safetensors"', "Deno.env.get('CHECKPOINT')!"),
+      env: { CHECKPOINT: checkpoint },
+    });
     const accuracy = Number(/accuracy: ([0-9.]+)/.exec(out)?.[1]);
     // One epoch of a 784-512-10 MLP, unseeded: 0.67-0.71 on the embedded
     // subset, 0.82 on the full set; 0.5 is five times chance.
@@ -113,34 +95,17 @@ Deno.test({
 });
 
 Deno.test("README, residual networks: the example builds ResNet-20 and a block", async () => {
-  const code = (await readmeBlock("### Residual networks", "ts"))
-    .replace('"@jumpout/jumpout"', JSON.stringify(join(ROOT, "mod.ts")));
-  const dir = await Deno.makeTempDir({ prefix: "jumpout-readme-" });
-  try {
-    await Deno.writeTextFile(join(dir, "example.ts"), code);
-    const { code: exit, stdout, stderr } = await new Deno.Command(
-      Deno.execPath(),
-      {
-        args: [
-          "run",
-          "-A",
-          "--config",
-          join(ROOT, "deno.json"),
-          join(dir, "example.ts"),
-        ],
-        env: { NO_COLOR: "1" },
-        stdout: "piped",
-        stderr: "piped",
-      },
-    ).output();
-    const out = new TextDecoder().decode(stdout);
-    equal(exit, 0, new TextDecoder().decode(stderr));
-    // He et al.'s ResNet-20 has 0.27M parameters; ours adds 1% (projection
-    // shortcuts) and has one input channel.
-    const count = Number(/ResNet-20: (\d+) parameters/.exec(out)?.[1]);
-    ok(Math.abs(count / 0.27e6 - 1) < 0.02, out);
-    ok(out.includes("[ 8, 64 ]"), out);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  const out = await runReadmeExample("### Residual networks");
+  // He et al.'s ResNet-20 has 0.27M parameters; ours adds 1% (projection
+  // shortcuts) and has one input channel.
+  const count = Number(/ResNet-20: (\d+) parameters/.exec(out)?.[1]);
+  ok(Math.abs(count / 0.27e6 - 1) < 0.02, out);
+  ok(out.includes("[ 8, 64 ]"), out);
+});
+
+Deno.test("README, ONNX: the exported ResNet-20 runs in ONNX Runtime as in the library", async () => {
+  const out = await runReadmeExample("### Serving with ONNX Runtime");
+  ok(out.includes("[ 8, 10 ]"), out);
+  const relative = Number(/relative difference: (\S+)/.exec(out)?.[1]);
+  ok(relative >= 0 && relative < 1e-5, out);
 });

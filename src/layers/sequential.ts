@@ -184,6 +184,14 @@ export class Sequential {
     this.layers = Object.freeze([...layers]);
   }
 
+  /**
+   * One sample's shape as the model was built for it: the input shape of
+   * `build` without its batch; undefined before build.
+   */
+  get sampleShape(): number[] | undefined {
+    return this.#built?.shapes[0].slice(1);
+  }
+
   /** Whether `forward` runs in training mode by default. */
   get training(): boolean {
     return this.#training;

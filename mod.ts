@@ -31,3 +31,4 @@ export * from "./src/io/mod.ts";
 export * from "./src/parallel/mod.ts";
 export * from "./src/data/mod.ts";
 export * from "./src/models/mod.ts";
+export * from "./src/training/mod.ts";

@@ -32,3 +32,4 @@ export * from "./src/parallel/mod.ts";
 export * from "./src/data/mod.ts";
 export * from "./src/models/mod.ts";
 export * from "./src/export/mod.ts";
+export * from "./src/training/mod.ts";

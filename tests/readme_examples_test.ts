@@ -94,6 +94,14 @@ Deno.test({
   },
 });
 
+Deno.test("README, training with fit: define, fit with validation and early stopping, evaluate, predict", async () => {
+  const out = await runReadmeExample("### Training with fit");
+  ok(/epoch 1: loss [0-9.]+, validation 0\.\d+/.test(out), out);
+  // Five epochs of a 784-128-10 MLP on 2700 images: well past chance (10%).
+  const accuracy = Number(/test accuracy: ([0-9.]+)/.exec(out)?.[1]);
+  ok(accuracy > 0.6, out);
+});
+
 Deno.test("README, residual networks: the example builds ResNet-20 and a block", async () => {
   const out = await runReadmeExample("### Residual networks");
   // He et al.'s ResNet-20 has 0.27M parameters; ours adds 1% (projection

@@ -42,6 +42,7 @@ import {
 import { allocateShared, SharedControl } from "./shared_sync.ts";
 import { shardRows } from "./shards.ts";
 import { writeFileAtomic } from "../io/write_file_atomic.ts";
+import { workerStarter } from "./_worker_endpoints.ts";
 
 export type { LayerJumpoutStats, QPlusScope } from "./replica.ts";
 
@@ -135,7 +136,7 @@ export class DataParallel {
     const what = "create DataParallel";
     const o = checkOptions(what, options);
     const backend = await resolveBackend(o.backend);
-    const workers = workerCount(what, o.workers, backend);
+    const workers = await workerCount(what, o.workers, backend);
     const n = Math.max(1, workers);
     const seed = o.checkpoint === undefined
       ? o.seed ?? randomSeed()
@@ -143,13 +144,19 @@ export class DataParallel {
     const wasmModule = backend === "wasm" && workers > 0
       ? await compiledKernels()
       : undefined;
+    const start = workers === 0 ? undefined : await workerStarter();
     const group: Group = new ReplicaGroup([], o.timeoutMs);
-    const replicas: ReplicaHandle[] = workers === 0
+    const replicas: ReplicaHandle[] = start === undefined
       ? [localReplica()]
       : Array.from(
         { length: n },
         (_, k) =>
-          workerReplica(o.workerUrl, k, (message) => group.crashed(k, message)),
+          workerReplica(
+            start,
+            o.workerUrl,
+            k,
+            (message) => group.crashed(k, message),
+          ),
       );
     group.replicas.push(...replicas);
     const transport = n === 1 ? "none" : o.transport;
@@ -479,7 +486,7 @@ export class DataParallel {
   /**
    * Writes {@linkcode DataParallel.checkpoint} to a file atomically (a new
    * file, flushed, renamed over the old one), so an interrupted run always
-   * leaves the last complete checkpoint. Needs Deno's file system.
+   * leaves the last complete checkpoint. Needs a file system: Deno's or Node's.
    *
    * @param path Where the checkpoint goes.
    * @throws {DataParallelError} When a worker fails.

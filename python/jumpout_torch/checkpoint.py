@@ -73,11 +73,11 @@ def load_checkpoint(source, model, optimizer=None):
     if problems:
         raise ValueError(f"{what}: the file must hold exactly the model's tensors, got {'; '.join(problems)}")
     with torch.no_grad():
-        for target, value in updates:
-            if callable(target):
-                target()
+        for update in updates:
+            if callable(update):
+                update()
             else:
-                target.copy_(value)
+                update[0].copy_(update[1])
     for name, layer in layers.items():
         layer.step = int(mask_steps[name])
     return {"step": step, "optimizer_step": optimizer_step, "mask_steps": mask_steps, "metadata": metadata}

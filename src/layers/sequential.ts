@@ -228,26 +228,6 @@ export class Sequential {
   }
 
   /**
-   * The input shape of the last `build`, batch first, or undefined when the
-   * model is not built (never built, or disposed).
-   *
-   * @example The shape a model was built for
-   * ```ts
-   * import { createBackend, Dense, Sequential } from "../../mod.ts";
-   * import { deepEqual } from "node:assert/strict";
-   *
-   * const model = new Sequential([new Dense(3, 2)]);
-   * deepEqual(model.inputShape, undefined);
-   * model.build(await createBackend("reference"), [4, 3], { seed: 1 });
-   * deepEqual(model.inputShape, [4, 3]);
-   * ```
-   */
-  get inputShape(): number[] | undefined {
-    const built = this.#built;
-    return built === undefined ? undefined : [...built.shapes[0]];
-  }
-
-  /**
    * The output shape for inputs of `inputShape`, with every layer's checks
    * and errors, as `build` would return it; it builds nothing.
    *

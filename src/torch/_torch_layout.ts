@@ -63,14 +63,14 @@ export interface TorchLayout {
  * ```
  */
 export function torchLayout(model: Sequential, what: string): TorchLayout {
-  const shape = model.inputShape;
-  if (shape === undefined) {
+  const sample = model.sampleShape;
+  if (sample === undefined) {
     throw new TypeError(
       `Cannot ${what}: model must be built, got a model that is not built`,
     );
   }
   const entries: TorchEntry[] = [];
-  const module = sequential(model.layers, shape, "", 0, entries, what);
+  const module = sequential(model.layers, [1, ...sample], "", 0, entries, what);
   return { module, entries };
 }
 

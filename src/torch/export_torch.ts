@@ -76,7 +76,7 @@ export async function exportTorch(model: Sequential): Promise<TorchExport> {
     });
   });
   const weights = encodeSafetensors(tensors, { format: "pt" });
-  const shape = JSON.stringify(model.inputShape!.slice(1));
+  const shape = JSON.stringify(model.sampleShape);
   return { weights, python: pythonModule(module, shape) };
 }
 

@@ -33,3 +33,4 @@ export * from "./src/data/mod.ts";
 export * from "./src/models/mod.ts";
 export * from "./src/export/mod.ts";
 export * from "./src/training/mod.ts";
+export * from "./src/torch/mod.ts";

@@ -2,10 +2,17 @@
  * The README's examples run as printed: the Deno one against the source (the
  * package's name swapped for `mod.ts`), the browser one in headless Chromium
  * against the bundle. The Node one runs in `npm_package_test.ts`, against
- * the installed package. The residual networks' and the ONNX Runtime ones run
- * against the source.
+ * the installed package. The residual networks', the ONNX Runtime and the
+ * PyTorch ones run against the source.
  */
-import { equal, ok } from "node:assert/strict";
+import { deepEqual, equal, ok } from "node:assert/strict";
+import {
+  DataParallel,
+  decodeSafetensors,
+  encodeSafetensors,
+  exportTorch,
+  loadModel,
+} from "../mod.ts";
 import { join } from "node:path";
 import { bundle } from "../tools/bundle.ts";
 import { startServer } from "../tools/serve.ts";
@@ -116,4 +123,54 @@ Deno.test("README, ONNX: the exported ResNet-20 runs in ONNX Runtime as in the l
   ok(out.includes("[ 8, 10 ]"), out);
   const relative = Number(/relative difference: (\S+)/.exec(out)?.[1]);
   ok(relative >= 0 && relative < 1e-5, out);
+});
+
+Deno.test("README, outgrowing one machine: the example exports a trained run and imports a state dict back", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "jumpout-readme-torch-" });
+  try {
+    // What the example reads: a run's checkpoint, and a state dict of its
+    // network (its export with every weight set to 0.5).
+    const trainer = await DataParallel.create({
+      model: [{ type: "dense", inFeatures: 4, outFeatures: 3 }],
+      inputShape: [4],
+      optimizer: { type: "sgd", lr: 0.1 },
+      backend: "reference",
+      workers: 0,
+    });
+    await trainer.trainStep(new Float32Array([1, 2, 3, 4]), [2]);
+    const checkpoint = await trainer.checkpoint();
+    await trainer.dispose();
+    const loaded = await loadModel(checkpoint);
+    const { weights } = await exportTorch(loaded.model);
+    loaded.dispose();
+    const { tensors } = decodeSafetensors(weights);
+    (tensors.get("0.weight")!.data as Float32Array).fill(0.5);
+    const files = {
+      CHECKPOINT: join(dir, "checkpoint.safetensors"),
+      WEIGHTS: join(dir, "model.safetensors"),
+      PYTHON: join(dir, "model.py"),
+      STATE: join(dir, "state.safetensors"),
+    };
+    await Deno.writeFile(files.CHECKPOINT, checkpoint);
+    await Deno.writeFile(files.STATE, encodeSafetensors(tensors));
+    const path = (name: string) => `Deno.env.get("${name}")!`;
+    const out = await runReadmeExample("### Outgrowing one machine", {
+      edit: (code) =>
+        code
+          .replace('"out/train/checkpoint.safetensors"', path("CHECKPOINT"))
+          .replace('"model.safetensors"', path("WEIGHTS"))
+          .replace('"model.py"', path("PYTHON"))
+          .replace('"state.safetensors"', path("STATE"))
+          .replace(
+            "dispose();",
+            'const w = model.state().get("0.weight")!;\nconsole.log(JSON.stringify([...await w.backend.read(w)]));\ndispose();',
+          ),
+      env: files,
+    });
+    deepEqual(await Deno.readFile(files.WEIGHTS), weights);
+    ok((await Deno.readTextFile(files.PYTHON)).includes("def build_model():"));
+    deepEqual(JSON.parse(out), new Array(12).fill(0.5));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -31,3 +31,6 @@ export * from "./src/io/mod.ts";
 export * from "./src/parallel/mod.ts";
 export * from "./src/data/mod.ts";
 export * from "./src/models/mod.ts";
+export * from "./src/export/mod.ts";
+export * from "./src/training/mod.ts";
+export * from "./src/torch/mod.ts";

@@ -12,8 +12,12 @@
  */
 
 import { parseArgs } from "node:util";
-import { DataParallel, loadFashionMnist, specOfLayer } from "../mod.ts";
-import { permutation } from "../cli/_fit.ts";
+import {
+  DataParallel,
+  loadFashionMnist,
+  permutation,
+  specOfLayer,
+} from "../mod.ts";
 import { MOMENTUM, ourLayers } from "./_train_models.ts";
 import { exitOnError, UsageError } from "../cli/_exit_on_error.ts";
 

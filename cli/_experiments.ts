@@ -9,7 +9,8 @@
 
 import type { FashionMnist } from "../src/data/fashion_mnist.ts";
 import { type DriftRow, measureDrift } from "./_drift.ts";
-import { type FitConfig, gather, optimizerSpec, permutation } from "./_fit.ts";
+import { type FitConfig, gather, optimizerSpec } from "./_fit.ts";
+import { permutation } from "../mod.ts";
 import {
   ablationName,
   inputShapeOf,

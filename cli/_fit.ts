@@ -9,7 +9,9 @@ import {
   type BackendChoice,
   cosineSchedule,
   DataParallel,
+  fit as fitModel,
   type OptimizerSpec,
+  permutation,
   type QPlusScope,
 } from "../mod.ts";
 import type { FashionMnist, Split } from "../src/data/fashion_mnist.ts";
@@ -117,7 +119,6 @@ export interface FitResult {
   interrupted: boolean;
 }
 
-/** What the caller hears during a run. */
 /** Where a run stands after a step, as {@linkcode FitHooks.onStep} has it. */
 export interface StepState {
   epoch: number;
@@ -147,13 +148,29 @@ export function progressOf(s: StepState, epochs: number): ProgressState {
   };
 }
 
+/** What the caller hears during a run, and where its checkpoint goes. */
 export interface FitHooks {
   /** After each step. */
   onStep?(state: StepState): void;
-  /** After each epoch, with the trainer (e.g. to write a checkpoint). */
+  /**
+   * After each epoch, once its checkpoint is written, with the trainer
+   * (e.g. to measure it).
+   */
   onEpoch?(record: EpochRecord, trainer: DataParallel): Promise<void> | void;
   /** Stops the run between steps. */
   signal?: AbortSignal;
+  /** Write a checkpoint after every epoch, or resume from one. */
+  checkpoint?: CheckpointPlan;
+}
+
+/** Where a run's checkpoint goes, and what it resumes from. */
+export interface CheckpointPlan {
+  /** Written atomically after every epoch. */
+  path: string;
+  /** A checkpoint of the same run to go on from. */
+  resume?: Uint8Array;
+  /** More string pairs the checkpoint carries. */
+  metadata?: Record<string, string>;
 }
 
 /**
@@ -161,8 +178,8 @@ export interface FitHooks {
  *
  * @param config The run's settings.
  * @param data The data set.
- * @param hooks Progress, per-epoch work and cancellation.
- * @returns The run's record.
+ * @param hooks Progress, per-epoch work, checkpoints and cancellation.
+ * @returns The run's record (of this call's epochs when resuming).
  */
 export async function fit(
   config: FitConfig,
@@ -178,13 +195,16 @@ export async function fit(
       `Cannot train: the training images (${trainSize}) must fill at least one batch of ${config.batch}`,
     );
   }
-  const trainIdx = order.subarray(validation, validation + trainSize);
   const onValidation = config.evaluateOn === "validation";
   if (onValidation && validation === 0) {
     throw new RangeError(
       "Cannot train: evaluateOn validation needs validation images, got validation 0",
     );
   }
+  const train = gather(
+    data.train,
+    order.subarray(validation, validation + trainSize),
+  );
   const evalSet = onValidation
     ? gather(data.train, order.subarray(0, validation))
     : gather(
@@ -210,6 +230,7 @@ export async function fit(
     augment: config.augment === true && { fill: PAD_FILL },
     // So that whoever loads a checkpoint can standardise inputs the same way.
     metadata: {
+      ...hooks.checkpoint?.metadata,
       "input.mean": String(PIXEL_MEAN),
       "input.std": String(PIXEL_STD),
     },
@@ -222,67 +243,67 @@ export async function fit(
     active: [],
     interrupted: false,
   };
+  const started = performance.now();
+  let done = 0;
+  let lossSum = 0;
+  let trainMs = 0;
+  const every = config.recordActiveEvery ?? 0;
   try {
-    const x = new Float32Array(config.batch * 784);
-    const labels = new Array<number>(config.batch);
-    const started = performance.now();
-    let done = 0;
-    for (let epoch = 1; epoch <= config.epochs; epoch++) {
-      const shuffled = permutation(trainSize, config.seed * 7919 + epoch);
-      let lossSum = 0;
-      let correct = 0;
-      let trainMs = 0;
-      for (let step = 0; step < steps; step++) {
-        if (hooks.signal?.aborted) {
-          result.interrupted = true;
-          return result;
-        }
-        for (let r = 0; r < config.batch; r++) {
-          const i = trainIdx[shuffled[step * config.batch + r]];
-          standardize(data.train.images, i, x, r);
-          labels[r] = data.train.labels[i];
-        }
-        const t = performance.now();
-        const { loss, accuracy } = await trainer.trainStep(x, labels);
-        trainMs += performance.now() - t;
-        lossSum += loss;
-        correct += accuracy * config.batch;
+    await fitModel(trainer, { x: train.images, y: train.labels }, {
+      epochs: config.epochs,
+      batchSize: config.batch,
+      seed: config.seed,
+      validationData: { x: evalSet.images, y: evalSet.labels },
+      validationBatchSize: evalChunk(config),
+      validationFreq: config.evalEvery ?? 1,
+      checkpoint: hooks.checkpoint?.path,
+      resume: hooks.checkpoint?.resume,
+      signal: hooks.signal,
+      onBatchEnd: async (b) => {
+        if (b.step === 1) [lossSum, trainMs] = [0, 0];
+        lossSum += b.loss;
+        trainMs += b.seconds * 1000;
         done++;
-        const every = config.recordActiveEvery ?? 0;
-        if (every > 0 && (done - 1) % every === 0) {
+        const at = (b.epoch - 1) * steps + b.step - 1;
+        if (every > 0 && at % every === 0) {
           const stats = await trainer.jumpoutStats();
           result.active.push({
-            step: done - 1,
+            step: at,
             layers: stats.map((s) => s.stats[0].qPlus),
           });
         }
         const elapsed = (performance.now() - started) / 1000;
+        const left = steps * config.epochs - at - 1;
         hooks.onStep?.({
-          epoch,
-          step: step + 1,
+          epoch: b.epoch,
+          step: b.step,
           steps,
-          loss: lossSum / (step + 1),
-          samplesPerSec: (1000 * (step + 1) * config.batch) / trainMs,
-          secondsLeft: (elapsed / done) * (steps * config.epochs - done),
+          loss: lossSum / b.step,
+          samplesPerSec: (1000 * b.step * config.batch) / trainMs,
+          secondsLeft: (elapsed / done) * left,
         });
-      }
-      const evalEvery = config.evalEvery ?? 1;
-      const evaluated = epoch % evalEvery === 0 || epoch === config.epochs
-        ? await evaluate(trainer, evalSet, evalChunk(config))
-        : { loss: NaN, accuracy: NaN };
-      const record: EpochRecord = {
-        epoch,
-        trainLoss: lossSum / steps,
-        trainAccuracy: correct / (steps * config.batch),
-        evalLoss: evaluated.loss,
-        evalAccuracy: evaluated.accuracy,
-        seconds: trainMs / 1000,
-        samplesPerSec: (1000 * steps * config.batch) / trainMs,
-      };
-      result.epochs.push(record);
-      await hooks.onEpoch?.(record, trainer);
-    }
+      },
+      onEpochEnd: async (e) => {
+        const record: EpochRecord = {
+          epoch: e.epoch,
+          trainLoss: e.loss,
+          trainAccuracy: e.accuracy,
+          evalLoss: e.valLoss!,
+          evalAccuracy: e.valAccuracy!,
+          seconds: e.seconds,
+          samplesPerSec: (steps * config.batch) / e.seconds,
+        };
+        result.epochs.push(record);
+        await hooks.onEpoch?.(record, trainer);
+      },
+    });
     return result;
+  } catch (error) {
+    if (hooks.signal?.aborted && error === hooks.signal.reason) {
+      result.interrupted = true;
+      return result;
+    }
+    throw error;
   } finally {
     await trainer.dispose();
   }
@@ -297,27 +318,6 @@ export async function fit(
  */
 export function optimizerSpec(weightDecay: number): OptimizerSpec {
   return { type: "sgd", lr: 1, momentum: 0.9, nesterov: true, weightDecay };
-}
-
-/** Loss and accuracy over a whole set, in chunks. */
-async function evaluate(
-  trainer: DataParallel,
-  set: { images: Float32Array; labels: number[] },
-  chunk: number,
-): Promise<{ loss: number; accuracy: number }> {
-  let loss = 0;
-  let correct = 0;
-  const n = set.labels.length;
-  for (let start = 0; start < n; start += chunk) {
-    const end = Math.min(n, start + chunk);
-    const r = await trainer.evaluate(
-      set.images.subarray(start * 784, end * 784),
-      set.labels.slice(start, end),
-    );
-    loss += r.loss * (end - start);
-    correct += r.accuracy * (end - start);
-  }
-  return { loss: loss / n, accuracy: correct / n };
 }
 
 /**
@@ -353,36 +353,4 @@ function standardize(
   for (let k = 0; k < 784; k++) {
     to[dst + k] = (from[src + k] - PIXEL_MEAN) / PIXEL_STD;
   }
-}
-
-/**
- * A permutation of `[0, n)` from a seed (xorshift32, Fisher–Yates).
- *
- * @param n How many.
- * @param seed Any integer.
- * @returns The permutation.
- *
- * @example Every index once
- * ```ts
- * import { permutation } from "./_fit.ts";
- * import { deepEqual } from "node:assert/strict";
- *
- * deepEqual([...permutation(5, 1)].sort(), [0, 1, 2, 3, 4]);
- * ```
- */
-export function permutation(n: number, seed: number): Uint32Array {
-  const order = Uint32Array.from({ length: n }, (_, i) => i);
-  let s = (Math.imul(seed | 0, 2654435761) >>> 0) || 1;
-  for (let i = n - 1; i > 0; i--) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    const j = s % (i + 1);
-    const t = order[i];
-    order[i] = order[j];
-    order[j] = t;
-  }
-  return order;
 }

@@ -5,13 +5,16 @@
  * Writes to `--out`: `results.json` (settings and per-epoch figures),
  * `loss.svg` and `accuracy.svg` (learning curves) and
  * `checkpoint.safetensors`, each replaced atomically after every epoch, so
- * Ctrl-C leaves the last complete epoch's files intact.
+ * Ctrl-C (or a crash) leaves the last complete epoch's files intact, and
+ * `--resume` goes on from them to the same end as an uninterrupted run.
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
 import { loadFashionMnist, writeFileAtomic } from "../mod.ts";
+import { dataIdentity } from "./_runner.ts";
+import { findResumed } from "./_resume.ts";
 import { dataOptions } from "./_data_option.ts";
 import { Progress } from "../report/progress.ts";
 import { lineChart } from "../report/svg_chart.ts";
@@ -64,6 +67,8 @@ subset shipped with the library.
   --data DIR|embedded      the idx files (gzipped or not), or the subset
                            shipped with the library
   --out DIR                where results go (default out/train)
+  --resume                 go on from the last complete epoch in --out (the
+                           same options and data), or start when it has none
   --debug                  show the stack trace of an error
   -h, --help               this text`;
 
@@ -104,6 +109,7 @@ try {
       "train-size": { type: "string" },
       data: { type: "string" },
       out: { type: "string", default: "out/train" },
+      resume: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
       debug: { type: "boolean", default: false },
     },
@@ -212,31 +218,45 @@ const data = await loadFashionMnist(dataOptions(values.data));
 const out = values.out;
 await Deno.mkdir(out, { recursive: true });
 const trainImages = Math.min(config.trainSize ?? Infinity, data.train.count);
+// Names the run in its checkpoint, so that --resume goes on with the same one.
+const identity = {
+  "train.config": JSON.stringify(config),
+  "train.data": dataIdentity(data),
+};
+const resumed = values.resume ? await findResumed(out, identity) : undefined;
 const progress = new Progress();
 progress.log(
   `${model} with ${
     regularizerName(reg)
-  } on ${trainImages} training images (${data.source}), ${config.epochs} epochs`,
+  } on ${trainImages} training images (${data.source}), ${config.epochs} epochs${
+    resumed ? `, from epoch ${resumed.epochs.length + 1}` : ""
+  }`,
 );
 
 const stop = new AbortController();
 const onInterrupt = () => {
   progress.log(
-    "Interrupted: stopping after this step; the last epoch's files stay as they are.",
+    "Interrupted: stopping after this step; the last epoch's files stay as they are, and --resume goes on from them.",
   );
   stop.abort();
 };
 Deno.addSignalListener("SIGINT", onInterrupt);
 
 const encoder = new TextEncoder();
-const epochs: FitResult["epochs"] = [];
-const started = new Date().toISOString();
+const epochs: FitResult["epochs"] = resumed?.epochs ?? [];
+const started = resumed?.started ?? new Date().toISOString();
 let result: FitResult;
 try {
   result = await fit(config, data, {
     signal: stop.signal,
+    checkpoint: {
+      path: `${out}/checkpoint.safetensors`,
+      resume: resumed?.bytes,
+      metadata: identity,
+    },
     onStep: (s) => progress.update(progressOf(s, config.epochs)),
-    onEpoch: async (record, trainer) => {
+    // The checkpoint is written first: results never name an epoch it lacks.
+    onEpoch: async (record) => {
       epochs.push(record);
       progress.log(
         `epoch ${record.epoch}: train loss ${
@@ -245,8 +265,6 @@ try {
           record.samplesPerSec.toFixed(0)
         } samples/s`,
       );
-      // Checkpoint first: results never name an epoch the checkpoint lacks.
-      await trainer.saveCheckpoint(`${out}/checkpoint.safetensors`);
       await writeResults(epochs);
     },
   });
@@ -255,7 +273,7 @@ try {
   await progress.done();
 }
 if (result.interrupted) Deno.exit(130);
-const last = result.epochs[result.epochs.length - 1];
+const last = epochs[epochs.length - 1];
 console.log(
   `Test accuracy ${
     (100 * last.evalAccuracy).toFixed(2)

@@ -10,7 +10,7 @@ import {
   type Backend,
   cosineSchedule,
   Dense,
-  evaluate,
+  evaluateStep,
   Jumpout,
   labelsTensor,
   loadWeights,
@@ -95,12 +95,12 @@ export async function trainSpirals(backend: Backend, steps: number) {
       );
     }
   }
-  const trained = await evaluate({ model, loss, x, labels });
+  const trained = await evaluateStep({ model, loss, x, labels });
   const bytes = await saveWeights(model.state());
   const copy = mlp();
   copy.build(backend, [n, 2], { seed: 2 });
   loadWeights(copy.state(), bytes);
-  const reloaded = await evaluate({ model: copy, loss, x, labels });
+  const reloaded = await evaluateStep({ model: copy, loss, x, labels });
   for (const t of [x, labels]) backend.release(t);
   model.dispose();
   copy.dispose();

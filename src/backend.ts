@@ -7,7 +7,8 @@
  * in `backends/kernels.ts`.
  *
  * A backend is a handful of methods: allocate, upload, read back (async),
- * run a named kernel, release. Layers are written once against it.
+ * run a named kernel, release; scopes release what a block of work
+ * allocated. Layers are written once against it.
  *
  * @module
  */
@@ -168,8 +169,105 @@ export interface Backend {
     tensor: Tensor<D>,
     into?: HostArray<D>,
   ): HostArray<D>;
+  /**
+   * Runs `fn`, then releases every tensor allocated on this backend while it
+   * ran, except what it returns: a tensor, or arrays and plain objects of
+   * tensors, nested (a returned view keeps its base). What it returns passes
+   * to the enclosing scope, if any. The tensors are released whether `fn`
+   * returns or throws.
+   *
+   * What the library keeps for itself across calls is not released: layer
+   * parameters and state, optimiser state, a loss's result, the shared
+   * workspaces, even when first allocated inside a scope. What it hands to
+   * its caller is: the results of `allocate`, `tensor`, `forward` and
+   * `backward`, and the activations a model keeps for `backward` (so run a
+   * training forward and its backward in one scope). Tensors allocated
+   * inside that must outlive it go through {@linkcode Backend.keep}.
+   *
+   * @param fn The work; it must return synchronously (a scope cannot wait
+   *   across an `await`: read results after it, from what it returns).
+   * @returns What `fn` returns.
+   * @throws {TypeError} When `fn` is not a function or returns a promise.
+   *
+   * @example One training step per scope: memory stays flat
+   * ```ts
+   * import { createBackend, Dense, labelsTensor, ReLU, Sequential, SGD, SoftmaxCrossEntropy } from "../mod.ts";
+   * import { deepEqual } from "node:assert/strict";
+   *
+   * const backend = await createBackend("reference");
+   * const model = new Sequential([new Dense(2, 8), new ReLU(), new Dense(8, 2)]);
+   * model.build(backend, [4, 2], { seed: 1 });
+   * const loss = new SoftmaxCrossEntropy();
+   * const optimizer = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+   * const step = () =>
+   *   backend.scope(() => {
+   *     const x = backend.tensor(new Float32Array([1, 0, 0, 1, 1, 1, 0, 0]), [4, 2]);
+   *     const logits = model.forward(x, { training: true });
+   *     model.backward(loss.forward(logits, labelsTensor(backend, [0, 1, 1, 0], 2)));
+   *     optimizer.step(); // its velocity, made on the first step, is kept
+   *   });
+   * step();
+   * const after1 = backend.memoryUsage();
+   * for (let i = 0; i < 20; i++) step();
+   * deepEqual(backend.memoryUsage(), after1);
+   * ```
+   */
+  scope<T>(fn: () => T): T;
+  /**
+   * Takes a tensor (the base of a view) out of every open scope, so that
+   * none releases it: for a tensor made inside a scope that must outlive
+   * it. The caller then releases it.
+   *
+   * @param tensor A live tensor of this backend.
+   * @returns `tensor`.
+   *
+   * @example Keep one tensor of a scope
+   * ```ts
+   * import { createBackend, type Tensor } from "../mod.ts";
+   * import { ok } from "node:assert/strict";
+   *
+   * const backend = await createBackend("reference");
+   * let kept: Tensor | undefined;
+   * let dropped: Tensor | undefined;
+   * backend.scope(() => {
+   *   kept = backend.keep(backend.allocate([2]));
+   *   dropped = backend.allocate([2]);
+   * });
+   * ok(!kept!.released && dropped!.released);
+   * ```
+   */
+  keep<T extends Tensor>(tensor: T): T;
+  /**
+   * The tensors allocated and not yet released (views are not counted:
+   * they hold no storage of their own).
+   *
+   * @returns Their count, and the bytes their elements take (4 per
+   *   element; an allocator's padding is not counted).
+   *
+   * @example Count a tensor in and out
+   * ```ts
+   * import { createBackend } from "../mod.ts";
+   * import { deepEqual } from "node:assert/strict";
+   *
+   * const backend = await createBackend("reference");
+   * const before = backend.memoryUsage();
+   * const x = backend.allocate([2, 3]);
+   * deepEqual(backend.memoryUsage(), { tensors: before.tensors + 1, bytes: before.bytes + 24 });
+   * backend.release(x);
+   * deepEqual(backend.memoryUsage(), before);
+   * ```
+   */
+  memoryUsage(): MemoryUsage;
   /** Frees everything the backend holds. */
   dispose(): void;
+}
+
+/** What {@linkcode Backend.memoryUsage} reports. */
+export interface MemoryUsage {
+  /** Live tensors, views not counted. */
+  tensors: number;
+  /** Bytes of their elements. */
+  bytes: number;
 }
 
 /** Element types a tensor can hold: activations are `float32`; counts and thresholds are `uint32`. */
@@ -183,7 +281,9 @@ export type HostArray<D extends DType> = D extends "float32" ? Float32Array
  * A block of numbers that lives on one backend (a JavaScript array, WebAssembly
  * memory or a GPU buffer) with a shape. Tensors are made by a backend
  * ({@linkcode Backend.tensor} or {@linkcode Backend.allocate}), read back with
- * {@linkcode Backend.read} and freed with {@linkcode Backend.release}.
+ * {@linkcode Backend.read} and freed with {@linkcode Backend.release}, at the
+ * end of a `using` block, or by the {@linkcode Backend.scope} they were made
+ * in.
  *
  * @example Make, read and release a tensor
  * ```ts
@@ -244,6 +344,31 @@ export class Tensor<D extends DType = DType> {
   /** Marks the tensor freed; backends call this from `release`. */
   markReleased(): void {
     this.#released = true;
+  }
+
+  /**
+   * Releases the tensor unless it is released already (or is a view of a
+   * released tensor): what a `using` declaration calls when its block ends.
+   * Unlike {@linkcode Backend.release}, calling it twice is no error. A view
+   * released this way frees nothing, as with `release`.
+   *
+   * @example Released when the block ends
+   * ```ts
+   * import { createBackend, type Tensor } from "../mod.ts";
+   * import { ok } from "node:assert/strict";
+   *
+   * const backend = await createBackend("reference");
+   * let seen: Tensor;
+   * {
+   *   using x = backend.allocate([2, 2]);
+   *   seen = x;
+   *   ok(!x.released);
+   * }
+   * ok(seen.released);
+   * ```
+   */
+  [Symbol.dispose](): void {
+    if (!this.released) this.backend.release(this);
   }
 }
 

@@ -1,16 +1,24 @@
 /**
  * The main job from the command line: `deno task train` writes its results,
- * curves and checkpoint, and Ctrl-C leaves the last complete epoch's files.
+ * curves and checkpoint, Ctrl-C leaves the last complete epoch's files, and
+ * a run killed at any moment goes on with `--resume` to the same end.
  */
-import { deepEqual, equal, ok } from "node:assert/strict";
-import { readCheckpointHeader } from "../mod.ts";
+import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { checkpointHistory, loadModel, readCheckpointHeader } from "../mod.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
-/** `deno task train` with arguments, from the repository. */
-function train(args: string[]): Deno.ChildProcess {
+/**
+ * `deno task train` with arguments, from the repository; `direct`: run
+ * `cli/train.ts` by Deno itself, so that a signal reaches the training
+ * process (a task's shell would leave it running).
+ */
+function train(args: string[], direct = false): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    args: ["task", "--quiet", "train", ...args],
+    args: [
+      ...direct ? ["run", "-A", "cli/train.ts"] : ["task", "--quiet", "train"],
+      ...args,
+    ],
     cwd: ROOT,
     stdout: "piped",
     stderr: "piped",
@@ -192,5 +200,103 @@ Deno.test("deno task train --model resnet8 trains a residual network, with augme
     );
   } finally {
     await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("deno task train killed at any moment (SIGKILL) goes on with --resume and ends with an uninterrupted run's checkpoint, byte for byte", async () => {
+  const whole = await Deno.makeTempDir();
+  const killed = await Deno.makeTempDir();
+  // 16 steps per epoch.
+  const args = [
+    "--epochs",
+    "4",
+    "--data",
+    "embedded",
+    "--train-size",
+    "1024",
+    "--batch",
+    "64",
+    "--workers",
+    "0",
+  ];
+  try {
+    const uninterrupted = await train([...args, "--out", whole]).output();
+    equal(
+      uninterrupted.code,
+      0,
+      new TextDecoder().decode(uninterrupted.stderr),
+    );
+    const expected = await Deno.readFile(`${whole}/checkpoint.safetensors`);
+    // Killed by timers (while starting, training, evaluating or writing),
+    // and right as an epoch's files are written; each run resumes the last.
+    const kills: (number | "epoch")[] = [300, "epoch", 1700, 2300, "epoch"];
+    kills.push(...kills.map(() => 800 + Math.floor(Math.random() * 2500)));
+    let done = 0;
+    const left = new Set<number>();
+    for (const when of kills) {
+      const child = train([...args, "--resume", "--out", killed], true);
+      const kill = () => {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // It had ended.
+        }
+      };
+      const timer = typeof when === "number" ? setTimeout(kill, when) : 0;
+      let text = "";
+      for await (
+        const chunk of child.stderr.pipeThrough(new TextDecoderStream())
+      ) {
+        text += chunk;
+        if (when === "epoch" && /epoch \d+: train loss/.test(text)) kill();
+      }
+      await child.stdout.cancel();
+      const { code, signal } = await child.status;
+      clearTimeout(timer);
+      if (code === 0) done++;
+      else equal(signal, "SIGKILL", text);
+      // Whatever the moment, the checkpoint left loads.
+      const bytes = await Deno.readFile(`${killed}/checkpoint.safetensors`)
+        .catch(() => undefined);
+      if (bytes !== undefined) {
+        left.add(checkpointHistory(bytes).epoch.length);
+        (await loadModel(bytes)).dispose();
+      }
+    }
+    const last = await train([...args, "--resume", "--out", killed]).output();
+    equal(last.code, 0, new TextDecoder().decode(last.stderr));
+    deepEqual(
+      await Deno.readFile(`${killed}/checkpoint.safetensors`),
+      expected,
+    );
+    const results = JSON.parse(
+      await Deno.readTextFile(`${killed}/results.json`),
+    );
+    deepEqual(results.epochs.map((e: { epoch: number }) => e.epoch), [
+      1,
+      2,
+      3,
+      4,
+    ]);
+    ok(done < kills.length, "some run must have been killed");
+    // Some run was killed between two epochs, and the next resumed there.
+    ok([1, 2, 3].some((e) => left.has(e)), [...left].join());
+    // Another run's options are refused, naming the difference.
+    const other = await train([
+      ...args,
+      "--seed",
+      "2",
+      "--resume",
+      "--out",
+      killed,
+    ]).output();
+    equal(other.code, 2);
+    match(
+      new TextDecoder().decode(other.stderr),
+      /--resume needs the options and data of the run in .*, got seed 2 where the run has 1/,
+    );
+  } finally {
+    await Deno.remove(whole, { recursive: true });
+    await Deno.remove(killed, { recursive: true });
   }
 });

@@ -16,6 +16,7 @@ import {
   decodeSafetensors,
   encodeCheckpoint,
   encodeSafetensors,
+  type Jumpout,
   labelsTensor,
   type LayerSpec,
   loadFashionMnist,
@@ -164,6 +165,14 @@ Deno.test("loadModel: the same logits, bit for bit, as the model restoreCheckpoi
     const logits = await logitsOf(loaded, x);
     deepEqual(logits, restored);
     notDeepEqual(logits, fresh);
+    // Built with the run's seed, its Jumpout has the seed it trained with.
+    const seeded = modelFromSpec(CNN);
+    seeded.build(backend, [1, ...CNN_INPUT], { seed: 5 });
+    deepEqual(
+      (loaded.model.layers[3] as Jumpout).options.seed,
+      (seeded.layers[3] as Jumpout).options.seed,
+    );
+    seeded.dispose();
   } finally {
     loaded.dispose();
     optimizer.dispose();
@@ -287,6 +296,10 @@ Deno.test("loadModel: files that are not a data-parallel checkpoint are refused"
     [
       withSetup({ ...setup, layers: "dense" }),
       /dataParallel\.setup must be JSON .*, got "\{\\"layers\\":\\"dense\\"/,
+    ],
+    [
+      edited(bytes, (m) => void (m["dataParallel.seed"] = "1.5")),
+      /^RangeError: Cannot load a model: dataParallel\.seed must be an integer in \[0, 2\^32\), got "1\.5"$/,
     ],
     [
       withSetup({ ...setup, inputShape: [0] }),

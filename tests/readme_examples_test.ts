@@ -1,62 +1,33 @@
 /**
- * The README's examples run as printed: the Deno, residual-network and
- * TensorFlow.js ones against the source (the package's names swapped for
- * `mod.ts` and `tfjs.ts`), the browser one in headless Chromium against the
- * bundle. The Node one runs in `npm_package_test.ts`, against
- * the installed package.
+ * The README's examples run as printed: the Deno one against the source (the
+ * package's name swapped for `mod.ts`), the browser one in headless Chromium
+ * against the bundle. The Node one runs in `npm_package_test.ts`, against
+ * the installed package. The residual networks', the ONNX Runtime, the
+ * PyTorch and the TensorFlow.js ones run against the source.
  */
-import { equal, ok } from "node:assert/strict";
-import { fileURLToPath } from "node:url";
+import { deepEqual, equal, ok } from "node:assert/strict";
+import {
+  DataParallel,
+  decodeSafetensors,
+  encodeSafetensors,
+  exportTorch,
+  loadModel,
+} from "../mod.ts";
 import { join } from "node:path";
 import { bundle } from "../tools/bundle.ts";
 import { startServer } from "../tools/serve.ts";
 import { chromiumProblem, launchChromium } from "./_helpers/browser.ts";
-import { readmeBlock } from "./_helpers/readme.ts";
-
-const ROOT = fileURLToPath(new URL("../", import.meta.url));
-
-/**
- * Runs a README example from the source (in a temporary directory), with
- * `env` added to its environment; returns its standard output, failing with
- * its error output.
- */
-async function runExample(
-  code: string,
-  env: Record<string, string> = {},
-): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "jumpout-readme-" });
-  try {
-    await Deno.writeTextFile(join(dir, "example.ts"), code);
-    const { code: exit, stdout, stderr } = await new Deno.Command(
-      Deno.execPath(),
-      {
-        args: [
-          "run",
-          "-A",
-          "--config",
-          join(ROOT, "deno.json"),
-          join(dir, "example.ts"),
-        ],
-        env: { ...env, NO_COLOR: "1" },
-        stdout: "piped",
-        stderr: "piped",
-      },
-    ).output();
-    equal(exit, 0, new TextDecoder().decode(stderr));
-    return new TextDecoder().decode(stdout);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+import { readmeBlock, runReadmeExample } from "./_helpers/readme.ts";
 
 Deno.test("README, Deno: the example trains and evaluates, from the source", async () => {
-  const code = (await readmeBlock("### Deno", "ts"))
-    .replace('"@jumpout/jumpout"', JSON.stringify(join(ROOT, "mod.ts")))
-    .replace('"model.safetensors"', "Deno.env.get('CHECKPOINT')!");
   const dir = await Deno.makeTempDir({ prefix: "jumpout-readme-" });
   try {
     const checkpoint = join(dir, "model.safetensors");
-    const out = await runExample(code, { CHECKPOINT: checkpoint });
+    const out = await runReadmeExample("### Deno", {
+      edit: (code) =>
+        code.replace('"model.safetensors"', "Deno.env.get('CHECKPOINT')!"),
+      env: { CHECKPOINT: checkpoint },
+    });
     const accuracy = Number(/accuracy: ([0-9.]+)/.exec(out)?.[1]);
     // One epoch of a 784-512-10 MLP, unseeded: 0.67-0.71 on the embedded
     // subset, 0.82 on the full set; 0.5 is five times chance.
@@ -130,11 +101,16 @@ Deno.test({
   },
 });
 
+Deno.test("README, training with fit: define, fit with validation and early stopping, evaluate, predict", async () => {
+  const out = await runReadmeExample("### Training with fit");
+  ok(/epoch 1: loss [0-9.]+, validation 0\.\d+/.test(out), out);
+  // Five epochs of a 784-128-10 MLP on 2700 images: well past chance (10%).
+  const accuracy = Number(/test accuracy: ([0-9.]+)/.exec(out)?.[1]);
+  ok(accuracy > 0.6, out);
+});
+
 Deno.test("README, residual networks: the example builds ResNet-20 and a block", async () => {
-  const out = await runExample(
-    (await readmeBlock("### Residual networks", "ts"))
-      .replace('"@jumpout/jumpout"', JSON.stringify(join(ROOT, "mod.ts"))),
-  );
+  const out = await runReadmeExample("### Residual networks");
   // He et al.'s ResNet-20 has 0.27M parameters; ours adds 1% (projection
   // shortcuts) and has one input channel.
   const count = Number(/ResNet-20: (\d+) parameters/.exec(out)?.[1]);
@@ -142,15 +118,68 @@ Deno.test("README, residual networks: the example builds ResNet-20 and a block",
   ok(out.includes("[ 8, 64 ]"), out);
 });
 
-Deno.test("README, TensorFlow.js: the example trains a TensorFlow.js model with jumpout(), from the source", async () => {
-  const out = await runExample(
-    (await readmeBlock("### From TensorFlow.js", "ts"))
-      .replace('"@jumpout/jumpout/tfjs"', JSON.stringify(join(ROOT, "tfjs.ts")))
-      .replace('"@jumpout/jumpout"', JSON.stringify(join(ROOT, "mod.ts"))),
-  );
+Deno.test("README, TensorFlow.js: the example trains a TensorFlow.js model with jumpout()", async () => {
+  const out = await runReadmeExample("### From TensorFlow.js");
   const losses = /loss per epoch: \[ ([0-9.]+), ([0-9.]+) \]/.exec(out);
   // Unseeded weights: the second epoch's mean loss is well below the first's
   // (about 1.1 then 0.7 on the embedded subset).
   ok(losses && Number(losses[2]) < Number(losses[1]) - 0.1, out);
   ok(/qPlus: 0\.\d+/.test(out), out);
+});
+
+Deno.test("README, ONNX: the exported ResNet-20 runs in ONNX Runtime as in the library", async () => {
+  const out = await runReadmeExample("### Serving with ONNX Runtime");
+  ok(out.includes("[ 8, 10 ]"), out);
+  const relative = Number(/relative difference: (\S+)/.exec(out)?.[1]);
+  ok(relative >= 0 && relative < 1e-5, out);
+});
+
+Deno.test("README, outgrowing one machine: the example exports a trained run and imports a state dict back", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "jumpout-readme-torch-" });
+  try {
+    // What the example reads: a run's checkpoint, and a state dict of its
+    // network (its export with every weight set to 0.5).
+    const trainer = await DataParallel.create({
+      model: [{ type: "dense", inFeatures: 4, outFeatures: 3 }],
+      inputShape: [4],
+      optimizer: { type: "sgd", lr: 0.1 },
+      backend: "reference",
+      workers: 0,
+    });
+    await trainer.trainStep(new Float32Array([1, 2, 3, 4]), [2]);
+    const checkpoint = await trainer.checkpoint();
+    await trainer.dispose();
+    const loaded = await loadModel(checkpoint);
+    const { weights } = await exportTorch(loaded.model);
+    loaded.dispose();
+    const { tensors } = decodeSafetensors(weights);
+    (tensors.get("0.weight")!.data as Float32Array).fill(0.5);
+    const files = {
+      CHECKPOINT: join(dir, "checkpoint.safetensors"),
+      WEIGHTS: join(dir, "model.safetensors"),
+      PYTHON: join(dir, "model.py"),
+      STATE: join(dir, "state.safetensors"),
+    };
+    await Deno.writeFile(files.CHECKPOINT, checkpoint);
+    await Deno.writeFile(files.STATE, encodeSafetensors(tensors));
+    const path = (name: string) => `Deno.env.get("${name}")!`;
+    const out = await runReadmeExample("### Outgrowing one machine", {
+      edit: (code) =>
+        code
+          .replace('"out/train/checkpoint.safetensors"', path("CHECKPOINT"))
+          .replace('"model.safetensors"', path("WEIGHTS"))
+          .replace('"model.py"', path("PYTHON"))
+          .replace('"state.safetensors"', path("STATE"))
+          .replace(
+            "dispose();",
+            'const w = model.state().get("0.weight")!;\nconsole.log(JSON.stringify([...await w.backend.read(w)]));\ndispose();',
+          ),
+      env: files,
+    });
+    deepEqual(await Deno.readFile(files.WEIGHTS), weights);
+    ok((await Deno.readTextFile(files.PYTHON)).includes("def build_model():"));
+    deepEqual(JSON.parse(out), new Array(12).fill(0.5));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -109,6 +109,45 @@ Deno.test("the encoder's bytes follow the format, checked by hand", () => {
   ]);
 });
 
+/** int64 values at both ends of the range, and one that needs all 8 bytes. */
+const INT64_VALUES = new BigInt64Array([
+  -(2n ** 63n),
+  2n ** 63n - 1n,
+  0x0102030405060708n,
+]);
+
+Deno.test("an int64 tensor is 8 little-endian bytes per value, and may follow a 4-byte one", () => {
+  const bytes = encodeSafetensors(
+    new Map<string, SafetensorsTensor>([
+      ["a", { dtype: "U32", shape: [], data: new Uint32Array([7]) }],
+      ["b", {
+        dtype: "I64",
+        shape: [1],
+        data: new BigInt64Array([0x0102030405060708n]),
+      }],
+    ]),
+  );
+  const n = bytes[0] + bytes[1] * 256;
+  const text = new TextDecoder().decode(bytes.subarray(8, 8 + n));
+  deepEqual(JSON.parse(text).b, {
+    dtype: "I64",
+    shape: [1],
+    data_offsets: [4, 12],
+  });
+  deepEqual([...bytes.subarray(8 + n + 4)], [8, 7, 6, 5, 4, 3, 2, 1]);
+  throws(
+    () =>
+      encodeSafetensors(
+        new Map([["c", {
+          dtype: "I64",
+          shape: [1],
+          data: new Float32Array(1),
+        }]]),
+      ),
+    /tensor "c" must hold a BigInt64Array for dtype I64, got Float32Array/,
+  );
+});
+
 Deno.test("encode → decode keeps every bit, NaN payloads and -0 included", () => {
   const f32 = new Float32Array(AWKWARD_BITS.buffer.slice(0));
   const bytes = encodeSafetensors(
@@ -116,16 +155,18 @@ Deno.test("encode → decode keeps every bit, NaN payloads and -0 included", () 
       ["f", { dtype: "F32", shape: [2, 5], data: f32 }],
       ["u", { dtype: "U32", shape: [10], data: AWKWARD_BITS }],
       ["empty", { dtype: "F32", shape: [0, 3], data: new Float32Array(0) }],
+      ["i", { dtype: "I64", shape: [3], data: INT64_VALUES }],
     ]),
   );
   const { tensors, metadata } = decodeSafetensors(bytes);
   deepEqual(metadata, {});
+  deepEqual(tensors.get("i"), { dtype: "I64", shape: [3], data: INT64_VALUES });
   assertSameBits(
     new Uint32Array(tensors.get("f")!.data.buffer),
     AWKWARD_BITS,
     "f",
   );
-  assertSameBits(tensors.get("u")!.data, AWKWARD_BITS, "u");
+  assertSameBits(tensors.get("u")!.data as Uint32Array, AWKWARD_BITS, "u");
   deepEqual(tensors.get("empty")!.shape, [0, 3]);
   equal(tensors.get("empty")!.data.length, 0);
 });
@@ -192,7 +233,7 @@ Deno.test("malformed files give clear errors", () => {
     ],
     [
       file(`{"0.weight":${entry("F16", [2], [0, 4])}}`, [0, 0, 0, 0]),
-      /^TypeError: Cannot read safetensors: tensor "0.weight" has dtype F16, expected F32 or U32$/,
+      /^TypeError: Cannot read safetensors: tensor "0.weight" has dtype F16, expected F32, U32 or I64$/,
     ],
     [
       file(`{"w":${entry("F32", [3], [0, 8])}}`, new Array(8).fill(0)),
@@ -286,7 +327,7 @@ Deno.test("the encoder refuses bad tensors", () => {
   );
   throws(
     () => enc("w", { dtype: "F64", shape: [1], data: new Float32Array(1) }),
-    /tensor "w" has dtype F64, expected F32 or U32/,
+    /tensor "w" has dtype F64, expected F32, U32 or I64/,
   );
   throws(
     () =>

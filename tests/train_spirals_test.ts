@@ -28,7 +28,7 @@ import { ReLU } from "../src/layers/relu.ts";
 import { labelsTensor, SoftmaxCrossEntropy } from "../src/layers/loss.ts";
 import { Adam } from "../src/optim/adam.ts";
 import { Sequential } from "../src/layers/sequential.ts";
-import { evaluate, trainStep } from "../src/optim/train_step.ts";
+import { evaluateStep, trainStep } from "../src/optim/train_step.ts";
 import { ignoreBackend, withBackend } from "./_helpers/backends.ts";
 
 const CLASSES = 3;
@@ -101,7 +101,7 @@ async function train(
         (await trainStep({ model, loss, optimizer, x, labels })).loss,
       );
     }
-    const final = await evaluate({ model, loss, x, labels });
+    const final = await evaluateStep({ model, loss, x, labels });
     return { losses, final };
   } finally {
     loss.dispose();

@@ -1,12 +1,12 @@
 /**
- * trainStep and evaluate: the mode each passes to the model, the order of
+ * trainStep and evaluateStep: the mode each passes to the model, the order of
  * the calls, what they release (everything they made, never the caller's
  * tensors) and what they return.
  */
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { createBackend, type Tensor } from "../mod.ts";
 import { labelsTensor, SoftmaxCrossEntropy } from "../src/layers/loss.ts";
-import { evaluate, trainStep } from "../src/optim/train_step.ts";
+import { evaluateStep, trainStep } from "../src/optim/train_step.ts";
 
 const backend = await createBackend("reference");
 
@@ -56,11 +56,11 @@ Deno.test("trainStep runs forward, loss, backward, step and releases what it mad
   ok(!x.released && !labels.released, "the caller's tensors were released");
 });
 
-Deno.test("evaluate runs in evaluation mode and releases what it made", async () => {
+Deno.test("evaluateStep runs in evaluation mode and releases what it made", async () => {
   const { model, calls, made } = recordingModel();
   const x = backend.tensor(new Float32Array([1, 0, 0, 1]), [2, 2]);
   const labels = labelsTensor(backend, [1, 1], 2);
-  const result = await evaluate({
+  const result = await evaluateStep({
     model,
     loss: new SoftmaxCrossEntropy(),
     x,
@@ -83,7 +83,7 @@ Deno.test("an identity model's logits are the caller's x and stay live", async (
     x,
     labels,
   });
-  await evaluate({ model: identity, loss, x, labels });
+  await evaluateStep({ model: identity, loss, x, labels });
   ok(!x.released);
 });
 

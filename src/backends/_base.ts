@@ -5,12 +5,14 @@ import {
   type HostArray,
   type KernelArgs,
   type KernelName,
+  type MemoryUsage,
   shapeSize,
   Tensor,
 } from "../backend.ts";
 import { contractOf, scalarError } from "./_contracts.ts";
 import type { ScalarKind } from "./kernels.ts";
 import { checkTensor, describe, showShape } from "../_checks.ts";
+import { TensorLedger } from "./_tensor_ledger.ts";
 
 /** One function per kernel, as a backend implements them. */
 export type KernelTable = { [K in KernelName]: (args: KernelArgs[K]) => void };
@@ -99,6 +101,8 @@ export abstract class BaseBackend implements Backend {
     return tensor.storage;
   }
   abstract dispose(): void;
+  /** Live allocations and open scopes. */
+  readonly #ledger = new TensorLedger();
 
   allocate<D extends DType = "float32">(
     shape: readonly number[],
@@ -121,7 +125,9 @@ export abstract class BaseBackend implements Backend {
     }
     const size = shapeSize(shape, "allocate a tensor");
     const storage = this.createStorage(size, dtype, init === "zeros");
-    return new Tensor(this, shape, dtype, storage);
+    const tensor = new Tensor(this, shape, dtype, storage);
+    this.#ledger.allocated(tensor);
+    return tensor;
   }
 
   upload<D extends DType>(tensor: Tensor<D>, data: HostArray<D>): void {
@@ -230,8 +236,33 @@ export abstract class BaseBackend implements Backend {
 
   release(tensor: Tensor): void {
     this.checkTensor(tensor, "release a tensor", "tensor");
-    if (tensor.base === undefined) this.freeStorage(tensor);
+    if (tensor.base === undefined) {
+      this.freeStorage(tensor);
+      this.#ledger.freed(tensor);
+    }
     tensor.markReleased();
+  }
+
+  scope<T>(fn: () => T): T {
+    return this.#ledger.scope(fn, (t) => this.release(t));
+  }
+
+  keep<T extends Tensor>(tensor: T): T {
+    this.checkTensor(tensor, "keep a tensor", "tensor");
+    this.#ledger.keep(tensor);
+    return tensor;
+  }
+
+  memoryUsage(): MemoryUsage {
+    return this.#ledger.memoryUsage();
+  }
+
+  /**
+   * Forgets every allocation, for a `dispose` that frees them all at once:
+   * `memoryUsage()` then reports none and no open scope releases them.
+   */
+  protected forgetTensors(): void {
+    this.#ledger.clear();
   }
 
   reshape<D extends DType>(

@@ -214,6 +214,7 @@ export class WasmBackend extends CpuBackend {
   dispose(): void {
     this.#disposed = true;
     this.#heap.reset();
+    this.forgetTensors();
   }
 
   protected override checkTensor(t: unknown, what: string, name: string): void {

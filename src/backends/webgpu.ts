@@ -557,6 +557,7 @@ export class WebGpuBackend extends BaseBackend {
     this.#buffers.clear();
     this.#doomed = [];
     this.#ring.destroy();
+    this.forgetTensors();
     if (this.#ownsDevice) this.device.destroy();
   }
 

@@ -7,14 +7,42 @@
 
 import { describe, showShape } from "../_checks.ts";
 
-/** Element types this library reads and writes. */
-export type SafetensorsDType = "F32" | "U32";
+/**
+ * Element types this library reads and writes: float32, uint32 and int64
+ * (PyTorch's integer tensors, such as BatchNorm's `num_batches_tracked`).
+ */
+export type SafetensorsDType = "F32" | "U32" | "I64";
+
+/** Each supported dtype's array type and bytes per element: the one table of them. */
+export const DTYPES = {
+  F32: { array: Float32Array, bytes: 4 },
+  U32: { array: Uint32Array, bytes: 4 },
+  I64: { array: BigInt64Array, bytes: 8 },
+} as const;
+
+/** The supported dtypes as a message lists them: `F32, U32 or I64`. */
+export const DTYPE_NAMES = "F32, U32 or I64";
+
+/**
+ * Whether `dtype` is one of {@linkcode DTYPES}.
+ *
+ * @param dtype Any value.
+ * @returns True for `F32`, `U32` and `I64`.
+ *
+ * @example Half precision is not supported
+ * ```ts
+ * import { isSafetensorsDType } from "./_safetensors_header.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * deepEqual([isSafetensorsDType("I64"), isSafetensorsDType("F16")], [true, false]);
+ * ```
+ */
+export function isSafetensorsDType(dtype: unknown): dtype is SafetensorsDType {
+  return typeof dtype === "string" && Object.hasOwn(DTYPES, dtype);
+}
 
 /** The header key of the free-form string pairs. */
 export const METADATA = "__metadata__";
-
-/** Bytes per element of both supported dtypes. */
-export const BYTES = 4;
 
 /** A checked header entry: where a tensor's bytes are in the data section. */
 export interface SafetensorsEntry {
@@ -349,8 +377,8 @@ function checkEntry(
     string,
     unknown
   >;
-  if (dtype !== "F32" && dtype !== "U32") {
-    fail(TypeError, `has dtype ${String(dtype)}, expected F32 or U32`);
+  if (!isSafetensorsDType(dtype)) {
+    fail(TypeError, `has dtype ${String(dtype)}, expected ${DTYPE_NAMES}`);
   }
   if (
     !Array.isArray(shape) ||
@@ -389,12 +417,13 @@ function checkEntry(
       `must have a shape of fewer than 2^53 elements, got ${dims} (2^53 elements or more)`,
     );
   }
-  // Exact even where count · BYTES passes 2^53.
-  const size = BigInt(count!) * BigInt(BYTES);
+  // Exact even where count · bytes passes 2^53.
+  const bytes = DTYPES[dtype as SafetensorsDType].bytes;
+  const size = BigInt(count!) * BigInt(bytes);
   if (size !== BigInt(end - begin)) {
     fail(
       RangeError,
-      `must have ${count} × ${BYTES} = ${size} bytes for shape ${dims}, got data_offsets [${begin}, ${end}] (${
+      `must have ${count} × ${bytes} = ${size} bytes for shape ${dims}, got data_offsets [${begin}, ${end}] (${
         end - begin
       } bytes)`,
     );

@@ -35,13 +35,13 @@ export { type CheckpointHeader, readCheckpointHeader };
  *
  * @example Save after a step, restore into a fresh run
  * ```ts
- * import { createBackend, Dense, Jumpout, SGD, Sequential } from "../../mod.ts";
+ * import { createBackend, Dense, Jumpout, ReLU, SGD, Sequential } from "../../mod.ts";
  * import { encodeCheckpoint, restoreCheckpoint } from "./checkpoint.ts";
  * import { deepEqual } from "node:assert/strict";
  *
  * const backend = await createBackend("reference");
  * const make = () => {
- *   const model = new Sequential([new Dense(2, 2), new Jumpout()]);
+ *   const model = new Sequential([new Dense(2, 2), new ReLU(), new Jumpout()]);
  *   model.build(backend, [1, 2], { seed: 1 });
  *   return { model, optimizer: new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 }) };
  * };
@@ -50,7 +50,7 @@ export { type CheckpointHeader, readCheckpointHeader };
  * const bytes = await encodeCheckpoint(a.model, a.optimizer, 1);
  * const b = make();
  * deepEqual(restoreCheckpoint(b.model, b.optimizer, bytes).step, 1);
- * deepEqual((b.model.layers[1] as Jumpout).step, 1);
+ * deepEqual((b.model.layers[2] as Jumpout).step, 1);
  * ```
  */
 export async function encodeCheckpoint(

@@ -8,7 +8,7 @@ import type { Backend } from "../backend.ts";
 import { type CheckpointHeader, readCheckpointHeader } from "./checkpoint.ts";
 import { OPTIMIZER_PREFIX } from "./_checkpoint_header.ts";
 import { describe } from "../_checks.ts";
-import { SETUP_KEY } from "../parallel/_checkpoint_keys.ts";
+import { SEED_KEY, SETUP_KEY } from "../parallel/_checkpoint_keys.ts";
 import {
   type BackendChoice,
   createBackend,
@@ -52,9 +52,10 @@ const WHAT = "load a model";
  * `checkpoint()` or `saveCheckpoint()`, so also the file `deno task train`
  * writes): the layers and input shape come from the checkpoint's
  * `dataParallel.setup` metadata, the weights and running statistics from its
- * tensors; the optimiser's tensors are skipped. The model is left in
- * evaluation mode, where its Jumpout and Dropout layers pass their input
- * through.
+ * tensors; the optimiser's tensors are skipped. It is built with the run's
+ * seed (`dataParallel.seed`), so its Jumpout and Dropout layers have the
+ * seeds they trained with (which `exportTorch` passes on). The model is left
+ * in evaluation mode, where those layers pass their input through.
  *
  * Everything in the file is checked before the weights are uploaded; on any
  * error whatever was made is freed and nothing is returned.
@@ -118,6 +119,7 @@ export async function loadModel(
     throw restated(error, "bytes must be a checkpoint of this library");
   }
   const { layers, inputShape } = readSetup(header.metadata[SETUP_KEY]);
+  const seed = readSeed(header.metadata[SEED_KEY]);
   let model: Sequential;
   try {
     model = modelFromSpec(layers);
@@ -129,7 +131,9 @@ export async function loadModel(
   try {
     let out: number[];
     try {
-      out = model.build(backend, [1, ...inputShape], { seed: 0 });
+      out = model.build(backend, [1, ...inputShape], {
+        seed,
+      });
     } catch (error) {
       throw restated(
         error,
@@ -173,6 +177,20 @@ export async function loadModel(
 }
 
 /** Throws unless `choice` is a backend or a backend's name. */
+/** The run's seed from the metadata; 0 for a checkpoint without one. */
+function readSeed(text: string | undefined): number {
+  if (text === undefined) return 0;
+  const seed = Number(text);
+  if (!/^(0|[1-9][0-9]*)$/.test(text) || seed >= 2 ** 32) {
+    throw new RangeError(
+      `Cannot ${WHAT}: ${SEED_KEY} must be an integer in [0, 2^32), got ${
+        brief(text)
+      }`,
+    );
+  }
+  return seed;
+}
+
 function checkBackendOption(choice: unknown): void {
   if (
     choice === "reference" || choice === "wasm" || choice === "webgpu" ||

@@ -11,9 +11,11 @@
  */
 
 import {
-  BYTES,
   checkMetadata,
+  DTYPE_NAMES,
+  DTYPES,
   elementCount,
+  isSafetensorsDType,
   METADATA,
   readSafetensorsLayout,
   type SafetensorsDType,
@@ -26,14 +28,20 @@ import { checkTensor, describe, sameShape, showShape } from "../_checks.ts";
 // public as part of this file's API.
 export type { SafetensorsDType } from "./_safetensors_header.ts";
 
+/** The host array of a safetensors tensor's values. */
+export type SafetensorsData = Float32Array | Uint32Array | BigInt64Array;
+
 /** One tensor of a safetensors file, on the host. */
 export interface SafetensorsTensor {
-  /** `F32` with a `Float32Array`, `U32` with a `Uint32Array`. */
+  /**
+   * `F32` with a `Float32Array`, `U32` with a `Uint32Array`, `I64` with a
+   * `BigInt64Array`.
+   */
   dtype: SafetensorsDType;
   /** Dimensions, outermost first. */
   shape: number[];
   /** The values, `product(shape)` of them. */
-  data: Float32Array | Uint32Array;
+  data: SafetensorsData;
 }
 
 /** What {@linkcode decodeSafetensors} finds in a file. */
@@ -91,7 +99,7 @@ export function encodeSafetensors(
   for (const name of names) {
     const t = tensors.get(name)!;
     checkTensorEntry(name, t, what);
-    const end = offset + t.data.length * BYTES;
+    const end = offset + t.data.byteLength;
     header[name] = {
       dtype: t.dtype,
       shape: [...t.shape],
@@ -159,13 +167,12 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsFile {
 function copyData(
   data: Uint8Array,
   { dtype, begin, end }: SafetensorsEntry,
-): Float32Array | Uint32Array {
-  const out = dtype === "F32"
-    ? new Float32Array((end - begin) / BYTES)
-    : new Uint32Array((end - begin) / BYTES);
+): SafetensorsData {
+  const { array, bytes } = DTYPES[dtype];
+  const out = new array((end - begin) / bytes);
   const outBytes = new Uint8Array(out.buffer);
   outBytes.set(data.subarray(begin, end));
-  if (!LITTLE_ENDIAN) swapBytes(outBytes);
+  if (!LITTLE_ENDIAN) swapBytes(outBytes, bytes);
   return out;
 }
 
@@ -176,12 +183,8 @@ function copyData(
  */
 function float32Data(data: Uint8Array, entry: SafetensorsEntry): Float32Array {
   const at = data.byteOffset + entry.begin;
-  if (LITTLE_ENDIAN && at % BYTES === 0 && data.buffer instanceof ArrayBuffer) {
-    return new Float32Array(
-      data.buffer,
-      at,
-      (entry.end - entry.begin) / BYTES,
-    );
+  if (LITTLE_ENDIAN && at % 4 === 0 && data.buffer instanceof ArrayBuffer) {
+    return new Float32Array(data.buffer, at, (entry.end - entry.begin) / 4);
   }
   return copyData(data, entry) as Float32Array;
 }
@@ -204,11 +207,10 @@ function checkTensorEntry(
   if (t === null || typeof t !== "object") {
     fail(TypeError, `must be { dtype, shape, data }, got ${String(t)}`);
   }
-  const type = t.dtype === "F32"
-    ? Float32Array
-    : t.dtype === "U32"
-    ? Uint32Array
-    : fail(TypeError, `has dtype ${String(t.dtype)}, expected F32 or U32`);
+  const type = isSafetensorsDType(t.dtype) ? DTYPES[t.dtype].array : fail(
+    TypeError,
+    `has dtype ${String(t.dtype)}, expected ${DTYPE_NAMES}`,
+  );
   if (!(t.data instanceof type)) {
     fail(
       TypeError,
@@ -246,23 +248,21 @@ function checkTensorEntry(
 }
 
 /** A typed array's bytes in little-endian order (a view when the host is little-endian). */
-function littleEndianBytes(data: Float32Array | Uint32Array): Uint8Array {
+function littleEndianBytes(data: SafetensorsData): Uint8Array {
   const view = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   if (LITTLE_ENDIAN) return view;
   const copy = view.slice();
-  swapBytes(copy);
+  swapBytes(copy, data.BYTES_PER_ELEMENT);
   return copy;
 }
 
-/** Reverses each 4-byte group in place (bit patterns, NaN payloads included, are kept). */
-function swapBytes(bytes: Uint8Array): void {
-  for (let i = 0; i < bytes.length; i += 4) {
-    const a = bytes[i];
-    const b = bytes[i + 1];
-    bytes[i] = bytes[i + 3];
-    bytes[i + 1] = bytes[i + 2];
-    bytes[i + 2] = b;
-    bytes[i + 3] = a;
+/**
+ * Reverses each group of `size` bytes in place (bit patterns, NaN payloads
+ * included, are kept).
+ */
+function swapBytes(bytes: Uint8Array, size: number): void {
+  for (let i = 0; i < bytes.length; i += size) {
+    bytes.subarray(i, i + size).reverse();
   }
 }
 

@@ -5,10 +5,12 @@
  * @module
  */
 
+import { localFileSystem } from "./_file_system.ts";
+
 /**
  * Writes `bytes` to `path` atomically: into a fresh file next to it, flushed
  * to disk, then renamed over `path`. A crash or Ctrl-C at any moment leaves
- * the previous file intact. Needs Deno's file system.
+ * the previous file intact. Needs a file system: Deno's or Node's.
  *
  * @param path Where the file goes.
  * @param bytes Its contents.
@@ -33,16 +35,16 @@ export async function writeFileAtomic(
   path: string,
   bytes: Uint8Array,
 ): Promise<void> {
-  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
-  if (deno?.open === undefined) {
+  const fs = await localFileSystem();
+  if (fs === undefined) {
     throw new Error(
-      `Cannot write ${path}: writing files needs Deno's file system, got a runtime without one; keep the bytes instead`,
+      `Cannot write ${path}: writing files needs a file system (Deno's or Node's), got a runtime without one; keep the bytes instead`,
     );
   }
   const suffix = crypto.getRandomValues(new Uint32Array(1))[0].toString(36);
   const temporary = `${path}.${suffix}.tmp`;
   try {
-    const file = await deno.open(temporary, { write: true, createNew: true });
+    const file = await fs.createNew(temporary);
     try {
       let written = 0;
       while (written < bytes.length) {
@@ -50,11 +52,11 @@ export async function writeFileAtomic(
       }
       await file.sync();
     } finally {
-      file.close();
+      await file.close();
     }
-    await deno.rename(temporary, path);
+    await fs.rename(temporary, path);
   } catch (error) {
-    await deno.remove(temporary).catch(() => {});
+    await fs.remove(temporary).catch(() => {});
     throw new Error(`Cannot write ${path}: ${(error as Error).message}`, {
       cause: error,
     });

@@ -46,10 +46,13 @@ export function makeParameter(
   shape: readonly number[],
   values?: Float32Array,
 ): Parameter {
-  const value = values === undefined
-    ? backend.allocate(shape)
-    : backend.tensor(values, shape);
-  return { name, value, grad: backend.allocate(shape) };
+  // A layer holds its parameters across calls: no scope releases them.
+  const value = backend.keep(
+    values === undefined
+      ? backend.allocate(shape)
+      : backend.tensor(values, shape),
+  );
+  return { name, value, grad: backend.keep(backend.allocate(shape)) };
 }
 
 /**

@@ -32,5 +32,6 @@ export function reuse<D extends DType>(
     return current;
   }
   release(current);
-  return backend.allocate([size], dtype, "uninitialized");
+  // The layer keeps it from step to step: no scope releases it.
+  return backend.keep(backend.allocate([size], dtype, "uninitialized"));
 }

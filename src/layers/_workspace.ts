@@ -84,7 +84,8 @@ export function workspace<D extends DType = "float32">(
     t === undefined || t.released || t.dtype !== dtype || t.size < size
   ) {
     release(t);
-    t = backend.allocate([size], dtype, "uninitialized");
+    // Shared by every call for the role: no scope releases it.
+    t = backend.keep(backend.allocate([size], dtype, "uninitialized"));
     held.set(role, t);
   }
   return backend.view(t, shape);

@@ -5,7 +5,12 @@
  */
 
 import type { Backend, Tensor } from "../backend.ts";
-import type { Layer, LayerForwardOptions, Parameter } from "./layer.ts";
+import type {
+  Layer,
+  LayerForwardOptions,
+  Parameter,
+  ParameterCount,
+} from "./layer.ts";
 import {
   type Built,
   checkBackward,
@@ -134,6 +139,16 @@ export class BatchNorm implements Layer {
   }
 
   /**
+   * The numbers the layer holds once built; it need not be built.
+   *
+   * @returns Gamma and beta, trainable, and the running mean and variance,
+   *   not: `channels` each.
+   */
+  parameterCount(): ParameterCount {
+    return { trainable: 2 * this.channels, nonTrainable: 2 * this.channels };
+  }
+
+  /**
    * Allocates gamma, beta and the running statistics.
    *
    * @param backend Where the layer's tensors live.
@@ -160,8 +175,10 @@ export class BatchNorm implements Layer {
       new Float32Array(c).fill(1),
     );
     this.#beta = makeParameter(backend, `${prefix}bias`, [c]);
-    this.#runningMean = backend.allocate([c]);
-    this.#runningVar = backend.tensor(new Float32Array(c).fill(1), [c]);
+    this.#runningMean = backend.keep(backend.allocate([c]));
+    this.#runningVar = backend.keep(
+      backend.tensor(new Float32Array(c).fill(1), [c]),
+    );
     this.#built = { backend, input: shape };
     this.#prefix = prefix;
     return out;

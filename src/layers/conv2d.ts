@@ -7,7 +7,12 @@
 import type { Backend, Tensor } from "../backend.ts";
 import type { ConvGeometry } from "../backend.ts";
 import { outputSize } from "../backends/kernels.ts";
-import type { Layer, LayerForwardOptions, Parameter } from "./layer.ts";
+import type {
+  Layer,
+  LayerForwardOptions,
+  Parameter,
+  ParameterCount,
+} from "./layer.ts";
 import {
   type Built,
   checkBackward,
@@ -157,6 +162,21 @@ export class Conv2d implements Layer {
       outputSize(shape[2], k, s, p),
       outputSize(shape[3], k, s, p),
     ];
+  }
+
+  /**
+   * The numbers the layer holds once built; it need not be built.
+   *
+   * @returns `outChannels · inChannels · kernelSize²` weights and
+   *   `outChannels` biases (if any), all trainable.
+   */
+  parameterCount(): ParameterCount {
+    const bias = this.hasBias ? this.outChannels : 0;
+    const k = this.kernelSize;
+    return {
+      trainable: this.outChannels * this.inChannels * k * k + bias,
+      nonTrainable: 0,
+    };
   }
 
   /**

@@ -5,7 +5,12 @@
  */
 
 import type { Backend, Tensor } from "../backend.ts";
-import type { Layer, LayerForwardOptions, Parameter } from "./layer.ts";
+import type {
+  Layer,
+  LayerForwardOptions,
+  Parameter,
+  ParameterCount,
+} from "./layer.ts";
 import {
   type Built,
   checkBackward,
@@ -97,6 +102,20 @@ export class Dense implements Layer {
       throw new InputShapeError(this.name, `[N, ${this.inFeatures}]`, shape);
     }
     return [shape[0], this.outFeatures];
+  }
+
+  /**
+   * The numbers the layer holds once built; it need not be built.
+   *
+   * @returns `inFeatures · outFeatures` weights and `outFeatures` biases
+   *   (if any), all trainable.
+   */
+  parameterCount(): ParameterCount {
+    const bias = this.hasBias ? this.outFeatures : 0;
+    return {
+      trainable: this.inFeatures * this.outFeatures + bias,
+      nonTrainable: 0,
+    };
   }
 
   /**

@@ -602,10 +602,11 @@ export class Jumpout implements Layer {
       offset: 0,
       qCols: cols,
       p: new Float64Array(rows),
-      counts: backend.allocate([rows], "uint32"),
-      rate: backend.allocate([rows], "uint32"),
-      keep: backend.allocate([rows], "uint32"),
-      scale: backend.allocate([rows], "float32"),
+      // Kept from call to call (and for backward): no scope releases them.
+      counts: backend.keep(backend.allocate([rows], "uint32")),
+      rate: backend.keep(backend.allocate([rows], "uint32")),
+      keep: backend.keep(backend.allocate([rows], "uint32")),
+      scale: backend.keep(backend.allocate([rows], "float32")),
     };
     return this.#state;
   }

@@ -17,6 +17,20 @@ export interface Parameter {
   readonly grad: Tensor<"float32">;
 }
 
+/**
+ * How many numbers a layer holds once built, by kind, as model summaries
+ * count them (Keras's and torchinfo's convention).
+ */
+export interface ParameterCount {
+  /** Elements of its parameters: what the optimiser updates. */
+  trainable: number;
+  /**
+   * Elements of the rest of its state, such as BatchNorm's running
+   * statistics: forward passes update them, gradients do not.
+   */
+  nonTrainable: number;
+}
+
 /** Options of a forward call. */
 export interface LayerForwardOptions {
   /** Training behaviour (dropout masks, batch statistics); false by default. */
@@ -53,6 +67,14 @@ export interface Layer {
    *   message names the layer and both shapes.
    */
   outputShape(inputShape: readonly number[]): number[];
+  /**
+   * How many numbers the layer holds once built, known before it is built,
+   * so that an unbuilt model can be summarised. Optional: a layer without
+   * it holds none.
+   *
+   * @returns The elements of its parameters and of its other state.
+   */
+  parameterCount?(): ParameterCount;
   /**
    * Allocates parameters on `backend` for inputs of `inputShape` (batch
    * dimension first, any size) and returns the output shape.
@@ -143,7 +165,9 @@ export interface BlockForwardOptions {
 export interface LayerBlock extends Layer {
   /**
    * The layers inside, each with its path in the block (e.g. `"body.0"`),
-   * in the order they run.
+   * in the order they run. A path is `<branch>.<index>`: each branch runs
+   * its layers in order from the block's input, as a residual block's body
+   * and shortcut do ({@linkcode branchesOf} groups them).
    */
   children(): [string, Layer][];
   /**
@@ -206,4 +230,34 @@ function walkLayer(path: string, layer: Layer): [string, Layer][] {
       walkLayer(`${path}.${name}`, child)
     ),
   ];
+}
+
+/**
+ * A block's layers by branch, from the paths of its `children()`: each
+ * branch's layers run in order from the block's input.
+ *
+ * @param block A layer with layers inside.
+ * @returns `[branch, layers]` pairs, in the order the branches first run.
+ *
+ * @example A residual block's body and shortcut
+ * ```ts
+ * import { branchesOf, Dense, ReLU, Residual } from "../../mod.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const block = new Residual([new ReLU(), new Dense(4, 4)], [new Dense(4, 4)]);
+ * deepEqual(
+ *   branchesOf(block).map(([branch, layers]) => [branch, layers.map((l) => l.name)]),
+ *   [["body", ["ReLU", "Dense(4 → 4)"]], ["shortcut", ["Dense(4 → 4)"]]],
+ * );
+ * ```
+ */
+export function branchesOf(block: LayerBlock): [string, Layer[]][] {
+  const branches = new Map<string, Layer[]>();
+  for (const [path, layer] of block.children()) {
+    const branch = path.slice(0, Math.max(0, path.lastIndexOf(".")));
+    const layers = branches.get(branch) ?? [];
+    layers.push(layer);
+    branches.set(branch, layers);
+  }
+  return [...branches];
 }

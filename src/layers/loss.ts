@@ -86,7 +86,7 @@ export class SoftmaxCrossEntropy {
     }
     if (this.#result?.backend !== backend || this.#result.released) {
       this.dispose();
-      this.#result = backend.allocate([2]);
+      this.#result = backend.keep(backend.allocate([2]));
     }
     const dlogits = backend.allocate(logits.shape, "float32", "uninitialized");
     try {

@@ -22,6 +22,7 @@ import {
 import { checkShape } from "./_layer_checks.ts";
 import { batchShape, InputShapeError, sameSample } from "./_shape.ts";
 import { hash32, randomSeed } from "../random.ts";
+import { warnMisplacedJumpouts } from "./_jumpout_placement.ts";
 
 /** What a layer must have, as the constructor checks it. */
 const METHODS = [
@@ -36,6 +37,13 @@ const METHODS = [
 
 /** How messages name the backend tensors must be on. */
 const MODEL_BACKEND = "the model was built for";
+
+/**
+ * How many `Sequential.build` calls are running: a block builds its branches
+ * as models of their own, and only the outermost build sees what precedes
+ * each branch.
+ */
+let openBuilds = 0;
 
 /** Options of {@linkcode Sequential.build}. */
 export interface SequentialBuildOptions {
@@ -184,6 +192,14 @@ export class Sequential {
     this.layers = Object.freeze([...layers]);
   }
 
+  /**
+   * One sample's shape as the model was built for it: the input shape of
+   * `build` without its batch; undefined before build.
+   */
+  get sampleShape(): number[] | undefined {
+    return this.#built?.shapes[0].slice(1);
+  }
+
   /** Whether `forward` runs in training mode by default. */
   get training(): boolean {
     return this.#training;
@@ -249,7 +265,8 @@ export class Sequential {
    * the previous output shape, the name prefix `"i."` and a seed derived
    * from `seed` and `i`. Building again starts afresh. Every layer's shape
    * is checked before any layer is (re)built, so a build that throws leaves
-   * the model as it was.
+   * the model as it was. A Jumpout that does not get a ReLU's output (where
+   * q+ means nothing) is warned about with `console.warn`, once per layer.
    *
    * @param backend Where the model's tensors live.
    * @param inputShape The input's shape, batch first (any batch later).
@@ -293,15 +310,26 @@ export class Sequential {
     // Every shape fits: only now is anything freed or rebuilt.
     this.#releaseActivations();
     this.#built = undefined;
-    this.layers.forEach((layer, i) => {
-      atLayer(
-        i,
-        layer,
-        shapes[i],
-        () =>
-          layer.build(backend, shapes[i], layerSeed(seed, i), `${prefix}${i}.`),
-      );
-    });
+    openBuilds++;
+    try {
+      this.layers.forEach((layer, i) => {
+        atLayer(
+          i,
+          layer,
+          shapes[i],
+          () =>
+            layer.build(
+              backend,
+              shapes[i],
+              layerSeed(seed, i),
+              `${prefix}${i}.`,
+            ),
+        );
+      });
+    } finally {
+      openBuilds--;
+    }
+    if (openBuilds === 0) warnMisplacedJumpouts(this.layers);
     this.#built = { backend, shapes };
     return [...shapes[shapes.length - 1]];
   }
@@ -343,11 +371,11 @@ export class Sequential {
    *
    * @example Tell each Jumpout layer where its rows sit in a bigger batch
    * ```ts
-   * import { createBackend, Dense, Jumpout, Sequential } from "../../mod.ts";
+   * import { createBackend, Dense, Jumpout, ReLU, Sequential } from "../../mod.ts";
    * import { deepEqual } from "node:assert/strict";
    *
    * const backend = await createBackend("reference");
-   * const model = new Sequential([new Dense(2, 4), new Jumpout()]);
+   * const model = new Sequential([new Dense(2, 4), new ReLU(), new Jumpout()]);
    * model.build(backend, [1, 2], { seed: 3 });
    * const seen: string[] = [];
    * const y = await model.forwardAsync(backend.tensor(new Float32Array([1, 2]), [1, 2]), {
@@ -357,7 +385,7 @@ export class Sequential {
    *     return layer instanceof Jumpout ? { shard, activeCount: undefined } : undefined;
    *   },
    * });
-   * deepEqual([seen, y.shape], [["0:Dense(2 → 4)", "1:Jumpout"], [1, 4]]);
+   * deepEqual([seen, y.shape], [["0:Dense(2 → 4)", "1:ReLU", "2:Jumpout"], [1, 4]]);
    * ```
    */
   async forwardAsync(

@@ -1,7 +1,7 @@
 /**
  * Model builders: the networks of the Jumpout paper as plain layer specs
  * (`LayerSpec[]`), for `modelFromSpec`, `DataParallel.create` and
- * checkpoints.
+ * checkpoints; and `summary`, a model or its specs as a table.
  *
  * @module
  */
@@ -9,3 +9,4 @@
 export * from "./preact_resnet.ts";
 export * from "./wide_resnet.ts";
 export * from "./regularizer.ts";
+export * from "./summary.ts";

@@ -189,7 +189,8 @@ export abstract class Optimizer {
     let slots = this.#slots.get(p);
     if (slots === undefined) {
       const { backend, shape } = this.#layouts[i];
-      slots = this.slotNames.map(() => backend.allocate(shape));
+      // Made on the first step, often inside a scope, which must not free it.
+      slots = this.slotNames.map(() => backend.keep(backend.allocate(shape)));
       this.#slots.set(p, slots);
     }
     return slots;

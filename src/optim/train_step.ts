@@ -43,8 +43,8 @@ export interface TrainStepArgs {
   labels: Tensor<"uint32">;
 }
 
-/** Arguments of {@linkcode evaluate}. */
-export type EvaluateArgs = Omit<TrainStepArgs, "optimizer">;
+/** Arguments of {@linkcode evaluateStep}. */
+export type EvaluateStepArgs = Omit<TrainStepArgs, "optimizer">;
 
 /**
  * One step of training: forward in training mode, loss, backward, optimiser
@@ -118,7 +118,7 @@ export async function trainStep(args: TrainStepArgs): Promise<LossResult> {
  * ```ts
  * import { createBackend } from "../../mod.ts";
  * import { labelsTensor, SoftmaxCrossEntropy } from "../layers/loss.ts";
- * import { evaluate } from "./train_step.ts";
+ * import { evaluateStep } from "./train_step.ts";
  * import type { Tensor } from "../backend.ts";
  * import { equal } from "node:assert/strict";
  *
@@ -126,11 +126,13 @@ export async function trainStep(args: TrainStepArgs): Promise<LossResult> {
  * const identity = { forward: (x: Tensor) => x, backward: (dy: Tensor) => dy };
  * const x = backend.tensor(new Float32Array([5, 0, 0, 5, 5, 0]), [3, 2]);
  * const labels = labelsTensor(backend, [0, 1, 1], 2);
- * const { accuracy } = await evaluate({ model: identity, loss: new SoftmaxCrossEntropy(), x, labels });
+ * const { accuracy } = await evaluateStep({ model: identity, loss: new SoftmaxCrossEntropy(), x, labels });
  * equal(accuracy, 2 / 3);
  * ```
  */
-export async function evaluate(args: EvaluateArgs): Promise<LossResult> {
+export async function evaluateStep(
+  args: EvaluateStepArgs,
+): Promise<LossResult> {
   const { model, loss, x, labels } = args;
   const made = new Set<Tensor>();
   try {

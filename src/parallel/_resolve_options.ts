@@ -27,6 +27,8 @@ import type {
   Transport,
 } from "./data_parallel_options.ts";
 import type { QPlusScope } from "./replica.ts";
+import { canStartWorkers } from "./_worker_endpoints.ts";
+import { hardwareConcurrency } from "../_runtime.ts";
 
 /** The longest a call waits for the workers by default (ms). */
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -212,24 +214,24 @@ export function checkOptions(
 /**
  * How many workers to start: as asked, or by default one per core on the
  * CPU backends and one on `webgpu` (replicas on one GPU only contend for
- * it), and none in a runtime without `Worker`.
+ * it), and none in a runtime without workers (`Worker`, or Node's
+ * `worker_threads`).
  *
  * @param what What is being done, for messages.
  * @param requested The `workers` option.
  * @param backend The backend the replicas run on.
  * @returns The number of workers; 0 runs the replica on this thread.
+ * @throws {TypeError} When workers are asked for in a runtime without them.
  */
-export function workerCount(
+export async function workerCount(
   what: string,
   requested: number | undefined,
   backend: BackendName,
-): number {
-  const hasWorker = typeof Worker === "function";
+): Promise<number> {
+  const hasWorker = canStartWorkers();
   if (requested === undefined) {
     if (!hasWorker) return 0;
-    return backend === "webgpu"
-      ? 1
-      : globalThis.navigator?.hardwareConcurrency ?? 1;
+    return backend === "webgpu" ? 1 : await hardwareConcurrency();
   }
   if (requested > 0 && !hasWorker) {
     throw new TypeError(

@@ -42,6 +42,7 @@ import {
 import { allocateShared, SharedControl } from "./shared_sync.ts";
 import { shardRows } from "./shards.ts";
 import { writeFileAtomic } from "../io/write_file_atomic.ts";
+import { workerStarter } from "./_worker_endpoints.ts";
 
 export type { LayerJumpoutStats, QPlusScope } from "./replica.ts";
 
@@ -135,7 +136,7 @@ export class DataParallel {
     const what = "create DataParallel";
     const o = checkOptions(what, options);
     const backend = await resolveBackend(o.backend);
-    const workers = workerCount(what, o.workers, backend);
+    const workers = await workerCount(what, o.workers, backend);
     const n = Math.max(1, workers);
     const seed = o.checkpoint === undefined
       ? o.seed ?? randomSeed()
@@ -143,13 +144,19 @@ export class DataParallel {
     const wasmModule = backend === "wasm" && workers > 0
       ? await compiledKernels()
       : undefined;
+    const start = workers === 0 ? undefined : await workerStarter();
     const group: Group = new ReplicaGroup([], o.timeoutMs);
-    const replicas: ReplicaHandle[] = workers === 0
+    const replicas: ReplicaHandle[] = start === undefined
       ? [localReplica()]
       : Array.from(
         { length: n },
         (_, k) =>
-          workerReplica(o.workerUrl, k, (message) => group.crashed(k, message)),
+          workerReplica(
+            start,
+            o.workerUrl,
+            k,
+            (message) => group.crashed(k, message),
+          ),
       );
     group.replicas.push(...replicas);
     const transport = n === 1 ? "none" : o.transport;
@@ -212,6 +219,16 @@ export class DataParallel {
   /** Training steps done (restored from a checkpoint when resuming). */
   get stepCount(): number {
     return this.#step;
+  }
+
+  /** One sample's shape, without the batch dimension, as created. */
+  get inputShape(): readonly number[] {
+    return this.#options.inputShape;
+  }
+
+  /** The classes the model's outputs score: labels lie in `[0, classes)`. */
+  get classes(): number {
+    return this.#options.classes;
   }
 
   /**
@@ -389,30 +406,87 @@ export class DataParallel {
   /**
    * A checkpoint of the run: weights, running statistics, optimiser state,
    * the step and every mask stream's counter. Pass it as
-   * `options.checkpoint` to go on exactly from here.
+   * `options.checkpoint` to go on exactly from here, or to
+   * {@linkcode DataParallel.restore}.
    *
+   * @param metadata More string pairs for this checkpoint only, besides
+   *   the trainer's (names starting `jumpout.` or `dataParallel.` are
+   *   reserved).
    * @returns The checkpoint's bytes (a safetensors file).
+   * @throws {RangeError} When a metadata name is reserved.
    * @throws {DataParallelError} When a worker fails.
    */
-  async checkpoint(): Promise<Uint8Array> {
+  async checkpoint(
+    metadata: Record<string, string> = {},
+  ): Promise<Uint8Array> {
     const what = "write a DataParallel checkpoint";
     this.#checkLive(what);
+    const reserved = Object.keys(metadata).find((k) =>
+      k.startsWith("jumpout.") || k.startsWith("dataParallel.")
+    );
+    if (reserved !== undefined) {
+      throw new RangeError(
+        `Cannot ${what}: metadata names starting "jumpout." or "dataParallel." are reserved, got "${reserved}"`,
+      );
+    }
     const step = this.#step;
-    const metadata = this.#metadata();
+    const all = { ...metadata, ...this.#metadata() };
     const [bytes] = await this.#group.all(
       what,
       (r, k) =>
         k === 0
-          ? r.call.exportState(step, metadata)
+          ? r.call.exportState(step, all)
           : Promise.resolve(new Uint8Array()),
     );
     return bytes;
   }
 
   /**
+   * Puts every replica back to a checkpoint of this trainer's setup and
+   * seed: weights, running statistics, optimiser state, the step and the
+   * mask streams, as {@linkcode DataParallel.checkpoint} wrote them.
+   *
+   * @param bytes The checkpoint.
+   * @returns The training step it was written at, now the trainer's.
+   * @throws {RangeError | TypeError | SyntaxError} When the file is not a
+   *   checkpoint of this model, optimiser, augmentation and seed; nothing
+   *   changes then.
+   * @throws {DataParallelError} When a worker fails.
+   *
+   * @example Go back one step
+   * ```ts
+   * import { DataParallel } from "./data_parallel.ts";
+   * import { equal } from "node:assert/strict";
+   *
+   * const trainer = await DataParallel.create({
+   *   model: [{ type: "dense", inFeatures: 2, outFeatures: 2 }],
+   *   inputShape: [2], optimizer: { type: "sgd", lr: 0.5 }, backend: "reference", workers: 0, seed: 1,
+   * });
+   * const x = new Float32Array([1, 0, 0, 1]);
+   * const saved = await trainer.checkpoint();
+   * const before = await trainer.evaluate(x, [0, 1]);
+   * await trainer.trainStep(x, [0, 1]);
+   * equal(await trainer.restore(saved), 0);
+   * equal((await trainer.evaluate(x, [0, 1])).loss, before.loss);
+   * await trainer.dispose();
+   * ```
+   */
+  async restore(bytes: Uint8Array): Promise<number> {
+    const what = "restore a DataParallel checkpoint";
+    this.#checkLive(what);
+    checkpointSeed(what, bytes, this.#options.setup, this.seed);
+    const [step] = await this.#group.all(
+      what,
+      (r) => r.call.importState(bytes),
+    );
+    this.#step = step;
+    return step;
+  }
+
+  /**
    * Writes {@linkcode DataParallel.checkpoint} to a file atomically (a new
    * file, flushed, renamed over the old one), so an interrupted run always
-   * leaves the last complete checkpoint. Needs Deno's file system.
+   * leaves the last complete checkpoint. Needs a file system: Deno's or Node's.
    *
    * @param path Where the checkpoint goes.
    * @throws {DataParallelError} When a worker fails.

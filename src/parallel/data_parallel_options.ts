@@ -34,8 +34,9 @@ export interface DataParallelOptions {
   /**
    * Workers, each with one replica. Default: the number of cores on the
    * `wasm` and `reference` backends, 1 on `webgpu` (replicas sharing one GPU
-   * only contend for it), and 0 where `Worker` does not exist. With 0 the one
-   * replica runs on the calling thread (edge runtimes).
+   * only contend for it), and 0 where there are no workers (neither `Worker`
+   * nor Node's `worker_threads`). In Node the workers are `worker_threads`.
+   * With 0 the one replica runs on the calling thread (edge runtimes).
    */
   workers?: number;
   /** Seed of the weights and masks; drawn at random when absent. */

@@ -1,6 +1,7 @@
 /**
- * Data-parallel training: replicas of one model in Web Workers, each on a
- * shard of the batch, gradients averaged every step.
+ * Data-parallel training: replicas of one model in workers (Web Workers, or
+ * `worker_threads` in Node), each on a shard of the batch, gradients averaged
+ * every step.
  *
  * @module
  */

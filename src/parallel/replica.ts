@@ -547,8 +547,17 @@ export class Replica {
 }
 
 /** Whether a layer's q+ can be agreed on over the whole batch. */
-/** The softmax of each row of `classes` logits. */
-function softmaxRows(logits: Float32Array, classes: number): Float32Array {
+/**
+ * The softmax of each row of `classes` logits, in float64.
+ *
+ * @param logits Rows of `classes` values, row after row.
+ * @param classes Values per row.
+ * @returns The probabilities, in the same layout.
+ */
+export function softmaxRows(
+  logits: Float32Array,
+  classes: number,
+): Float32Array {
   const out = new Float32Array(logits.length);
   for (let r = 0; r < logits.length; r += classes) {
     let max = -Infinity;

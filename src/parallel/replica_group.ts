@@ -9,6 +9,7 @@ import { releaseProxy, type Remote, wrap } from "comlink";
 import { DataParallelError } from "./data_parallel_error.ts";
 import { createReplicaApi, type ReplicaApi } from "./replica_api.ts";
 import type { SharedControl } from "./shared_sync.ts";
+import type { StartWorker } from "./_worker_endpoints.ts";
 
 /** The calls of a replica as the trainer makes them: all asynchronous. */
 export type ReplicaCalls = {
@@ -44,41 +45,29 @@ export function localReplica(): ReplicaHandle {
 }
 
 /**
- * A replica in a new module worker.
+ * A replica in a new worker: a module `Worker`, or in Node a `worker_threads`
+ * worker.
  *
+ * @param start How to start a worker here (from `workerStarter`).
  * @param url The worker script.
  * @param index The replica's index, for the worker's name.
  * @param onCrash Called when the worker dies of an uncaught error.
  * @returns Its handle.
  */
 export function workerReplica(
+  start: StartWorker,
   url: string | URL,
   index: number,
   onCrash: (message: string) => void,
 ): ReplicaHandle {
-  const worker = new Worker(url, {
-    type: "module",
-    name: `jumpout-replica-${index}`,
-  });
-  const crash = (event: Event) => {
-    event.preventDefault();
-    onCrash(
-      event instanceof ErrorEvent
-        ? event.message
-        : `a message could not be read (${event.type})`,
-    );
-  };
-  worker.addEventListener("error", crash);
-  worker.addEventListener("messageerror", crash);
-  const remote: Remote<ReplicaApi> = wrap<ReplicaApi>(worker);
+  const worker = start(url, `jumpout-replica-${index}`, onCrash);
+  const remote: Remote<ReplicaApi> = wrap<ReplicaApi>(worker.endpoint);
   let stopped = false;
   return {
     call: remote as unknown as ReplicaCalls,
     terminate() {
       if (stopped) return;
       stopped = true;
-      worker.removeEventListener("error", crash);
-      worker.removeEventListener("messageerror", crash);
       remote[releaseProxy]();
       worker.terminate();
     },

@@ -76,3 +76,28 @@ export async function runPython(
   }
   return JSON.parse(new TextDecoder().decode(stdout));
 }
+
+/** The folder holding the `jumpout_torch` package, for Python's sys.path. */
+export const PACKAGE_PATH = new URL("../../python", import.meta.url).pathname;
+
+/**
+ * The greatest difference between `actual` and `expected` over the greatest
+ * magnitude in `expected`: the relative error of a whole output.
+ *
+ * @param actual Values computed here.
+ * @param expected PyTorch's.
+ * @returns The relative difference (Infinity when the lengths differ).
+ */
+export function relativeDifference(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+): number {
+  if (actual.length !== expected.length) return Infinity;
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
+    scale = Math.max(scale, Math.abs(expected[i]));
+  }
+  return diff / scale;
+}

@@ -39,7 +39,9 @@ export function npmResolver(options: NpmResolverOptions): Plugin {
     setup(build) {
       build.onResolve({ filter: /^[^./]/ }, async (args) => {
         if (args.path.startsWith("node:")) return undefined;
-        const target = imports[args.path];
+        // `name/sub/path` is a file of the package `name` maps to.
+        const name = packageName(args.path);
+        const target = imports[name];
         if (target === undefined || !target.startsWith("npm:")) {
           return {
             errors: [{
@@ -50,22 +52,33 @@ export function npmResolver(options: NpmResolverOptions): Plugin {
             }],
           };
         }
-        return { path: await moduleEntry(npmCache, target) };
+        const file = args.path.slice(name.length + 1);
+        return { path: await moduleEntry(npmCache, target, file) };
       });
     },
   };
 }
 
+/** The package an import names: `comlink/dist/x.mjs` names `comlink`, `@a/b/c` names `@a/b`. */
+function packageName(path: string): string {
+  const parts = path.split("/");
+  return parts.slice(0, path.startsWith("@") ? 2 : 1).join("/");
+}
+
 /**
- * The ES module entry of an `npm:name@version` specifier in the cache.
+ * The ES module entry of an `npm:name@version` specifier in the cache, or
+ * one of the package's files.
  *
  * @param npmCache Deno's npm cache.
  * @param specifier `npm:name@version`, the name possibly scoped.
- * @returns The entry file's path.
+ * @param file A file in the package (`dist/esm/node-adapter.mjs`); empty
+ *   for the package's entry.
+ * @returns The file's path.
  */
 export async function moduleEntry(
   npmCache: string,
   specifier: string,
+  file = "",
 ): Promise<string> {
   const match = /^npm:((?:@[^/@]+\/)?[^/@]+)@([^/]+)$/.exec(specifier);
   if (match === null) {
@@ -75,6 +88,7 @@ export async function moduleEntry(
   }
   const [, name, version] = match;
   const dir = join(npmCache, "registry.npmjs.org", name, version);
+  if (file !== "") return join(dir, file);
   const manifest = JSON.parse(
     await Deno.readTextFile(join(dir, "package.json")),
   );

@@ -102,7 +102,7 @@ const backend = await createWasmBackend();
 const model = new Sequential(ourLayers(o.model));
 const loss = new SoftmaxCrossEntropy();
 const shape = [o.batch, ...sampleShape(o.model)];
-model.build(backend, shape, { seed: 1 });
+model.build(backend, sampleShape(o.model), { seed: 1 });
 model.train();
 const optimizer = new SGD(model.parameters(), sgdSettings(o.model));
 const data = syntheticBatch(o.model, o.batch);

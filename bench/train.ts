@@ -234,8 +234,7 @@ async function adapterInfo(): Promise<Partial<Row>> {
 }
 
 /**
- * This library's training of a network on one backend: a `Sequential` built
- * for the batch, SGD (`sgdSettings`), softmax cross-entropy, and `trainStep`,
+ * This library's training of a network on one backend: a `Sequential`, SGD (`sgdSettings`), softmax cross-entropy, and `trainStep`,
  * which reads the loss back at every step.
  */
 async function prepareOurTraining(
@@ -247,8 +246,8 @@ async function prepareOurTraining(
   const model = new Sequential(ourLayers(id));
   const loss = new SoftmaxCrossEntropy();
   try {
+    model.build(backend, sampleShape(id), { seed: 1 });
     const shape = [batch, ...sampleShape(id)];
-    model.build(backend, shape, { seed: 1 });
     model.train();
     const optimizer = new SGD(model.parameters(), sgdSettings(id));
     const data = syntheticBatch(id, batch);

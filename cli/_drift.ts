@@ -68,7 +68,7 @@ export async function measureDrift(
     const size = inputShape.reduce((a, b) => a * b, 1);
     const rows = images.length / size;
     const model = modelFromSpec(specs);
-    model.build(backend, [rows, ...inputShape], { seed: 0 });
+    model.build(backend, inputShape, { seed: 0 });
     restoreCheckpoint(
       model,
       optimizerFromSpec(optimizer, model.parameters()),

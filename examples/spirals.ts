@@ -78,7 +78,7 @@ export async function trainSpirals(backend: Backend, steps: number) {
   const x = backend.tensor(data.x, [n, 2]);
   const labels = labelsTensor(backend, data.labels, CLASSES);
   const model = mlp();
-  model.build(backend, [n, 2], { seed: 1 });
+  model.build(backend, [2], { seed: 1 });
   const loss = new SoftmaxCrossEntropy();
   const optimizer = new SGD(model.parameters(), {
     momentum: 0.9,
@@ -98,7 +98,7 @@ export async function trainSpirals(backend: Backend, steps: number) {
   const trained = await evaluateStep({ model, loss, x, labels });
   const bytes = await saveWeights(model.state());
   const copy = mlp();
-  copy.build(backend, [n, 2], { seed: 2 });
+  copy.build(backend, [2], { seed: 2 });
   loadWeights(copy.state(), bytes);
   const reloaded = await evaluateStep({ model: copy, loss, x, labels });
   for (const t of [x, labels]) backend.release(t);

@@ -196,7 +196,7 @@ export interface Backend {
    *
    * const backend = await createBackend("reference");
    * const model = new Sequential([new Dense(2, 8), new ReLU(), new Dense(8, 2)]);
-   * model.build(backend, [4, 2], { seed: 1 });
+   * model.build(backend, [2], { seed: 1 });
    * const loss = new SoftmaxCrossEntropy();
    * const optimizer = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
    * const step = () =>

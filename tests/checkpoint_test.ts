@@ -74,7 +74,7 @@ function makeRun(
   layers: LayerSpec[] = LAYERS,
 ): Run {
   const model = modelFromSpec(layers);
-  model.build(backend, [1, FEATURES], { seed: SEED });
+  model.build(backend, [FEATURES], { seed: SEED });
   return { model, optimizer: optimizer(model) };
 }
 

@@ -47,7 +47,7 @@ Deno.test("DataParallel.predict: 2 workers give the softmax of the same weights 
     // The definition: the same weights in a plain model, softmax in float64.
     const backend = await createBackend("reference");
     const model = modelFromSpec(LAYERS);
-    model.build(backend, [1, FEATURES], { seed: 3 });
+    model.build(backend, [FEATURES], { seed: 3 });
     restoreCheckpoint(
       model,
       optimizerFromSpec(OPTIMIZER, model.parameters()),

@@ -69,7 +69,7 @@ async function trainSingleThread(
   const backend = await createBackend("wasm");
   const model = modelFromSpec(augment ? IMAGE_LAYERS : LAYERS);
   const shape = augment ? IMAGE_SHAPE : [FEATURES];
-  model.build(backend, [1, ...shape], { seed: SEED });
+  model.build(backend, shape, { seed: SEED });
   const optimizer = optimizerFromSpec(OPTIMIZER, model.parameters());
   const loss = new SoftmaxCrossEntropy();
   const losses = [];

@@ -203,7 +203,7 @@ Deno.test("the same bad argument gets the same message from Jumpout, other layer
     return layer;
   };
   const model = new Sequential([new Dense(3, 3)]);
-  model.build(backend, [2, 3], { seed: 1 });
+  model.build(backend, [3], { seed: 1 });
   const cases: [string, () => unknown][] = [
     ["Jumpout", () => new Jumpout({ seed: 1 }).forward(x)],
     ["Jumpout", () => built(new Jumpout({ seed: 1 })).forward(x)],
@@ -236,7 +236,7 @@ Deno.test("the same bad argument gets the same message from Jumpout, other layer
       (e: Error) =>
         e instanceof RangeError &&
         e.message ===
-          `Cannot build ${layer.name}: inputShape must hold non-negative integers, batch first, got [2, 1.5]`,
+          `Cannot build ${layer.name}: batchShape must hold non-negative integers, batch first, got [2, 1.5]`,
     );
   }
 });

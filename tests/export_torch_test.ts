@@ -70,7 +70,7 @@ for (const [name, specs, sample] of MODELS) {
       try {
         const batch = 6;
         const shape = [batch, ...sample];
-        model.build(backend, shape, { seed: 11 });
+        model.build(backend, sample, { seed: 11 });
         // Training forwards move BatchNorm's running statistics off 0 and 1.
         for (const seed of [1, 2]) {
           const x = backend.tensor(pattern(size(shape), seed), shape);

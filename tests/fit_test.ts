@@ -59,7 +59,7 @@ function make() {
     new Jumpout({ sigma: 0.2 }),
     new Dense(16, 2),
   ]);
-  model.build(backend, [1, 2], { seed: 5 });
+  model.build(backend, [2], { seed: 5 });
   const optimizer = new SGD(model.parameters(), { lr: 0.3, momentum: 0.9 });
   return { model, optimizer };
 }
@@ -141,7 +141,7 @@ Deno.test("fit reads a split of the library's data sets", async () => {
   const { train, test } = await loadFashionMnist({ source: "embedded" });
   const wasm = await createBackend("wasm");
   const model = new Sequential([new Dense(784, 10)]);
-  model.build(wasm, [1, 784], { seed: 1 });
+  model.build(wasm, [784], { seed: 1 });
   const optimizer = new SGD(model.parameters(), { lr: 0.1 });
   const history = await fit(model, train, {
     optimizer,

@@ -41,8 +41,8 @@ function warnings(fn: () => void): string[] {
 Deno.test("a Jumpout after a Dense layer is warned about once, naming both", () => {
   const model = new Sequential([new Dense(4, 8), new Jumpout(), new ReLU()]);
   const printed = warnings(() => {
-    model.build(backend, [2, 4], { seed: 1 });
-    model.build(backend, [2, 4], { seed: 2 });
+    model.build(backend, [4], { seed: 1 });
+    model.build(backend, [4], { seed: 2 });
   });
   equal(printed.length, 1, printed.join("\n"));
   match(
@@ -54,12 +54,12 @@ Deno.test("a Jumpout after a Dense layer is warned about once, naming both", () 
 
 Deno.test("misplaced: the model's input, after a residual sum, first in a branch", () => {
   const printed = warnings(() => {
-    new Sequential([new Jumpout(), new Dense(4, 4)]).build(backend, [1, 4]);
+    new Sequential([new Jumpout(), new Dense(4, 4)]).build(backend, [4]);
     new Sequential([
       new Dense(4, 4),
       new Residual([new Jumpout(), new Dense(4, 4)]),
       new Jumpout(),
-    ]).build(backend, [1, 4]);
+    ]).build(backend, [4]);
   });
   deepEqual(printed.map((m) => m.split(", not")[0]), [
     "Jumpout at layer 0 gets the model's input",
@@ -83,17 +83,17 @@ Deno.test("well placed: after a ReLU, with pooling, Flatten or dropout between, 
       ], [
         new Jumpout(),
       ]),
-    ]).build(backend, [2, 16]);
+    ]).build(backend, [16]);
     new Sequential([new ReLU(), new MaxPool2d(2), new Flatten(), new Jumpout()])
-      .build(backend, [1, 1, 4, 4]);
+      .build(backend, [1, 4, 4]);
     // Not normalised by q+: placement does not matter to it.
     new Sequential([new Dense(4, 4), new Jumpout({ normalize: false })]).build(
       backend,
-      [1, 4],
+      [4],
     );
     new Sequential([new Dense(4, 4), new Dropout({ rate: 0.5 })]).build(
       backend,
-      [1, 4],
+      [4],
     );
   });
   deepEqual(printed, []);
@@ -102,18 +102,18 @@ Deno.test("well placed: after a ReLU, with pooling, Flatten or dropout between, 
 Deno.test("the library's models are silent: MLP, CNN, pre-activation ResNet, Wide ResNet", () => {
   const jumpout = fullJumpout(0.1);
   const models: [string, LayerSpec[], number[]][] = [
-    ["mlp", networkSpecs("mlp", jumpout), [1, 784]],
-    ["cnn", networkSpecs("cnn", jumpout), [1, 1, 28, 28]],
-    ["resnet", networkSpecs("resnet8", jumpout), [1, 1, 28, 28]],
+    ["mlp", networkSpecs("mlp", jumpout), [784]],
+    ["cnn", networkSpecs("cnn", jumpout), [1, 28, 28]],
+    ["resnet", networkSpecs("resnet8", jumpout), [1, 28, 28]],
     [
       "preactResNet",
       preactResNet({ depth: 8, regularizer: "jumpout" }),
-      [1, 1, 28, 28],
+      [1, 28, 28],
     ],
     [
       "wideResNet",
       wideResNet({ depth: 10, widen: 1, regularizer: "jumpout" }),
-      [1, 3, 32, 32],
+      [3, 32, 32],
     ],
   ];
   for (const [name, specs, shape] of models) {

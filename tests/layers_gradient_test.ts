@@ -256,7 +256,7 @@ Deno.test("a whole Sequential: conv, batch norm, ReLU, pooling, dense, Jumpout",
       new Jumpout({ sigma: 0.3 }),
       new Dense(6, 4),
     ]);
-    model.build(backend, shape, { seed: 21 });
+    model.build(backend, shape.slice(1), { seed: 21 });
     return {
       forward: (x) => model.forward(x, { training: true }),
       backward: (dy) => model.backward(dy),

@@ -431,7 +431,7 @@ Deno.test("Jumpout and Dropout are layers: no parameters, shape kept, build seed
     read(free.forward(x, { training: true })),
     read(new Jumpout({ seed: 123 }).forward(x, { training: true })),
   );
-  throws(() => free.build(backend, [], 1, ""), /inputShape must hold/);
+  throws(() => free.build(backend, [], 1, ""), /batchShape must hold/);
   throws(() => free.build(backend, [2], -1, ""), /seed must be an integer/);
 });
 

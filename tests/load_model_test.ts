@@ -149,7 +149,7 @@ Deno.test("loadModel: the same logits, bit for bit, as the model restoreCheckpoi
   const backend = await createBackend("wasm");
   const model = modelFromSpec(CNN);
   // Another seed: every weight and statistic must come from the file.
-  model.build(backend, [1, ...CNN_INPUT], { seed: 77 });
+  model.build(backend, CNN_INPUT, { seed: 77 });
   const optimizer = optimizerFromSpec(OPTIMIZER, model.parameters());
   const fresh = await logitsOf(
     { model: model.eval(), backend, inputShape: CNN_INPUT } as LoadedModel,
@@ -167,7 +167,7 @@ Deno.test("loadModel: the same logits, bit for bit, as the model restoreCheckpoi
     notDeepEqual(logits, fresh);
     // Built with the run's seed, its Jumpout has the seed it trained with.
     const seeded = modelFromSpec(CNN);
-    seeded.build(backend, [1, ...CNN_INPUT], { seed: 5 });
+    seeded.build(backend, CNN_INPUT, { seed: 5 });
     deepEqual(
       (loaded.model.layers[3] as Jumpout).options.seed,
       (seeded.layers[3] as Jumpout).options.seed,
@@ -266,7 +266,7 @@ Deno.test("loadModel: files that are not a data-parallel checkpoint are refused"
     });
   const backend = await createBackend("reference");
   const plain = modelFromSpec(LAYERS);
-  plain.build(backend, [1, FEATURES], { seed: 1 });
+  plain.build(backend, [FEATURES], { seed: 1 });
   const noSetup = await encodeCheckpoint(
     plain,
     new SGD(plain.parameters(), { lr: 0.1 }),

@@ -369,7 +369,7 @@ function seededNetwork(): { layers: Layer[]; specs: LayerSpec[] } {
  */
 function run(model: Sequential, seed: number): Float32Array[] {
   const shape = [6, 1, 8, 8];
-  const out = model.build(backend, shape, { seed });
+  const out = [6, ...model.build(backend, shape.slice(1), { seed })];
   const x = backend.tensor(pattern(6 * 64, 3), shape);
   const dy = backend.tensor(
     pattern(out.reduce((a, b) => a * b), 4),

@@ -47,7 +47,7 @@ const model = new Sequential([
   new Jumpout({ sigma: 0.2, seed: 3 }),
   new Dense(16, 3),
 ]);
-model.build(backend, [8, 6], { seed: 1 });
+model.build(backend, [6], { seed: 1 });
 const x = backend.tensor(
   Float32Array.from({ length: 48 }, (_, i) => Math.sin(i * 0.7)),
   [8, 6],

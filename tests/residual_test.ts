@@ -74,7 +74,7 @@ Deno.test("Residual: a body/shortcut shape mismatch is refused at build, naming 
       body: [{ type: "dense", inFeatures: 8, outFeatures: 6 }],
     },
   ]);
-  throws(() => identity.build(backend, [2, 4], { seed: 1 }), {
+  throws(() => identity.build(backend, [4], { seed: 1 }), {
     name: "RangeError",
     message:
       "Cannot build Sequential: layer 1 (Residual(1 layer)) does not take inputs [N, 8]: Cannot build Residual(1 layer): the body outputs [N, 6] but the shortcut (identity) outputs [N, 8]",
@@ -188,7 +188,7 @@ Deno.test("Residual: specs round trip, walks enter blocks", () => {
 
 Deno.test("Residual: parameter names carry the block's path", async () => {
   const model = modelFromSpec(RESIDUAL_MLP);
-  model.build(await createBackend("reference"), [1, FEATURES], { seed: 1 });
+  model.build(await createBackend("reference"), [FEATURES], { seed: 1 });
   deepEqual(model.parameters().map((p) => p.name), [
     "0.weight",
     "0.bias",
@@ -206,7 +206,7 @@ Deno.test("Residual: parameter names carry the block's path", async () => {
 async function trainHere(backend: BackendName, steps: number) {
   const b = await createBackend(backend);
   const model = modelFromSpec(RESIDUAL_MLP);
-  model.build(b, [1, FEATURES], { seed: 5 });
+  model.build(b, [FEATURES], { seed: 5 });
   const optimizer = optimizerFromSpec(OPTIMIZER, model.parameters());
   const loss = new SoftmaxCrossEntropy();
   const losses: number[] = [];
@@ -238,7 +238,7 @@ Deno.test("a residual model round-trips through checkpoints and loadModel", asyn
   const { backend, model, optimizer } = await trainHere("wasm", 3);
   const bytes = await encodeCheckpoint(model, optimizer, 3, {});
   const again = modelFromSpec(RESIDUAL_MLP);
-  again.build(backend, [1, FEATURES], { seed: 9 });
+  again.build(backend, [FEATURES], { seed: 9 });
   const optimizer2 = optimizerFromSpec(OPTIMIZER, again.parameters());
   restoreCheckpoint(again, optimizer2, bytes);
   for (const [path, layer] of walkLayers(again.layers)) {

@@ -49,20 +49,19 @@ Deno.test("build returns each output shape and names a mismatched layer with bot
     new Dense(512, 10),
   ]);
   throws(
-    () => model.build(backend, [32, 784]),
+    () => model.build(backend, [784]),
     (e: Error) =>
       e instanceof RangeError &&
       e.message ===
         "Cannot build Sequential: layer 2 (Dense(512 → 10)) needs inputs [N, 512], got [N, 1024]",
   );
   throws(
-    () => new Sequential(cnn()).build(backend, [2, 784]),
+    () => new Sequential(cnn()).build(backend, [784]),
     /layer 0 \(Conv2d\(1 → 4, 3×3, padding 1\)\) needs inputs \[N, 1, H, W\], got \[N, 784\]/,
   );
   throws(
     () =>
       new Sequential([new Conv2d(3, 8, 3), new BatchNorm(4)]).build(backend, [
-        1,
         3,
         8,
         8,
@@ -73,19 +72,22 @@ Deno.test("build returns each output shape and names a mismatched layer with bot
     () =>
       new Sequential([new MaxPool2d(2), new MaxPool2d(2)]).build(backend, [
         1,
-        1,
         3,
         3,
       ]),
     /layer 1 \(MaxPool2d\(2×2\)\) needs inputs \[N, C, H, W\] with H, W >= 2, got \[N, 1, 1, 1\]/,
   );
   throws(
-    () => new Sequential([new GlobalAvgPool()]).build(backend, [4, 10]),
+    () => new Sequential([new GlobalAvgPool()]).build(backend, [10]),
     /layer 0 \(GlobalAvgPool\) needs inputs \[N, C, H, W\] with H, W >= 1, got \[N, 10\]/,
   );
   throws(
     () => new Sequential([new ReLU()]).build(backend, [2, -1]),
-    /Cannot build Sequential: inputShape must hold non-negative integers, batch first, got \[2, -1\]/,
+    /^RangeError: Cannot build Sequential: inputShape must hold non-negative integers \(one sample's shape, without the batch\), got \[2, -1\]$/,
+  );
+  throws(
+    () => new Sequential([new ReLU()]).build(backend, 784 as never),
+    /^TypeError: Cannot build Sequential: inputShape must be an array of integers \(one sample's shape, without the batch\), got number$/,
   );
   throws(
     () => new Sequential([new ReLU()]).build(backend, [2], { seed: -1 }),
@@ -95,7 +97,45 @@ Deno.test("build returns each output shape and names a mismatched layer with bot
     () => new Sequential([{} as Layer]),
     /Cannot create Sequential: layers\[0\] must be a layer, got Object without build\(\)/,
   );
-  deepEqual(new Sequential(cnn()).build(backend, [5, 1, 8, 8]), [5, 10]);
+  deepEqual(new Sequential(cnn()).build(backend, [1, 8, 8]), [10]);
+  // One number per sample: inputs [N], for layers that take them.
+  deepEqual(new Sequential([new ReLU()]).build(backend, []), []);
+});
+
+Deno.test("build takes one sample's shape, and forward any batch", () => {
+  const model = new Sequential(cnn());
+  deepEqual(model.build(backend, [1, 8, 8], { seed: 1 }), [10]);
+  deepEqual(model.sampleShape, [1, 8, 8]);
+  for (const batch of [2, 7]) {
+    const x = backend.tensor(pattern(batch * 64, batch), [batch, 1, 8, 8]);
+    const y = model.forward(x, { training: false });
+    deepEqual(y.shape, [batch, 10]);
+    backend.release(y);
+    backend.release(x);
+  }
+  // The layers' own protocol stays batch first.
+  deepEqual(model.outputShape([3, 1, 8, 8]), [3, 10]);
+  model.dispose();
+});
+
+Deno.test("a batch-first shape given to build names the layer and says what would fit", () => {
+  const model = new Sequential([new Dense(784, 10)]);
+  throws(
+    () => model.build(backend, [32, 784]),
+    (e: Error) =>
+      e instanceof RangeError &&
+      e.message ===
+        "Cannot build Sequential: layer 0 (Dense(784 → 10)) needs inputs [N, 784], got [N, 32, 784]; inputShape is one sample's shape, without the batch: [784] would fit",
+  );
+  equal(model.sampleShape, undefined, "nothing was built");
+  // A mismatch that dropping a dimension does not cure gets no such hint.
+  throws(
+    () => model.build(backend, [32, 783]),
+    (e: Error) =>
+      e instanceof RangeError &&
+      e.message ===
+        "Cannot build Sequential: layer 0 (Dense(784 → 10)) needs inputs [N, 784], got [N, 32, 783]",
+  );
 });
 
 Deno.test("the constructor refuses a layer twice: its state would serve both places", () => {
@@ -150,7 +190,7 @@ Deno.test("a build that fails changes nothing: the built model still gives the s
     new Dense(2 * 4 * 4, 3),
     new Jumpout({ sigma: 0.3 }),
   ]);
-  model.build(counting, [2, 1, 6, 6], { seed: 1 });
+  model.build(counting, [1, 6, 6], { seed: 1 });
   const x = counting.tensor(pattern(72, 2), [2, 1, 6, 6]);
   const dy = counting.tensor(pattern(6, 3), [2, 3]);
   // One step, so that the failed builds below must keep the running
@@ -163,21 +203,22 @@ Deno.test("a build that fails changes nothing: the built model still gives the s
   const allocations = counting.allocations;
   const bad: [number[], RegExp][] = [
     [
-      [2, 1, 7, 7],
+      [1, 7, 7],
       /layer 3 \(Dense\(32 → 3\)\) needs inputs \[N, 32\], got \[N, 50\]/,
     ],
     [
-      [2, 3, 6, 6],
+      [3, 6, 6],
       /layer 0 .* needs inputs \[N, 1, H, W\], got \[N, 3, 6, 6\]/,
     ],
-    [[2, 1, 6], /layer 0 .* got \[N, 1, 6\]/],
-    [[2, -1, 6, 6], /inputShape must hold non-negative integers/],
+    [[1, 6], /layer 0 .* got \[N, 1, 6\]/],
+    [[2, 1, 6, 6], /inputShape is one sample's shape, without the batch/],
+    [[-1, 6, 6], /inputShape must hold non-negative integers/],
   ];
   for (const [shape, message] of bad) {
     throws(() => model.build(counting, shape, { seed: 1 }), message);
   }
   throws(
-    () => model.build(counting, [2, 1, 6, 6], { seed: -1 }),
+    () => model.build(counting, [1, 6, 6], { seed: -1 }),
     /seed must be an integer/,
   );
   equal(counting.allocations, allocations, "nothing allocated");
@@ -192,7 +233,7 @@ Deno.test("a build that fails changes nothing: the built model still gives the s
     new Dense(2 * 4 * 4, 3),
     new Jumpout({ sigma: 0.3 }),
   ]);
-  twin.build(counting, [2, 1, 6, 6], { seed: 1 });
+  twin.build(counting, [1, 6, 6], { seed: 1 });
   counting.release(twin.forward(x));
   counting.release(twin.backward(dy));
   for (const training of [true, false]) {
@@ -209,12 +250,12 @@ Deno.test("building again starts afresh: a rebuilt model draws a fresh model's m
     new Sequential([new Dense(8, 8), new Jumpout({ sigma: 0.3 })]);
   const x = backend.tensor(pattern(64, 7).map((v) => v + 2), [8, 8]);
   const fresh = make();
-  fresh.build(backend, [8, 8], { seed: 3 });
+  fresh.build(backend, [8], { seed: 3 });
   const first = read(fresh.forward(x));
   const model = make();
-  model.build(backend, [8, 8], { seed: 3 });
+  model.build(backend, [8], { seed: 3 });
   notDeepEqual(read(model.forward(x)), read(model.forward(x)));
-  model.build(backend, [8, 8], { seed: 3 });
+  model.build(backend, [8], { seed: 3 });
   deepEqual(read(model.forward(x)), first);
   equal((model.layers[1] as Jumpout).step, 1);
 });
@@ -225,7 +266,7 @@ Deno.test("forward checks x against the built input and names the first layer", 
     () => model.forward(backend.allocate([2, 1, 8, 8])),
     /Cannot run Sequential forward: the model must be built first/,
   );
-  model.build(backend, [2, 1, 8, 8], { seed: 1 });
+  model.build(backend, [1, 8, 8], { seed: 1 });
   throws(
     () => model.forward(backend.allocate([2, 1, 8, 9])),
     (e: Error) =>
@@ -253,9 +294,9 @@ Deno.test("forward checks x against the built input and names the first layer", 
   );
 });
 
-Deno.test("forward and backward shapes, for the built batch and another", () => {
+Deno.test("forward and backward shapes, for any batch", () => {
   const model = new Sequential(cnn());
-  model.build(backend, [4, 1, 8, 8], { seed: 2 });
+  model.build(backend, [1, 8, 8], { seed: 2 });
   for (const batch of [4, 3, 1 + 1]) {
     const x = backend.tensor(pattern(batch * 64, batch), [batch, 1, 8, 8]);
     const y = model.forward(x, { training: true });
@@ -272,7 +313,7 @@ Deno.test("forward and backward shapes, for the built batch and another", () => 
 
 Deno.test("backward needs a pending training forward and dy of the output's shape", () => {
   const model = new Sequential([new Dense(3, 2), new ReLU()]);
-  model.build(backend, [2, 3], { seed: 3 });
+  model.build(backend, [3], { seed: 3 });
   const dy = backend.allocate([2, 2]);
   throws(() => model.backward(dy), /needs a training forward first/);
   const x = backend.tensor(pattern(6), [2, 3]);
@@ -295,7 +336,7 @@ Deno.test("parameters and state: layer order, index prefixes, running statistics
     new Flatten(),
     new Dense(2 * 4 * 4, 3, { bias: false }),
   ]);
-  model.build(backend, [1, 1, 6, 6], { seed: 4 });
+  model.build(backend, [1, 6, 6], { seed: 4 });
   deepEqual(model.parameters().map((p) => p.name), [
     "0.weight",
     "0.bias",
@@ -322,7 +363,7 @@ Deno.test("a seed gives the same weights and masks; another seed does not", () =
       new ReLU(),
       new Jumpout({ sigma: 0.3 }),
     ]);
-    model.build(backend, [4, 8], { seed });
+    model.build(backend, [8], { seed });
     const y = read(model.forward(backend.tensor(pattern(32, 5), [4, 8])));
     return { w: read(model.parameters()[0].value), y };
   };
@@ -332,7 +373,7 @@ Deno.test("a seed gives the same weights and masks; another seed does not", () =
 
 Deno.test("train() and eval() switch Jumpout and BatchNorm; options.training overrides", () => {
   const model = new Sequential([new BatchNorm(4), new Jumpout({ sigma: 0.3 })]);
-  model.build(backend, [16, 4], { seed: 5 });
+  model.build(backend, [4], { seed: 5 });
   const data = pattern(64, 6).map((v, i) => v * 3 + (i % 4)); // channel means 0..3
   const x = backend.tensor(data, [16, 4]);
   equal(model.training, true); // PyTorch's default
@@ -383,7 +424,7 @@ Deno.test("outputs are fresh tensors the caller owns, whatever the last layer re
     const dyShape = [shape[0], size / shape[0]];
     for (const training of [true, false]) {
       const model = new Sequential(layers());
-      model.build(counting, shape, { seed: 1 });
+      model.build(counting, shape.slice(1), { seed: 1 });
       const y = model.forward(x, { training });
       ok(
         y !== x && y.base === undefined,
@@ -410,7 +451,7 @@ Deno.test("outputs are fresh tensors the caller owns, whatever the last layer re
 Deno.test("no leaks: live tensors stay constant over 20 training and evaluation steps", () => {
   const counting = new CountingBackend();
   const model = new Sequential(cnn());
-  model.build(counting, [4, 1, 8, 8], { seed: 9 });
+  model.build(counting, [1, 8, 8], { seed: 9 });
   const x = counting.tensor(pattern(256, 3), [4, 1, 8, 8]);
   const dy = counting.tensor(pattern(40, 4), [4, 10]);
   const baseline = counting.live.size;
@@ -471,7 +512,7 @@ Deno.test("evaluation frees each activation once the next layer has read it", ()
     new ReLU(),
     new Dense(4, 2),
   ]);
-  model.build(counting, [3, 4], { seed: 1 });
+  model.build(counting, [4], { seed: 1 });
   const x = counting.tensor(pattern(12), [3, 4]);
   const before = counting.live.size;
   let peak = 0;
@@ -491,7 +532,7 @@ Deno.test("evaluation frees each activation once the next layer has read it", ()
 /** Output, dx, every gradient and an evaluation output of `cnn()` on `b`. */
 async function cnnResults(b: Backend): Promise<Float32Array[]> {
   const model = new Sequential(cnn());
-  model.build(b, [4, 1, 8, 8], { seed: 3 });
+  model.build(b, [1, 8, 8], { seed: 3 });
   const x = b.tensor(pattern(256, 1), [4, 1, 8, 8]);
   const y = model.forward(x);
   const dx = model.backward(b.tensor(pattern(40, 2), [4, 10]));
@@ -531,7 +572,7 @@ for (const name of ACCELERATED) {
 Deno.test("forwardAsync gives forward's outputs and gradients, and awaits beforeLayer before each layer", async () => {
   const make = () => {
     const model = new Sequential([...cnn(), new Jumpout()]);
-    model.build(backend, [2, 1, 8, 8], { seed: 9 });
+    model.build(backend, [1, 8, 8], { seed: 9 });
     return model;
   };
   const x = backend.tensor(pattern(2 * 64, 3), [2, 1, 8, 8]);
@@ -560,7 +601,7 @@ Deno.test("forwardAsync passes what beforeLayer returns to that layer only", asy
   const shard = { rowOffset: 4, batchRows: 8 };
   const run = async (extra?: ShardOptions) => {
     const model = new Sequential([new ReLU(), new Jumpout({ seed: 1 })]);
-    model.build(backend, [4, 8], { seed: 2 });
+    model.build(backend, [8], { seed: 2 });
     return read(
       await model.forwardAsync(x, {
         beforeLayer: (i) => (i === 1 ? extra : undefined),
@@ -577,7 +618,7 @@ Deno.test("forwardAsync passes what beforeLayer returns to that layer only", asy
 
 Deno.test("forwardAsync's beforeLayer is typed: a misspelt option does not compile", async () => {
   const model = new Sequential([new ReLU(), new Jumpout({ seed: 1 })]);
-  model.build(backend, [4, 8], { seed: 2 });
+  model.build(backend, [8], { seed: 2 });
   const x = backend.tensor(pattern(32, 5), [4, 8]);
   const shard = { rowOffset: 0, batchRows: 4 };
   const before = (i: number) => i === 1;

@@ -47,7 +47,7 @@ Deno.test("summary: ResNet-20's totals, from its specs, are the built model's te
   const specs = preactResNet({ inChannels: 3 });
   const fromSpecs = summary(specs, [3, 32, 32]);
   const model = modelFromSpec(specs);
-  model.build(backend, [1, 3, 32, 32], { seed: 1 });
+  model.build(backend, [3, 32, 32], { seed: 1 });
   const trainable = model.parameters().reduce((n, p) => n + p.value.size, 0);
   const stateSize = [...model.state().values()].reduce((n, t) => n + t.size, 0);
   equal(total(fromSpecs, "Trainable params"), trainable);
@@ -95,7 +95,7 @@ Deno.test("summary: every layer's shape is the one a forward pass on the referen
   ];
   for (const [name, specs, sample] of cases) {
     const model = modelFromSpec(specs);
-    model.build(backend, [2, ...sample], { seed: 1 });
+    model.build(backend, sample, { seed: 1 });
     const seen = new Map<string, string>();
     for (const [path, layer] of walkLayers(model.layers)) {
       record(path, layer, seen);
@@ -143,7 +143,7 @@ Deno.test("summary: a built model of layers of one's own is counted from its ten
   const model = new Sequential([custom, new ReLU()]);
   // Unbuilt, a layer without parameterCount() holds nothing, as far as it says.
   equal(total(summary(model, [3]), "Total params"), 0);
-  model.build(backend, [4, 3], { seed: 1 });
+  model.build(backend, [3], { seed: 1 });
   const table = summary(model);
   equal(total(table, "Trainable params"), 8);
   deepEqual(rows(table)[1], ["0", "Custom", "[N, 2]", "8"]);
@@ -167,11 +167,11 @@ Deno.test("summary: bad input is refused, naming it", () => {
   );
   throws(
     () => summary(specs, "4" as never),
-    /^TypeError: Cannot summarise a model: inputShape must be an array of integers, got string$/,
+    /^TypeError: Cannot summarise a model: inputShape must be an array of integers \(one sample's shape, without the batch\), got string$/,
   );
   throws(
     () => summary(specs, [1.5]),
-    /^RangeError: Cannot summarise a model: inputShape must hold non-negative integers, got \[1\.5\]$/,
+    /^RangeError: Cannot summarise a model: inputShape must hold non-negative integers \(one sample's shape, without the batch\), got \[1\.5\]$/,
   );
   throws(
     () => summary(specs, [1, 4]),

@@ -89,7 +89,7 @@ async function train(
     new Dense(64, CLASSES),
   ]);
   const n = DATA.labels.length;
-  model.build(backend, [n, 2], { seed: 7 });
+  model.build(backend, [2], { seed: 7 });
   const x = backend.tensor(DATA.x, [n, 2]);
   const labels = labelsTensor(backend, DATA.labels, CLASSES);
   const loss = new SoftmaxCrossEntropy();

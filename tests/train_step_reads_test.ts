@@ -69,7 +69,7 @@ for (const name of ["reference", "wasm", "webgpu"] as BackendName[]) {
           new Dropout({ rate: 0.1 }),
           new Dense(8, 3),
         ]);
-        model.build(backend, [6, 1, 8, 8], { seed: 3 });
+        model.build(backend, [1, 8, 8], { seed: 3 });
         const x = backend.tensor(pattern(6 * 64, 5), [6, 1, 8, 8]);
         const labels = labelsTensor(backend, [0, 1, 2, 0, 1, 2], 3);
         const loss = new SoftmaxCrossEntropy();

@@ -58,7 +58,7 @@ const WHAT = "export to ONNX";
  * import { ok } from "node:assert/strict";
  *
  * const model = new Sequential([new Dense(4, 8), new ReLU(), new Jumpout(), new Dense(8, 3)]);
- * model.build(await createBackend("reference"), [1, 4], { seed: 1 });
+ * model.build(await createBackend("reference"), [4], { seed: 1 });
  * const bytes = await exportOnnx(model);
  * // Field 1 (ir_version) is 8; the weights make up most of the file.
  * ok(bytes[0] === 0x08 && bytes[1] === 8);
@@ -72,7 +72,7 @@ const WHAT = "export to ONNX";
  *
  * class Square extends ReLU {}
  * const model = new Sequential([new ReLU(), new Square()]);
- * model.build(await createBackend("reference"), [1, 4], { seed: 1 });
+ * model.build(await createBackend("reference"), [4], { seed: 1 });
  * await rejects(exportOnnx(model), /^TypeError: Cannot export to ONNX: layer 1 \(ReLU\) has no ONNX form/);
  * ```
  */

@@ -42,7 +42,7 @@ export { type CheckpointHeader, readCheckpointHeader };
  * const backend = await createBackend("reference");
  * const make = () => {
  *   const model = new Sequential([new Dense(2, 2), new ReLU(), new Jumpout()]);
- *   model.build(backend, [1, 2], { seed: 1 });
+ *   model.build(backend, [2], { seed: 1 });
  *   return { model, optimizer: new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 }) };
  * };
  * const a = make();

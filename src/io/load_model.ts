@@ -131,19 +131,17 @@ export async function loadModel(
   try {
     let out: number[];
     try {
-      out = model.build(backend, [1, ...inputShape], {
-        seed,
-      });
+      out = model.build(backend, inputShape, { seed });
     } catch (error) {
       throw restated(
         error,
         `${SETUP_KEY}.inputShape must fit the layers, got [${inputShape}]`,
       );
     }
-    if (out.length !== 2) {
+    if (out.length !== 1) {
       throw new RangeError(
         `Cannot ${WHAT}: ${SETUP_KEY}.layers must output [N, classes], got [N, ${
-          out.slice(1).join(", ")
+          out.join(", ")
         }]`,
       );
     }
@@ -162,7 +160,7 @@ export async function loadModel(
       model,
       backend,
       inputShape,
-      classes: out[1],
+      classes: out[0],
       header,
       dispose: () => {
         model.dispose();

@@ -242,7 +242,7 @@ export function layerFromSpec(spec: LayerSpec): Layer {
  * import { deepEqual, throws } from "node:assert/strict";
  *
  * const model = modelFromSpec([{ type: "flatten" }, { type: "dense", inFeatures: 12, outFeatures: 2 }]);
- * deepEqual(model.build(await createBackend("reference"), [5, 3, 2, 2], { seed: 1 }), [5, 2]);
+ * deepEqual(model.build(await createBackend("reference"), [3, 2, 2], { seed: 1 }), [2]);
  * throws(
  *   () => modelFromSpec([{ type: "flatten" }, { type: "dens" } as never]),
  *   /specs\[1\]\.type must be one of "dense", .*, got "dens"/,

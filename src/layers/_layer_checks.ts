@@ -7,8 +7,14 @@
  */
 
 import type { Backend, Tensor } from "../backend.ts";
-import { checkSeed, checkTensor, sameShape, showShape } from "../_checks.ts";
-import { batchShape, sameSample } from "./_shape.ts";
+import {
+  checkSeed,
+  checkTensor,
+  describe,
+  sameShape,
+  showShape,
+} from "../_checks.ts";
+import { sameSample, showBatchShape } from "./_shape.ts";
 
 /** What a built layer remembers of its build. */
 export interface Built {
@@ -45,7 +51,7 @@ export function checkForward(
   if (!sameSample(t.shape, built.input)) {
     throw new RangeError(
       `Cannot ${what}: x must have shape ${
-        batchShape(built.input)
+        showBatchShape(built.input)
       } as built, got ${showShape(t.shape)}`,
     );
   }
@@ -104,25 +110,51 @@ export function checkSaved(layer: string, x: Tensor): void {
 }
 
 /**
- * Throws unless `inputShape` is a shape, batch first.
+ * Throws unless `batchShape` is a shape, batch first.
  *
  * @param what Who is asking, e.g. `"build Dense(4 → 2)"`.
  * @returns The shape, copied.
  */
-export function checkShape(what: string, inputShape: unknown): number[] {
-  if (!Array.isArray(inputShape)) {
+export function checkShape(what: string, batchShape: unknown): number[] {
+  if (!Array.isArray(batchShape)) {
     throw new TypeError(
-      `Cannot ${what}: inputShape must be an array of integers, got ${
-        String(inputShape)
+      `Cannot ${what}: batchShape must be an array of integers, got ${
+        String(batchShape)
       }`,
     );
   }
   if (
-    inputShape.length === 0 ||
-    !inputShape.every((d) => Number.isSafeInteger(d) && d >= 0)
+    batchShape.length === 0 ||
+    !batchShape.every((d) => Number.isSafeInteger(d) && d >= 0)
   ) {
     throw new RangeError(
-      `Cannot ${what}: inputShape must hold non-negative integers, batch first, got ${
+      `Cannot ${what}: batchShape must hold non-negative integers, batch first, got ${
+        showShape(batchShape)
+      }`,
+    );
+  }
+  return [...batchShape];
+}
+
+/**
+ * Throws unless `inputShape` is one sample's shape, without the batch: a
+ * model's input shape, as `Sequential.build` and `summary` take it. `[]`
+ * is one number per sample.
+ *
+ * @param what Who is asking, e.g. `"build Sequential"`.
+ * @returns The shape, copied.
+ */
+export function checkSampleShape(what: string, inputShape: unknown): number[] {
+  if (!Array.isArray(inputShape)) {
+    throw new TypeError(
+      `Cannot ${what}: inputShape must be an array of integers (one sample's shape, without the batch), got ${
+        describe(inputShape)
+      }`,
+    );
+  }
+  if (!inputShape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw new RangeError(
+      `Cannot ${what}: inputShape must hold non-negative integers (one sample's shape, without the batch), got ${
         showShape(inputShape)
       }`,
     );
@@ -138,11 +170,11 @@ export function checkShape(what: string, inputShape: unknown): number[] {
  */
 export function checkBuild(
   what: string,
-  inputShape: unknown,
+  batchShape: unknown,
   seed: unknown,
   prefix: unknown,
 ): number[] {
-  const shape = checkShape(what, inputShape);
+  const shape = checkShape(what, batchShape);
   checkSeed(what, seed);
   if (typeof prefix !== "string") {
     throw new TypeError(

@@ -68,16 +68,16 @@ export function poolName(kind: string, w: PoolWindow): string {
  *
  * @param name The layer's name, for errors.
  * @param w Its window.
- * @param inputShape The input's shape.
+ * @param batchShape The input's shape, batch first.
  * @returns `[N, C, outH, outW]`.
  * @throws {RangeError} When the input shape does not fit.
  */
 export function poolOutputShape(
   name: string,
   w: PoolWindow,
-  inputShape: readonly number[],
+  batchShape: readonly number[],
 ): number[] {
-  const shape = checkShape(`build ${name}`, inputShape);
+  const shape = checkShape(`build ${name}`, batchShape);
   const { kernelSize: k, stride: s, padding: p } = w;
   const min = Math.max(1, k - 2 * p);
   if (shape.length !== 4 || shape[2] < min || shape[3] < min) {

@@ -13,7 +13,7 @@ import { showShape } from "../_checks.ts";
  * @param shape Dimensions, batch first.
  * @returns E.g. `"[N, 512]"`.
  */
-export function batchShape(shape: readonly number[]): string {
+export function showBatchShape(shape: readonly number[]): string {
   return showShape(["N", ...shape.slice(1)]);
 }
 
@@ -44,7 +44,9 @@ export class InputShapeError extends RangeError {
    */
   constructor(layer: string, expected: string, got: readonly number[]) {
     super(
-      `Cannot build ${layer}: needs inputs ${expected}, got ${batchShape(got)}`,
+      `Cannot build ${layer}: needs inputs ${expected}, got ${
+        showBatchShape(got)
+      }`,
     );
     this.name = "RangeError";
     this.layer = layer;

@@ -119,14 +119,14 @@ export class BatchNorm implements Layer {
   }
 
   /**
-   * The output shape for inputs of `inputShape`; allocates nothing.
+   * The output shape for inputs of `batchShape`; allocates nothing.
    *
-   * @param inputShape `[N, channels]` or `[N, channels, H, W]`.
+   * @param batchShape `[N, channels]` or `[N, channels, H, W]`.
    * @returns The input shape.
    * @throws {RangeError} When the input shape does not fit.
    */
-  outputShape(inputShape: readonly number[]): number[] {
-    const shape = checkShape(`build ${this.name}`, inputShape);
+  outputShape(batchShape: readonly number[]): number[] {
+    const shape = checkShape(`build ${this.name}`, batchShape);
     const c = this.channels;
     if ((shape.length !== 2 && shape.length !== 4) || shape[1] !== c) {
       throw new InputShapeError(
@@ -152,7 +152,7 @@ export class BatchNorm implements Layer {
    * Allocates gamma, beta and the running statistics.
    *
    * @param backend Where the layer's tensors live.
-   * @param inputShape `[N, channels]` or `[N, channels, H, W]`.
+   * @param batchShape `[N, channels]` or `[N, channels, H, W]`.
    * @param seed Unused: the initial values are fixed.
    * @param prefix Name prefix of the parameters and statistics.
    * @returns The input shape.
@@ -160,11 +160,11 @@ export class BatchNorm implements Layer {
    */
   build(
     backend: Backend,
-    inputShape: readonly number[],
+    batchShape: readonly number[],
     seed: number,
     prefix: string,
   ): number[] {
-    const shape = checkBuild(`build ${this.name}`, inputShape, seed, prefix);
+    const shape = checkBuild(`build ${this.name}`, batchShape, seed, prefix);
     const out = this.outputShape(shape);
     this.dispose();
     const c = this.channels;

@@ -131,15 +131,15 @@ export class Conv2d implements Layer {
   }
 
   /**
-   * The output shape for inputs of `inputShape`; allocates nothing.
+   * The output shape for inputs of `batchShape`; allocates nothing.
    *
-   * @param inputShape `[N, inChannels, H, W]`, the image at least one
+   * @param batchShape `[N, inChannels, H, W]`, the image at least one
    *   window in size once padded.
    * @returns `[N, outChannels, outH, outW]`.
    * @throws {RangeError} When the input shape does not fit.
    */
-  outputShape(inputShape: readonly number[]): number[] {
-    const shape = checkShape(`build ${this.name}`, inputShape);
+  outputShape(batchShape: readonly number[]): number[] {
+    const shape = checkShape(`build ${this.name}`, batchShape);
     const [k, p, s] = [this.kernelSize, this.padding, this.stride];
     if (shape.length !== 4 || shape[1] !== this.inChannels) {
       throw new InputShapeError(
@@ -183,7 +183,7 @@ export class Conv2d implements Layer {
    * Allocates the weight and bias for inputs `[N, inChannels, H, W]`.
    *
    * @param backend Where the layer's tensors live.
-   * @param inputShape `[N, inChannels, H, W]`, the image at least one
+   * @param batchShape `[N, inChannels, H, W]`, the image at least one
    *   window in size once padded.
    * @param seed Seed of the weights.
    * @param prefix Name prefix of the parameters.
@@ -192,11 +192,11 @@ export class Conv2d implements Layer {
    */
   build(
     backend: Backend,
-    inputShape: readonly number[],
+    batchShape: readonly number[],
     seed: number,
     prefix: string,
   ): number[] {
-    const shape = checkBuild(`build ${this.name}`, inputShape, seed, prefix);
+    const shape = checkBuild(`build ${this.name}`, batchShape, seed, prefix);
     const out = this.outputShape(shape);
     this.dispose();
     const k = this.kernelSize;

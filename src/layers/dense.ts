@@ -90,14 +90,14 @@ export class Dense implements Layer {
   }
 
   /**
-   * The output shape for inputs of `inputShape`; allocates nothing.
+   * The output shape for inputs of `batchShape`; allocates nothing.
    *
-   * @param inputShape `[N, inFeatures]`.
+   * @param batchShape `[N, inFeatures]`.
    * @returns `[N, outFeatures]`.
    * @throws {RangeError} When the input shape does not fit.
    */
-  outputShape(inputShape: readonly number[]): number[] {
-    const shape = checkShape(`build ${this.name}`, inputShape);
+  outputShape(batchShape: readonly number[]): number[] {
+    const shape = checkShape(`build ${this.name}`, batchShape);
     if (shape.length !== 2 || shape[1] !== this.inFeatures) {
       throw new InputShapeError(this.name, `[N, ${this.inFeatures}]`, shape);
     }
@@ -122,7 +122,7 @@ export class Dense implements Layer {
    * Allocates the weight and bias for inputs `[N, inFeatures]`.
    *
    * @param backend Where the layer's tensors live.
-   * @param inputShape `[N, inFeatures]`.
+   * @param batchShape `[N, inFeatures]`.
    * @param seed Seed of the weights.
    * @param prefix Name prefix of the parameters.
    * @returns `[N, outFeatures]`.
@@ -130,11 +130,11 @@ export class Dense implements Layer {
    */
   build(
     backend: Backend,
-    inputShape: readonly number[],
+    batchShape: readonly number[],
     seed: number,
     prefix: string,
   ): number[] {
-    const shape = checkBuild(`build ${this.name}`, inputShape, seed, prefix);
+    const shape = checkBuild(`build ${this.name}`, batchShape, seed, prefix);
     const out = this.outputShape(shape);
     const [fanIn, fanOut] = [this.inFeatures, this.outFeatures];
     this.dispose();

@@ -46,14 +46,14 @@ export class Flatten implements Layer {
   }
 
   /**
-   * The output shape for inputs of `inputShape`; allocates nothing.
+   * The output shape for inputs of `batchShape`; allocates nothing.
    *
-   * @param inputShape `[N, ...]`, at least the batch.
+   * @param batchShape `[N, ...]`, at least the batch.
    * @returns `[N, product of the rest]`.
-   * @throws {RangeError} When `inputShape` is not a shape.
+   * @throws {RangeError} When `batchShape` is not a shape.
    */
-  outputShape(inputShape: readonly number[]): number[] {
-    const shape = checkShape(`build ${this.name}`, inputShape);
+  outputShape(batchShape: readonly number[]): number[] {
+    const shape = checkShape(`build ${this.name}`, batchShape);
     return [shape[0], shape.slice(1).reduce((a, b) => a * b, 1)];
   }
 
@@ -61,18 +61,18 @@ export class Flatten implements Layer {
    * Remembers the backend and the input shape.
    *
    * @param backend Where the layer runs.
-   * @param inputShape `[N, ...]`, at least the batch.
+   * @param batchShape `[N, ...]`, at least the batch.
    * @param seed Unused.
    * @param prefix Unused.
    * @returns `[N, product of the rest]`.
    */
   build(
     backend: Backend,
-    inputShape: readonly number[],
+    batchShape: readonly number[],
     seed: number,
     prefix: string,
   ): number[] {
-    const shape = checkBuild(`build ${this.name}`, inputShape, seed, prefix);
+    const shape = checkBuild(`build ${this.name}`, batchShape, seed, prefix);
     const out = this.outputShape(shape);
     this.#built = { backend, input: shape };
     this.#shape = undefined;

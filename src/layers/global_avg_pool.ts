@@ -45,14 +45,14 @@ export class GlobalAvgPool implements Layer {
   }
 
   /**
-   * The output shape for inputs of `inputShape`; allocates nothing.
+   * The output shape for inputs of `batchShape`; allocates nothing.
    *
-   * @param inputShape `[N, C, H, W]` with `H, W >= 1`.
+   * @param batchShape `[N, C, H, W]` with `H, W >= 1`.
    * @returns `[N, C]`.
    * @throws {RangeError} When the input shape does not fit.
    */
-  outputShape(inputShape: readonly number[]): number[] {
-    const shape = checkShape(`build ${this.name}`, inputShape);
+  outputShape(batchShape: readonly number[]): number[] {
+    const shape = checkShape(`build ${this.name}`, batchShape);
     if (shape.length !== 4 || shape[2] < 1 || shape[3] < 1) {
       throw new InputShapeError(
         this.name,
@@ -67,7 +67,7 @@ export class GlobalAvgPool implements Layer {
    * Remembers the backend and the input shape.
    *
    * @param backend Where the layer runs.
-   * @param inputShape `[N, C, H, W]` with `H, W >= 1`.
+   * @param batchShape `[N, C, H, W]` with `H, W >= 1`.
    * @param seed Unused.
    * @param prefix Unused.
    * @returns `[N, C]`.
@@ -75,11 +75,11 @@ export class GlobalAvgPool implements Layer {
    */
   build(
     backend: Backend,
-    inputShape: readonly number[],
+    batchShape: readonly number[],
     seed: number,
     prefix: string,
   ): number[] {
-    const shape = checkBuild(`build ${this.name}`, inputShape, seed, prefix);
+    const shape = checkBuild(`build ${this.name}`, batchShape, seed, prefix);
     const out = this.outputShape(shape);
     this.#built = { backend, input: shape };
     this.#shape = undefined;

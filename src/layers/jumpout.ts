@@ -236,14 +236,14 @@ export class Jumpout implements Layer {
   }
 
   /**
-   * The output shape for inputs of `inputShape`: the same shape.
+   * The output shape for inputs of `batchShape`: the same shape.
    *
-   * @param inputShape Any shape, batch first.
-   * @returns A copy of `inputShape`.
-   * @throws {RangeError} When `inputShape` is not a shape.
+   * @param batchShape Any shape, batch first.
+   * @returns A copy of `batchShape`.
+   * @throws {RangeError} When `batchShape` is not a shape.
    */
-  outputShape(inputShape: readonly number[]): number[] {
-    return checkShape(`build ${this.layerName}`, inputShape);
+  outputShape(batchShape: readonly number[]): number[] {
+    return checkShape(`build ${this.layerName}`, batchShape);
   }
 
   /**
@@ -254,7 +254,7 @@ export class Jumpout implements Layer {
    * layer draws the masks of a fresh one. It allocates nothing.
    *
    * @param backend Where the layer runs.
-   * @param inputShape Any shape, batch first.
+   * @param batchShape Any shape, batch first.
    * @param seed The seed of the masks, unless the options gave one.
    * @param prefix Unused: the layer has no parameters.
    * @returns The input shape.
@@ -274,12 +274,12 @@ export class Jumpout implements Layer {
    */
   build(
     backend: Backend,
-    inputShape: readonly number[],
+    batchShape: readonly number[],
     seed: number,
     prefix: string,
   ): number[] {
     const what = `build ${this.layerName}`;
-    const shape = checkBuild(what, inputShape, seed, prefix);
+    const shape = checkBuild(what, batchShape, seed, prefix);
     const out = this.outputShape(shape);
     if (!this.#seedGiven) {
       this.#options = Object.freeze({ ...this.#options, seed });

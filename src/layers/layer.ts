@@ -57,16 +57,16 @@ export interface Layer {
   /** A short description for error messages, e.g. `"Dense(784 → 1024)"`. */
   readonly name: string;
   /**
-   * The output shape for inputs of `inputShape`, with the checks of `build`
+   * The output shape for inputs of `batchShape`, with the checks of `build`
    * and its errors; it allocates nothing and changes nothing, so a model can
    * check every layer before building any.
    *
-   * @param inputShape The input's shape; `inputShape[0]` is the batch.
+   * @param batchShape The input's shape, batch first.
    * @returns The output shape, as `build` would return it.
    * @throws {RangeError} When the input shape does not fit the layer; the
    *   message names the layer and both shapes.
    */
-  outputShape(inputShape: readonly number[]): number[];
+  outputShape(batchShape: readonly number[]): number[];
   /**
    * How many numbers the layer holds once built, known before it is built,
    * so that an unbuilt model can be summarised. Optional: a layer without
@@ -76,11 +76,11 @@ export interface Layer {
    */
   parameterCount?(): ParameterCount;
   /**
-   * Allocates parameters on `backend` for inputs of `inputShape` (batch
-   * dimension first, any size) and returns the output shape.
+   * Allocates parameters on `backend` for inputs of `batchShape` (batch
+   * dimension first, any size) and returns the output shape, batch first.
    *
    * @param backend Where the layer's tensors live.
-   * @param inputShape The input's shape; `inputShape[0]` is the batch.
+   * @param batchShape The input's shape, batch first.
    * @param seed Seed of the layer's initialisation.
    * @param prefix Name prefix of its parameters, e.g. `"0."`.
    * @returns The output shape for that input shape.
@@ -89,7 +89,7 @@ export interface Layer {
    */
   build(
     backend: Backend,
-    inputShape: readonly number[],
+    batchShape: readonly number[],
     seed: number,
     prefix: string,
   ): number[];

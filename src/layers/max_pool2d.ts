@@ -87,22 +87,22 @@ export class MaxPool2d implements Layer {
   }
 
   /**
-   * The output shape for inputs of `inputShape`; allocates nothing.
+   * The output shape for inputs of `batchShape`; allocates nothing.
    *
-   * @param inputShape `[N, C, H, W]`, the image at least one window in
+   * @param batchShape `[N, C, H, W]`, the image at least one window in
    *   size once padded.
    * @returns `[N, C, outH, outW]`.
    * @throws {RangeError} When the input shape does not fit.
    */
-  outputShape(inputShape: readonly number[]): number[] {
-    return poolOutputShape(this.name, this, inputShape);
+  outputShape(batchShape: readonly number[]): number[] {
+    return poolOutputShape(this.name, this, batchShape);
   }
 
   /**
    * Remembers the backend and the input shape.
    *
    * @param backend Where the layer runs.
-   * @param inputShape `[N, C, H, W]`, the image at least one window in
+   * @param batchShape `[N, C, H, W]`, the image at least one window in
    *   size once padded.
    * @param seed Unused.
    * @param prefix Unused.
@@ -111,11 +111,11 @@ export class MaxPool2d implements Layer {
    */
   build(
     backend: Backend,
-    inputShape: readonly number[],
+    batchShape: readonly number[],
     seed: number,
     prefix: string,
   ): number[] {
-    const shape = checkBuild(`build ${this.name}`, inputShape, seed, prefix);
+    const shape = checkBuild(`build ${this.name}`, batchShape, seed, prefix);
     const out = this.outputShape(shape);
     this.dispose();
     this.#built = { backend, input: shape };

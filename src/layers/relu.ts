@@ -45,32 +45,32 @@ export class ReLU implements Layer {
   }
 
   /**
-   * The output shape for inputs of `inputShape`; allocates nothing.
+   * The output shape for inputs of `batchShape`; allocates nothing.
    *
-   * @param inputShape Any shape, batch first.
+   * @param batchShape Any shape, batch first.
    * @returns The input shape.
-   * @throws {RangeError} When `inputShape` is not a shape.
+   * @throws {RangeError} When `batchShape` is not a shape.
    */
-  outputShape(inputShape: readonly number[]): number[] {
-    return checkShape(`build ${this.name}`, inputShape);
+  outputShape(batchShape: readonly number[]): number[] {
+    return checkShape(`build ${this.name}`, batchShape);
   }
 
   /**
    * Remembers the backend; ReLU has no parameters.
    *
    * @param backend Where the layer runs.
-   * @param inputShape Any shape, batch first.
+   * @param batchShape Any shape, batch first.
    * @param seed Unused.
    * @param prefix Unused.
    * @returns The input shape.
    */
   build(
     backend: Backend,
-    inputShape: readonly number[],
+    batchShape: readonly number[],
     seed: number,
     prefix: string,
   ): number[] {
-    const shape = checkBuild(`build ${this.name}`, inputShape, seed, prefix);
+    const shape = checkBuild(`build ${this.name}`, batchShape, seed, prefix);
     const out = this.outputShape(shape);
     this.#built = { backend, input: shape };
     this.#input = undefined;

@@ -15,7 +15,7 @@ import type {
   LayerForwardOptions,
   Parameter,
 } from "./layer.ts";
-import { batchShape } from "./_shape.ts";
+import { showBatchShape } from "./_shape.ts";
 import { Sequential } from "./sequential.ts";
 
 /**
@@ -118,50 +118,52 @@ export class Residual implements LayerBlock {
   /**
    * The output shape: the body's, which must equal the shortcut's.
    *
-   * @param inputShape The input's shape, batch first.
-   * @returns The output shape.
+   * @param batchShape The input's shape, batch first.
+   * @returns The output shape, batch first.
    * @throws {RangeError} When a branch does not take the input, or the two
    *   branches give different shapes (both named).
    */
-  outputShape(inputShape: readonly number[]): number[] {
-    const body = this.body.outputShape(inputShape);
-    const shortcut = this.shortcut?.outputShape(inputShape) ?? [...inputShape];
+  outputShape(batchShape: readonly number[]): number[] {
+    const body = this.body.outputShape(batchShape);
+    const shortcut = this.shortcut?.outputShape(batchShape) ?? [...batchShape];
     if (
       body.length !== shortcut.length || body.some((d, i) => d !== shortcut[i])
     ) {
       throw new RangeError(
         `Cannot build ${this.name}: the body outputs ${
-          batchShape(body)
+          showBatchShape(body)
         } but the shortcut${
           this.shortcut === undefined ? " (identity)" : ""
-        } outputs ${batchShape(shortcut)}`,
+        } outputs ${showBatchShape(shortcut)}`,
       );
     }
     return body;
   }
 
   /**
-   * Builds both branches for inputs of `inputShape`.
+   * Builds both branches for inputs of `batchShape`.
    *
    * @param backend Where the block's tensors live.
-   * @param inputShape The input's shape, batch first.
+   * @param batchShape The input's shape, batch first.
    * @param seed Seed of the branches' initialisation.
    * @param prefix Name prefix of its parameters, e.g. `"3."`.
-   * @returns The output shape.
+   * @returns The output shape, batch first.
    */
   build(
     backend: Backend,
-    inputShape: readonly number[],
+    batchShape: readonly number[],
     seed: number,
     prefix: string,
   ): number[] {
-    const out = this.outputShape(inputShape);
+    const out = this.outputShape(batchShape);
     this.#pending = false;
-    this.body.build(backend, inputShape, {
+    // The branches are models: they take one sample's shape.
+    const sample = batchShape.slice(1);
+    this.body.build(backend, sample, {
       seed: hash32((seed ^ 0x626f6479) >>> 0),
       prefix: `${prefix}body.`,
     });
-    this.shortcut?.build(backend, inputShape, {
+    this.shortcut?.build(backend, sample, {
       seed: hash32((seed ^ 0x73686f72) >>> 0),
       prefix: `${prefix}shortcut.`,
     });

@@ -19,8 +19,8 @@ import {
   sameShape,
   showShape,
 } from "../_checks.ts";
-import { checkShape } from "./_layer_checks.ts";
-import { batchShape, InputShapeError, sameSample } from "./_shape.ts";
+import { checkSampleShape, checkShape } from "./_layer_checks.ts";
+import { InputShapeError, sameSample, showBatchShape } from "./_shape.ts";
 import { hash32, randomSeed } from "../random.ts";
 import { warnMisplacedJumpouts } from "./_jumpout_placement.ts";
 
@@ -91,9 +91,15 @@ interface CallResult {
 /** What `build` fixed. */
 interface Built {
   backend: Backend;
-  /** Input shape of each layer, then the output shape. */
+  /** Input shape of each layer, then the output shape; all batch first. */
   shapes: number[][];
 }
+
+/**
+ * The batch `build` works out the layers' shapes for: layers take any
+ * batch, so its size does not matter.
+ */
+const BUILD_BATCH = 1;
 
 /** The activations a training forward keeps for backward. */
 interface Pending {
@@ -129,7 +135,7 @@ interface Pending {
  *
  * const backend = await createBackend("reference");
  * const model = new Sequential([new Dense(4, 8), new ReLU(), new Dense(8, 3)]);
- * deepEqual(model.build(backend, [2, 4], { seed: 1 }), [2, 3]);
+ * deepEqual(model.build(backend, [4], { seed: 1 }), [3]);
  * const x = backend.tensor(new Float32Array(8).fill(1), [2, 4]);
  * const y = model.forward(x);
  * const dx = model.backward(backend.tensor(new Float32Array(6).fill(1), [2, 3]));
@@ -193,8 +199,8 @@ export class Sequential {
   }
 
   /**
-   * One sample's shape as the model was built for it: the input shape of
-   * `build` without its batch; undefined before build.
+   * One sample's shape as the model was built for it: the `inputShape` of
+   * `build`; undefined before build.
    */
   get sampleShape(): number[] | undefined {
     return this.#built?.shapes[0].slice(1);
@@ -228,11 +234,13 @@ export class Sequential {
   }
 
   /**
-   * The output shape for inputs of `inputShape`, with every layer's checks
-   * and errors, as `build` would return it; it builds nothing.
+   * The output shape for inputs of `batchShape`, with every layer's checks
+   * and errors, as `build` makes them; it builds nothing. Unlike `build`,
+   * it takes and returns shapes batch first, as a layer's `outputShape`
+   * does (a block such as `Residual` asks its branches this way).
    *
-   * @param inputShape The input's shape, batch first.
-   * @returns The output shape.
+   * @param batchShape The input's shape, batch first.
+   * @returns The output shape, batch first.
    * @throws {RangeError} When a layer does not take its input, naming it.
    *
    * @example A flatten and a dense layer
@@ -244,14 +252,17 @@ export class Sequential {
    * deepEqual(model.outputShape([5, 3, 2, 2]), [5, 2]);
    * ```
    */
-  outputShape(inputShape: readonly number[]): number[] {
-    const shapes = this.#shapes(inputShape);
+  outputShape(batchShape: readonly number[]): number[] {
+    const shapes = this.#shapes(batchShape);
     return [...shapes[shapes.length - 1]];
   }
 
-  /** The input shape of each layer, then the output shape, all checked. */
-  #shapes(inputShape: readonly number[]): number[][] {
-    const shapes = [checkShape("build Sequential", inputShape)];
+  /**
+   * The input shape of each layer, then the output shape, all checked and
+   * batch first.
+   */
+  #shapes(batchShape: readonly number[]): number[][] {
+    const shapes = [checkShape("build Sequential", batchShape)];
     this.layers.forEach((layer, i) => {
       shapes.push(
         atLayer(i, layer, shapes[i], () => layer.outputShape(shapes[i])),
@@ -261,22 +272,42 @@ export class Sequential {
   }
 
   /**
-   * Builds every layer in order for inputs of `inputShape`: layer `i` gets
+   * Builds every layer in order for samples of `inputShape`: layer `i` gets
    * the previous output shape, the name prefix `"i."` and a seed derived
    * from `seed` and `i`. Building again starts afresh. Every layer's shape
    * is checked before any layer is (re)built, so a build that throws leaves
    * the model as it was. A Jumpout that does not get a ReLU's output (where
    * q+ means nothing) is warned about with `console.warn`, once per layer.
    *
+   * `inputShape` is one sample's shape, without the batch, as in
+   * `DataParallel.create`, `summary` and `loadModel` (like Keras's
+   * `inputShape`): `[784]` for flat images, `[1, 28, 28]` for MNIST as
+   * images; `[]` is one number per sample. `forward` then takes any batch.
+   *
    * @param backend Where the model's tensors live.
-   * @param inputShape The input's shape, batch first (any batch later).
+   * @param inputShape One sample's shape, without the batch.
    * @param options `{ seed }`.
-   * @returns The output shape.
+   * @returns One sample's output shape, without the batch.
    * @throws {RangeError} When a layer cannot take its input shape; the
-   *   message names the layer's index, the layer and both shapes. Also when
-   *   `inputShape` holds anything but non-negative integers, or the seed is
-   *   out of range.
+   *   message names the layer's index, the layer and both shapes (the batch
+   *   written `N`). Also when `inputShape` holds anything but non-negative
+   *   integers, or the seed is out of range.
    * @throws {TypeError} When `inputShape` is not an array.
+   *
+   * @example One sample's shape in, one sample's shape out
+   * ```ts
+   * import { createBackend } from "../../mod.ts";
+   * import { Dense } from "./dense.ts";
+   * import { Flatten } from "./flatten.ts";
+   * import { Sequential } from "./sequential.ts";
+   * import { deepEqual } from "node:assert/strict";
+   *
+   * const backend = await createBackend("reference");
+   * const model = new Sequential([new Flatten(), new Dense(784, 10)]);
+   * deepEqual(model.build(backend, [1, 28, 28], { seed: 1 }), [10]);
+   * const y = model.forward(backend.allocate([32, 1, 28, 28]));
+   * deepEqual([model.sampleShape, y.shape], [[1, 28, 28], [32, 10]]);
+   * ```
    *
    * @example A shape mismatch names the layer
    * ```ts
@@ -288,7 +319,7 @@ export class Sequential {
    * const backend = await createBackend("reference");
    * const model = new Sequential([new Dense(784, 1024), new Dense(512, 10)]);
    * throws(
-   *   () => model.build(backend, [32, 784]),
+   *   () => model.build(backend, [784]),
    *   /layer 1 \(Dense\(512 → 10\)\) needs inputs \[N, 512\], got \[N, 1024\]/,
    * );
    * ```
@@ -306,7 +337,7 @@ export class Sequential {
         `Cannot ${what}: prefix must be a string, got ${describe(prefix)}`,
       );
     }
-    const shapes = this.#shapes(inputShape);
+    const shapes = this.#sampleShapes(checkSampleShape(what, inputShape));
     // Every shape fits: only now is anything freed or rebuilt.
     this.#releaseActivations();
     this.#built = undefined;
@@ -331,7 +362,38 @@ export class Sequential {
     }
     if (openBuilds === 0) warnMisplacedJumpouts(this.layers);
     this.#built = { backend, shapes };
-    return [...shapes[shapes.length - 1]];
+    return shapes[shapes.length - 1].slice(1);
+  }
+
+  /**
+   * `#shapes` for samples of `sample`. When they do not fit but `sample`
+   * without its first dimension would, the message says `inputShape` takes
+   * no batch: that is what a batch-first shape looks like.
+   */
+  #sampleShapes(sample: readonly number[]): number[][] {
+    try {
+      return this.#shapes([BUILD_BATCH, ...sample]);
+    } catch (error) {
+      if (!(error instanceof RangeError) || !this.#fits(sample.slice(1))) {
+        throw error;
+      }
+      throw new RangeError(
+        `${error.message}; inputShape is one sample's shape, without the batch: ${
+          showShape(sample.slice(1))
+        } would fit`,
+        { cause: error },
+      );
+    }
+  }
+
+  /** Whether every layer takes samples of `sample`. */
+  #fits(sample: readonly number[]): boolean {
+    try {
+      this.#shapes([BUILD_BATCH, ...sample]);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /**
@@ -376,7 +438,7 @@ export class Sequential {
    *
    * const backend = await createBackend("reference");
    * const model = new Sequential([new Dense(2, 4), new ReLU(), new Jumpout()]);
-   * model.build(backend, [1, 2], { seed: 3 });
+   * model.build(backend, [2], { seed: 3 });
    * const seen: string[] = [];
    * const y = await model.forwardAsync(backend.tensor(new Float32Array([1, 2]), [1, 2]), {
    *   beforeLayer: (i, layer) => {
@@ -545,7 +607,7 @@ export class Sequential {
         : `layer 0 (${this.layers[0].name})`;
       throw new RangeError(
         `Cannot ${what}: x must have shape ${
-          batchShape(expected)
+          showBatchShape(expected)
         } as built for ${first}, got ${showShape(x.shape)}`,
       );
     }
@@ -634,7 +696,7 @@ function atLayer<T>(
     if (error instanceof InputShapeError) {
       throw new RangeError(
         `Cannot build Sequential: layer ${i} (${layer.name}) needs inputs ${error.expected}, got ${
-          batchShape(error.got)
+          showBatchShape(error.got)
         }`,
         { cause: error },
       );
@@ -642,7 +704,7 @@ function atLayer<T>(
     if (error instanceof RangeError) {
       throw new RangeError(
         `Cannot build Sequential: layer ${i} (${layer.name}) does not take inputs ${
-          batchShape(shape)
+          showBatchShape(shape)
         }: ${error.message}`,
         { cause: error },
       );

@@ -47,7 +47,7 @@ export interface PreactResNetOptions {
  * import { equal } from "node:assert/strict";
  *
  * const model = modelFromSpec(preactResNet({ inChannels: 3, regularizer: "jumpout" }));
- * model.build(await createBackend("reference"), [1, 3, 32, 32], { seed: 1 });
+ * model.build(await createBackend("reference"), [3, 32, 32], { seed: 1 });
  * const count = model.parameters().reduce((n, p) => n + p.value.size, 0);
  * equal(Math.round(count / 1e4) / 100, 0.27);
  * ```

@@ -13,6 +13,7 @@ import {
   type ParameterCount,
 } from "../layers/layer.ts";
 import { Sequential } from "../layers/sequential.ts";
+import { checkSampleShape } from "../layers/_layer_checks.ts";
 import { describe, showShape } from "../_checks.ts";
 
 /** One line of the table. */
@@ -120,21 +121,7 @@ function checkSample(shape: readonly number[] | undefined): number[] {
       `Cannot ${what}: inputShape must be given for a model that is not built (one sample's shape, without the batch), got undefined`,
     );
   }
-  if (!Array.isArray(shape)) {
-    throw new TypeError(
-      `Cannot ${what}: inputShape must be an array of integers, got ${
-        describe(shape)
-      }`,
-    );
-  }
-  if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw new RangeError(
-      `Cannot ${what}: inputShape must hold non-negative integers, got ${
-        showShape(shape)
-      }`,
-    );
-  }
-  return [...shape];
+  return checkSampleShape(what, shape);
 }
 
 /**

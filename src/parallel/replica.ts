@@ -178,17 +178,17 @@ export class Replica {
     this.#backend = backend;
     this.#exchange = exchange;
     this.#model = modelFromSpec(config.layers);
-    const out = this.#model.build(backend, [1, ...config.inputShape], {
+    const out = this.#model.build(backend, config.inputShape, {
       seed: config.seed,
     });
-    if (out.length !== 2) {
+    if (out.length !== 1) {
       throw new RangeError(
         `Cannot create a replica: the model must output [N, classes], got [N, ${
-          out.slice(1).join(", ")
+          out.join(", ")
         }]`,
       );
     }
-    this.#classes = out[1];
+    this.#classes = out[0];
     this.#sampleSize = config.inputShape.reduce((a, b) => a * b, 1);
     const parameters = this.#model.parameters();
     this.#optimizer = optimizerFromSpec(

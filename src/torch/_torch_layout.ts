@@ -53,7 +53,7 @@ export interface TorchLayout {
  * import { deepEqual } from "node:assert/strict";
  *
  * const model = new Sequential([new Dense(3, 2)]);
- * model.build(await createBackend("reference"), [1, 3], { seed: 1 });
+ * model.build(await createBackend("reference"), [3], { seed: 1 });
  * const { module, entries } = torchLayout(model, "export");
  * deepEqual(module, "nn.Sequential(\n    nn.Linear(3, 2, bias=True),\n)");
  * deepEqual(entries.map((e) => [e.name, e.shape, e.transpose]), [
@@ -77,7 +77,7 @@ export function torchLayout(model: Sequential, what: string): TorchLayout {
 /** An `nn.Sequential` of `layers`, their tensors appended to `entries`. */
 function sequential(
   layers: readonly Layer[],
-  inputShape: readonly number[],
+  batchShape: readonly number[],
   prefix: string,
   depth: number,
   entries: TorchEntry[],
@@ -85,7 +85,7 @@ function sequential(
 ): string {
   if (layers.length === 0) return "nn.Sequential()";
   const pad = "    ".repeat(depth + 1);
-  let shape = inputShape;
+  let shape = batchShape;
   const lines = layers.map((layer, i) => {
     const path = `${prefix}${i}`;
     const line = moduleOf(layer, shape, path, depth + 1, entries, what);
@@ -98,7 +98,7 @@ function sequential(
 /** One layer's module expression; its tensors appended to `entries`. */
 function moduleOf(
   layer: Layer,
-  inputShape: readonly number[],
+  batchShape: readonly number[],
   path: string,
   depth: number,
   entries: TorchEntry[],
@@ -155,7 +155,7 @@ function moduleOf(
         shape: [],
         transpose: false,
       });
-      const rank = inputShape.length === 4 ? "2d" : "1d";
+      const rank = batchShape.length === 4 ? "2d" : "1d";
       const o = spec.options!;
       return `nn.BatchNorm${rank}(${spec.channels}, eps=${
         py(o.epsilon!)
@@ -193,7 +193,7 @@ function moduleOf(
       const branch = (name: string, model: Sequential) =>
         sequential(
           model.layers,
-          inputShape,
+          batchShape,
           `${path}.${name}.`,
           depth,
           entries,

@@ -49,7 +49,7 @@ export interface TorchExport {
  * import { deepEqual, ok } from "node:assert/strict";
  *
  * const model = new Sequential([new Dense(4, 3), new ReLU(), new Jumpout(), new Dense(3, 2)]);
- * model.build(await createBackend("reference"), [1, 4], { seed: 1 });
+ * model.build(await createBackend("reference"), [4], { seed: 1 });
  * const { weights, python } = await exportTorch(model);
  * const { tensors } = decodeSafetensors(weights);
  * deepEqual(tensors.get("0.weight")!.shape, [3, 4]); // nn.Linear's [out, in]

@@ -37,7 +37,7 @@ const WHAT = "import a PyTorch state dict";
  * const backend = await createBackend("reference");
  * const make = (seed: number) => {
  *   const model = new Sequential([new Dense(3, 2)]);
- *   model.build(backend, [1, 3], { seed });
+ *   model.build(backend, [3], { seed });
  *   return model;
  * };
  * const [a, b] = [make(1), make(2)];

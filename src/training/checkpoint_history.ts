@@ -23,7 +23,7 @@ import type { History } from "./history.ts";
  *
  * const backend = await createBackend("reference");
  * const model = new Sequential([new Dense(2, 2)]);
- * model.build(backend, [1, 2], { seed: 1 });
+ * model.build(backend, [2], { seed: 1 });
  * const dir = await Deno.makeTempDir();
  * const history = await fit(model, { x: new Float32Array([1, 0, 0, 1]), y: [0, 1] }, {
  *   optimizer: new SGD(model.parameters(), { lr: 0.1 }),

@@ -35,7 +35,7 @@ export interface EvaluateOptions {
  *
  * const backend = await createBackend("reference");
  * const model = new Sequential([new Dense(4, 3)]);
- * model.build(backend, [1, 4], { seed: 1 });
+ * model.build(backend, [4], { seed: 1 });
  * const x = new Float32Array(40).map((_, i) => Math.cos(i));
  * const y = Array.from({ length: 10 }, (_, i) => i % 3);
  * const { loss, accuracy } = await evaluate(model, { x, y }, { batchSize: 4 });

@@ -47,7 +47,7 @@ import { permutation } from "./permutation.ts";
  *
  * const backend = await createBackend("reference");
  * const model = new Sequential([new Dense(2, 8), new ReLU(), new Dense(8, 2)]);
- * model.build(backend, [1, 2], { seed: 1 });
+ * model.build(backend, [2], { seed: 1 });
  * // Label 1 when the first value is the larger.
  * const x = new Float32Array(200).map((_, i) => Math.sin(i * 7.1));
  * const y = Array.from({ length: 100 }, (_, i) => x[2 * i] > x[2 * i + 1] ? 1 : 0);

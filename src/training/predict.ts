@@ -33,7 +33,7 @@ export interface PredictOptions {
  *
  * const backend = await createBackend("reference");
  * const model = new Sequential([new Dense(2, 3)]);
- * model.build(backend, [1, 2], { seed: 1 });
+ * model.build(backend, [2], { seed: 1 });
  * const p = await predict(model, new Float32Array([1, 2, -1, 0.5, 0, 0]), { batchSize: 2 });
  * equal(p.length, 9);
  * ok(Math.abs(p[3] + p[4] + p[5] - 1) < 1e-6);

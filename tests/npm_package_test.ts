@@ -14,7 +14,11 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bundle } from "../tools/bundle.ts";
-import { readmeBlock } from "./_helpers/readme.ts";
+import {
+  readmeBlock,
+  runReadmeExample,
+  walkthroughLines,
+} from "./_helpers/readme.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
@@ -444,6 +448,23 @@ Deno.test("npm package: installed with npm, the same training runs from Node and
       (await run("node", ["parallel.mjs"], app)).trim().split(" ");
     deepEqual([workers, transport, steps], ["2", "shared", "51"]);
     ok(Number(last) < Math.log(3), `the loss after 51 steps is ${last}`);
+
+    // The README's walkthrough, as printed: Node from the package prints
+    // what Deno prints from the source.
+    await Deno.writeTextFile(
+      join(app, "walkthrough.mjs"),
+      await readmeBlock("## A walkthrough", "js"),
+    );
+    const walked = walkthroughLines(
+      await run("node", ["walkthrough.mjs"], app),
+    );
+    ok(walked.some((line) => line.startsWith("predicted ")), walked.join("\n"));
+    deepEqual(
+      walked,
+      walkthroughLines(
+        await runReadmeExample("## A walkthrough", { language: "js" }),
+      ),
+    );
 
     equal(fromSource.losses.length, 5);
     ok(fromSource.losses[4] < fromSource.losses[0], "the loss falls");

@@ -17,7 +17,12 @@ import { join } from "node:path";
 import { bundle } from "../tools/bundle.ts";
 import { startServer } from "../tools/serve.ts";
 import { chromiumProblem, launchChromium } from "./_helpers/browser.ts";
-import { readmeBlock, runReadmeExample } from "./_helpers/readme.ts";
+import {
+  readmeBlock,
+  readmeBlocks,
+  runReadmeExample,
+  walkthroughLines,
+} from "./_helpers/readme.ts";
 
 Deno.test("README, Deno: the example trains and evaluates, from the source", async () => {
   const dir = await Deno.makeTempDir({ prefix: "jumpout-readme-" });
@@ -101,12 +106,130 @@ Deno.test({
   },
 });
 
-Deno.test("README, training with fit: define, fit with validation and early stopping, evaluate, predict", async () => {
-  const out = await runReadmeExample("### Training with fit");
-  ok(/epoch 1: loss [0-9.]+, validation 0\.\d+/.test(out), out);
-  // Five epochs of a 784-128-10 MLP on 2700 images: well past chance (10%).
+Deno.test("README, example: trains a Jumpout network on Fashion-MNIST and evaluates it", async () => {
+  const out = await runReadmeExample("## Example");
+  // Three epochs of a 784-512-10 MLP: 0.86 on the whole set, about 0.75 on
+  // the embedded subset; 0.6 is six times chance.
+  const accuracy = Number(/accuracy: ([0-9.]+)/.exec(out)?.[1]);
+  ok(accuracy > 0.6, out);
+});
+
+/** The walkthrough as printed, from the source, and what it prints. */
+async function walkthroughFromSource(edit?: (code: string) => string) {
+  return await runReadmeExample("## A walkthrough", { language: "js", edit });
+}
+
+Deno.test("README, walkthrough: define, summary, fit with validation and early stopping, evaluate, save, load, predict", async () => {
+  const out = await walkthroughFromSource((code) =>
+    // Also predict with the trained model: the loaded one must agree.
+    `${code}\nconst q = await predict(model, test.images.subarray(0, 784));\nconsole.log("same after loading:", p.every((v, i) => v === q[i]));\n`
+  );
+  ok(out.includes("Total params: 101,770"), out);
+  ok(/epoch 1: loss [0-9.]+, validation 0\.\d{3}\n/.test(out), out);
+  // Five epochs at most of a 784-128-10 MLP on 2700 images: past chance.
   const accuracy = Number(/test accuracy: ([0-9.]+)/.exec(out)?.[1]);
   ok(accuracy > 0.6, out);
+  ok(/predicted [A-Za-z/ -]+, labelled [A-Za-z/ -]+\n/.test(out), out);
+  ok(out.includes("same after loading: true"), out);
+});
+
+Deno.test({
+  name:
+    "README, walkthrough in a browser: from dist/, it prints what it prints in Deno",
+  ignore: problem !== undefined,
+  async fn() {
+    const expected = walkthroughLines(await walkthroughFromSource());
+    const dir = await Deno.makeTempDir({ prefix: "jumpout-readme-walk-" });
+    const distDir = join(dir, "dist");
+    await bundle({ outDir: distDir, types: false });
+    const importMap = JSON.stringify({
+      imports: { "@jumpout/jumpout": "./dist/jumpout.js" },
+    });
+    await Deno.writeTextFile(
+      join(dir, "index.html"),
+      `<!doctype html>\n<title>walkthrough</title>\n<link rel="icon" href="data:,">\n<script type="importmap">${importMap}</script>\n<script type="module">\n${await readmeBlock(
+        "## A walkthrough",
+        "js",
+      )}</script>\n`,
+    );
+    const server = await startServer({ port: 0, webDir: dir, distDir });
+    const browser = await launchChromium({ webgpu: false });
+    try {
+      const page = browser.context.pages()[0] ??
+        await browser.context.newPage();
+      const errors: string[] = [];
+      const logged: string[] = [];
+      const done = Promise.withResolvers<void>();
+      page.on("pageerror", (e) => {
+        errors.push(e.message);
+        done.reject(new Error(`the page threw: ${e.message}`));
+      });
+      page.on("console", (m) => {
+        if (m.type() === "error") errors.push(m.text());
+        if (m.type() !== "log") return;
+        logged.push(m.text());
+        if (m.text().startsWith("predicted ")) done.resolve();
+      });
+      await page.goto(server.url);
+      const timeout = setTimeout(
+        () => done.reject(new Error(`no prediction in 120 s: ${errors}`)),
+        120_000,
+      );
+      try {
+        await done.promise;
+      } finally {
+        clearTimeout(timeout);
+      }
+      equal(errors.length, 0, errors.join("\n"));
+      deepEqual(walkthroughLines(logged.join("\n")), expected);
+    } finally {
+      await browser.close();
+      await server.shutdown();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("README, API: a Jumpout layer forward and backward on a backend", async () => {
+  const out = await runReadmeExample("## API");
+  ok(/qPlus: 0\.\d+/.test(out), out);
+  ok(out.includes("Float32Array(32)"), out);
+});
+
+Deno.test("README, edge: the model of a checkpoint gives logits", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "jumpout-readme-edge-" });
+  try {
+    // What the example reads: the checkpoint of a run on 784 inputs.
+    const trainer = await DataParallel.create({
+      model: [{ type: "dense", inFeatures: 784, outFeatures: 10 }],
+      inputShape: [784],
+      optimizer: { type: "sgd", lr: 0.1 },
+      backend: "reference",
+      workers: 0,
+      metadata: { "input.mean": "0.286" },
+    });
+    await trainer.trainStep(new Float32Array(784).fill(0.5), [3]);
+    const checkpoint = join(dir, "checkpoint.safetensors");
+    await Deno.writeFile(checkpoint, await trainer.checkpoint());
+    await trainer.dispose();
+    const out = await runReadmeExample("### Edge", {
+      edit: (code) =>
+        code.replace(
+          '"out/train/checkpoint.safetensors"',
+          'Deno.env.get("CHECKPOINT")!',
+        ),
+      env: { CHECKPOINT: checkpoint },
+    });
+    ok(/Float32Array\(10\)[^]*\] 0\.286\n/.test(out), out);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("README, workers: two workers train, evaluate, save and resume", async () => {
+  const out = await runReadmeExample("### Data-parallel training in workers");
+  ok(/accuracy: 0\.\d+/.test(out), out);
+  equal(out.trim().split("\n").at(-1), "1", out);
 });
 
 Deno.test("README, residual networks: the example builds ResNet-20 and a block", async () => {
@@ -182,4 +305,47 @@ Deno.test("README, outgrowing one machine: the example exports a trained run and
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/**
+ * Where each code block of the README runs: `here` (this file) or the test
+ * file that runs it. A block under a heading missing here fails the test
+ * below, so every example stays one that runs as printed.
+ */
+const RUN_BY: Record<string, string> = {
+  "## Example ts": "here",
+  "## A walkthrough js": "here (Deno and Chromium); npm_package_test.ts (Node)",
+  "### Deno ts": "here",
+  "### Node (npm) js": "npm_package_test.ts",
+  "#### Workers and checkpoints in Node js": "npm_package_test.ts",
+  "### Browser html": "here",
+  "### Edge ts": "here",
+  "## API ts": "here",
+  "### Training a network ts": "here",
+  "### Residual networks ts": "here",
+  "### Serving with ONNX Runtime ts": "here",
+  "### Data-parallel training in workers ts": "here",
+  "### From TensorFlow.js ts": "here",
+  "### Outgrowing one machine ts": "here",
+};
+
+Deno.test("README: every TypeScript, JavaScript and HTML block is run by a test", async () => {
+  const blocks = await readmeBlocks([
+    "ts",
+    "js",
+    "html",
+    "typescript",
+    "javascript",
+  ]);
+  const places = blocks.map(({ heading, language }) =>
+    `${heading} ${language}`
+  );
+  // One block per heading and language: readmeBlock finds the first only.
+  equal(new Set(places).size, places.length, places.join("\n"));
+  deepEqual(places.filter((p) => !(p in RUN_BY)), [], "blocks no test runs");
+  deepEqual(
+    Object.keys(RUN_BY).filter((p) => !places.includes(p)),
+    [],
+    "listed blocks the README lacks",
+  );
 });

@@ -29,8 +29,45 @@ export async function readmeBlock(
   return text.slice(body, text.indexOf("\n```", body) + 1);
 }
 
+/** A fenced block of the README: the heading above it and its language. */
+export interface ReadmeBlockPlace {
+  /** The nearest heading line above it, e.g. `### Deno`. */
+  heading: string;
+  /** The fence's language, e.g. `ts`. */
+  language: string;
+}
+
+/**
+ * Every fenced block of the README in the given languages, with the heading
+ * it sits under.
+ *
+ * @param languages The fences' languages to list, e.g. `["ts", "js"]`.
+ * @returns The blocks in order.
+ */
+export async function readmeBlocks(
+  languages: readonly string[],
+): Promise<ReadmeBlockPlace[]> {
+  const places: ReadmeBlockPlace[] = [];
+  let heading = "";
+  let inside = false;
+  for (const line of (await Deno.readTextFile(README)).split("\n")) {
+    if (line.startsWith("```")) {
+      const language = line.slice(3).trim();
+      if (!inside && languages.includes(language)) {
+        places.push({ heading, language });
+      }
+      inside = !inside;
+    } else if (!inside && line.startsWith("#")) {
+      heading = line;
+    }
+  }
+  return places;
+}
+
 /** Options of {@linkcode runReadmeExample}. */
 export interface ReadmeExampleOptions {
+  /** The block's language: `ts` (default) or `js`. */
+  language?: "ts" | "js";
   /** Changes the code before it runs, after the package's name is swapped. */
   edit?: (code: string) => string;
   /** More environment variables for the run. */
@@ -38,13 +75,13 @@ export interface ReadmeExampleOptions {
 }
 
 /**
- * Runs the first `ts` block after a heading of the README with Deno, from a
- * temporary directory, the package's entries swapped for the source's
- * `mod.ts` and `tfjs.ts` and the repository's `deno.json` as its
- * configuration.
+ * Runs the first `ts` (or `js`) block after a heading of the README with
+ * Deno, in a temporary directory (also its working directory, so files it
+ * writes land there), the package's entries swapped for the source's `mod.ts`
+ * and `tfjs.ts` and the repository's `deno.json` as its configuration.
  *
  * @param heading The heading line, e.g. `### Residual networks`.
- * @param options `{ edit, env }`.
+ * @param options `{ language, edit, env }`.
  * @returns What it printed, once it exited with 0.
  * @throws {AssertionError} When it exits otherwise, with its stderr.
  */
@@ -53,9 +90,9 @@ export async function runReadmeExample(
   options: ReadmeExampleOptions = {},
 ): Promise<string> {
   const root = fileURLToPath(new URL("../../", import.meta.url));
-  const { edit = (code: string) => code, env = {} } = options;
+  const { language = "ts", edit = (code: string) => code, env = {} } = options;
   const code = edit(
-    (await readmeBlock(heading, "ts"))
+    (await readmeBlock(heading, language))
       .replace('"@jumpout/jumpout"', JSON.stringify(join(root, "mod.ts")))
       .replace(
         '"@jumpout/jumpout/tfjs"',
@@ -64,7 +101,8 @@ export async function runReadmeExample(
   );
   const dir = await Deno.makeTempDir({ prefix: "jumpout-readme-" });
   try {
-    await Deno.writeTextFile(join(dir, "example.ts"), code);
+    const file = join(dir, `example.${language}`);
+    await Deno.writeTextFile(file, code);
     const { code: exit, stdout, stderr } = await new Deno.Command(
       Deno.execPath(),
       {
@@ -73,8 +111,9 @@ export async function runReadmeExample(
           "-A",
           "--config",
           join(root, "deno.json"),
-          join(dir, "example.ts"),
+          file,
         ],
+        cwd: dir,
         env: { ...env, NO_COLOR: "1" },
         stdout: "piped",
         stderr: "piped",
@@ -85,4 +124,18 @@ export async function runReadmeExample(
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/**
+ * The lines of the walkthrough's output that every runtime prints alike: each
+ * epoch's loss and validation accuracy, the test accuracy and the prediction
+ * (not the summary table or arrays, which runtimes format differently).
+ *
+ * @param out What the walkthrough printed.
+ * @returns Those lines, in order.
+ */
+export function walkthroughLines(out: string): string[] {
+  return out.split("\n").filter((line) =>
+    /^(epoch \d+: |test accuracy: |predicted )/.test(line)
+  );
 }

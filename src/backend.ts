@@ -192,24 +192,28 @@ export interface Backend {
    * @example One training step per scope: memory stays flat
    * ```ts
    * import { createBackend, Dense, labelsTensor, ReLU, Sequential, SGD, SoftmaxCrossEntropy } from "../mod.ts";
-   * import { deepEqual } from "node:assert/strict";
+   * import { deepEqual, ok } from "node:assert/strict";
    *
    * const backend = await createBackend("reference");
    * const model = new Sequential([new Dense(2, 8), new ReLU(), new Dense(8, 2)]);
    * model.build(backend, [2], { seed: 1 });
-   * const loss = new SoftmaxCrossEntropy();
+   * const lossFn = new SoftmaxCrossEntropy();
    * const optimizer = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
    * const step = () =>
    *   backend.scope(() => {
    *     const x = backend.tensor(new Float32Array([1, 0, 0, 1, 1, 1, 0, 0]), [4, 2]);
    *     const logits = model.forward(x, { training: true });
-   *     model.backward(loss.forward(logits, labelsTensor(backend, [0, 1, 1, 0], 2)));
+   *     const { loss, grad } = lossFn.forward(logits, labelsTensor(backend, [0, 1, 1, 0], 2));
+   *     model.backward(grad);
    *     optimizer.step(); // its velocity, made on the first step, is kept
+   *     return { loss }; // wrapped: fn itself must not return a promise
    *   });
-   * step();
+   * const first = step().loss;
    * const after1 = backend.memoryUsage();
-   * for (let i = 0; i < 20; i++) step();
+   * let last = first;
+   * for (let i = 0; i < 20; i++) last = step().loss;
    * deepEqual(backend.memoryUsage(), after1);
+   * ok((await last) < (await first));
    * ```
    */
   scope<T>(fn: () => T): T;

@@ -91,10 +91,11 @@ async function lossOf(
   const loss = new SoftmaxCrossEntropy();
   const l = backend.tensor(logits, [labels.length, classes]);
   const ys = labelsTensor(backend, labels, classes);
-  backend.release(loss.forward(l, ys));
+  const output = loss.forward(l, ys);
+  backend.release(output.grad);
   backend.release(l);
   backend.release(ys);
-  const result = await loss.read();
+  const result = { loss: await output.loss, accuracy: await output.accuracy };
   loss.dispose();
   return result;
 }

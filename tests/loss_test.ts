@@ -1,13 +1,14 @@
 /**
  * Softmax cross-entropy against float64 on the host: the loss value, the
  * gradient (against central finite differences of the float64 loss), extreme
- * logits, the accuracy count and label checks.
+ * logits, the accuracy count, label checks, and what each forward's output
+ * reads back (its own values, even after later forwards; a failed read).
  */
-import { equal, ok, rejects, throws } from "node:assert/strict";
-import { createBackend, type Tensor } from "../mod.ts";
+import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
+import { type BackendName, createBackend, type Tensor } from "../mod.ts";
 import { ReferenceBackend } from "../src/backends/reference.ts";
 import { labelsTensor, SoftmaxCrossEntropy } from "../src/layers/loss.ts";
-import { pattern } from "./_helpers/backends.ts";
+import { ignoreBackend, pattern, withBackend } from "./_helpers/backends.ts";
 
 const backend = await createBackend("reference");
 
@@ -26,11 +27,15 @@ function loss64(x: Float64Array, labels: number[], cols: number): number {
 
 async function run(data: Float32Array, labels: number[], cols: number) {
   const logits = backend.tensor(data, [labels.length, cols]);
-  const loss = new SoftmaxCrossEntropy();
-  const dlogits = loss.forward(logits, labelsTensor(backend, labels, cols));
-  const result = await loss.read();
-  const grad = await backend.read(dlogits);
-  return { ...result, grad };
+  const output = new SoftmaxCrossEntropy().forward(
+    logits,
+    labelsTensor(backend, labels, cols),
+  );
+  return {
+    loss: await output.loss,
+    accuracy: await output.accuracy,
+    grad: await backend.read(output.grad),
+  };
 }
 
 Deno.test("loss and gradient match float64 and its finite differences", async () => {
@@ -110,19 +115,73 @@ Deno.test("an empty batch gives loss 0 and accuracy 0", async () => {
   equal(accuracy, 0);
 });
 
-Deno.test("read follows the latest forward and its row count", async () => {
-  const loss = new SoftmaxCrossEntropy();
-  await rejects(loss.read(), /needs a forward first/);
-  const a = backend.tensor(new Float32Array([1, 0, 0, 1]), [2, 2]);
-  const b = backend.tensor(new Float32Array([1, 0, 0, 1, 1, 0]), [3, 2]);
-  loss.forward(a, labelsTensor(backend, [0, 1], 2));
-  equal((await loss.read()).accuracy, 1);
-  loss.forward(b, labelsTensor(backend, [0, 0, 1], 2));
-  equal((await loss.read()).accuracy, 1 / 3);
-  loss.dispose();
-  // The loss can run again after dispose.
-  loss.forward(a, labelsTensor(backend, [1, 1], 2));
-  equal((await loss.read()).accuracy, 0.5);
+for (const name of ["reference", "wasm", "webgpu"] as BackendName[]) {
+  Deno.test({
+    name:
+      `${name}: each forward's loss and accuracy stay its own after a later forward`,
+    ignore: await ignoreBackend(name),
+    fn: () =>
+      withBackend(name, async (b) => {
+        const loss = new SoftmaxCrossEntropy();
+        const a = b.tensor(new Float32Array([1, 0, 0, 1]), [2, 2]);
+        const c = b.tensor(new Float32Array([1, 0, 0, 1, 1, 0]), [3, 2]);
+        // Both forwards write the same result tensor before either is read.
+        const first = loss.forward(a, labelsTensor(b, [0, 1], 2));
+        const second = loss.forward(c, labelsTensor(b, [0, 0, 1], 2));
+        // Every row is [a, a ± 1]: its loss is softplus(∓1).
+        const [right, wrong] = [Math.log1p(1 / Math.E), Math.log1p(Math.E)];
+        const values = await Promise.all([
+          first.loss,
+          first.accuracy,
+          second.loss,
+          second.accuracy,
+        ]);
+        const expected = [right, 1, (right + 2 * wrong) / 3, 1 / 3];
+        values.forEach((v, i) =>
+          ok(
+            Math.abs(v - expected[i]) <= 1e-6,
+            `${name}: value ${i} is ${v}, expected ${expected[i]}`,
+          )
+        );
+        b.release(first.grad);
+        b.release(second.grad);
+        loss.dispose();
+        // The loss can run again after dispose.
+        const again = loss.forward(a, labelsTensor(b, [1, 1], 2));
+        equal(await again.accuracy, 0.5, name);
+        b.release(again.grad);
+        loss.dispose();
+      }),
+  });
+}
+
+Deno.test("a failed read rejects both values and leaves no unhandled rejection", async () => {
+  const b = new ReferenceBackend();
+  b.read =
+    (() => Promise.reject(new Error("the device is lost"))) as typeof b.read;
+  const logits = b.tensor(new Float32Array([1, 0, 0, 1]), [2, 2]);
+  const labels = labelsTensor(b, [0, 1], 2);
+  const unhandled: unknown[] = [];
+  const record = (event: PromiseRejectionEvent) => {
+    unhandled.push(event.reason);
+    event.preventDefault();
+  };
+  globalThis.addEventListener("unhandledrejection", record);
+  try {
+    const loss = new SoftmaxCrossEntropy();
+    // One output awaits only its loss, the other only its accuracy.
+    const first = loss.forward(logits, labels);
+    const second = loss.forward(logits, labels);
+    b.release(first.grad);
+    b.release(second.grad);
+    await rejects(first.loss, /the device is lost/);
+    await rejects(second.accuracy, /the device is lost/);
+    // Unhandled rejections are reported once the pending jobs have run.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  } finally {
+    globalThis.removeEventListener("unhandledrejection", record);
+  }
+  deepEqual(unhandled, []);
 });
 
 Deno.test("shape mismatches name both shapes", () => {
@@ -187,6 +246,17 @@ Deno.test("labelsTensor checks every label on the host", async () => {
     () => labelsTensor(backend, new Uint32Array([5]), 3),
     /labels\[0\] must be an integer in \[0, 3\), got 5/,
   );
+  // A data set's labels as they come (Uint8Array), and other typed arrays.
+  const bytes = labelsTensor(backend, new Uint8Array([1, 2]), 3);
+  equal([...(await backend.read(bytes))].join(), "1,2");
+  throws(
+    () => labelsTensor(backend, new Int32Array([-1]), 3),
+    /labels\[0\] .*got -1/,
+  );
+  throws(
+    () => labelsTensor(backend, new DataView(new ArrayBuffer(4)) as never, 3),
+    /labels must be an array or a typed array of numbers, got/,
+  );
   throws(() => labelsTensor(backend, [-1], 3), /labels\[0\] .*got -1/);
   throws(() => labelsTensor(backend, [0.5], 3), /labels\[0\] .*got 0\.5/);
   throws(() => labelsTensor(backend, [NaN], 3), /labels\[0\] .*got NaN/);
@@ -205,28 +275,28 @@ Deno.test("a label the logits have no column for gives a NaN loss; re-uploaded l
     // Made for 100 classes: label 40 names no column of these logits.
     const labels = labelsTensor(b, [0, 40], 100);
     const wide = loss.forward(logits, labels);
-    const refused = await loss.read();
-    ok(Number.isNaN(refused.loss), `${name}: loss ${refused.loss}, not NaN`);
+    const refused = await wide.loss;
+    ok(Number.isNaN(refused), `${name}: loss ${refused}, not NaN`);
     // Row 0's label 0 is not its largest logit, row 1 counts as wrong.
-    equal(refused.accuracy, 0, name);
+    equal(await wide.accuracy, 0, name);
     // The same tensor, re-uploaded with labels that fit: no stale verdict.
     b.upload(labels, new Uint32Array([0, 1]));
     const fits = loss.forward(logits, labels);
-    const { loss: value, accuracy } = await loss.read();
+    const value = await fits.loss;
     // softplus(1) for label 0, softplus(-1) for label 1, in float32 (1e-6).
     const expected = (Math.log1p(Math.E) + Math.log1p(1 / Math.E)) / 2;
     ok(
       Math.abs(value - expected) <= 1e-6,
       `${name}: loss ${value} vs ${expected}`,
     );
-    equal(accuracy, 0.5, name);
-    b.release(wide);
-    b.release(fits);
+    equal(await fits.accuracy, 0.5, name);
+    b.release(wide.grad);
+    b.release(fits.grad);
     b.dispose();
   }
 });
 
-Deno.test("a failing kernel releases the dlogits that forward made", () => {
+Deno.test("a failing kernel releases the gradient that forward made", () => {
   const b = new ReferenceBackend();
   const made: Tensor[] = [];
   const allocate = b.allocate.bind(b);
@@ -245,7 +315,7 @@ Deno.test("a failing kernel releases the dlogits that forward made", () => {
     () => new SoftmaxCrossEntropy().forward(logits, labels),
     /the device is gone/,
   );
-  const dlogits = made.filter((t) => t.shape.join() === "2,3");
-  equal(dlogits.length, 1, "forward allocates one dlogits");
-  ok(dlogits[0].released, "dlogits is released");
+  const grad = made.filter((t) => t.shape.join() === "2,3");
+  equal(grad.length, 1, "forward allocates one gradient");
+  ok(grad[0].released, "the gradient is released");
 });

@@ -196,6 +196,17 @@ Deno.test("README, API: a Jumpout layer forward and backward on a backend", asyn
   ok(out.includes("Float32Array(32)"), out);
 });
 
+Deno.test("README, training a network: steps by hand and with trainStep lower the loss", async () => {
+  const out = await runReadmeExample("### Training a network");
+  ok(out.includes("Total params: 403,050"), out);
+  const losses = [...out.matchAll(/step \d+: loss ([0-9.]+)/g)].map((m) =>
+    Number(m[1])
+  );
+  equal(losses.length, 4, out);
+  // Twenty steps on one batch of 64 images: the loss falls well below ln 10.
+  ok(losses[3] < losses[0] - 0.5, out);
+});
+
 Deno.test("README, edge: the model of a checkpoint gives logits", async () => {
   const dir = await Deno.makeTempDir({ prefix: "jumpout-readme-edge-" });
   try {

@@ -51,7 +51,7 @@ Deno.test("trainStep runs forward, loss, backward, step and releases what it mad
   const exact = (2 * Math.log1p(Math.exp(-2)) + Math.log1p(Math.exp(4))) / 3;
   ok(Math.abs(result.loss - exact) < 1e-6, `loss ${result.loss} vs ${exact}`);
   equal(result.accuracy, 2 / 3);
-  equal(made.length, 3); // logits, dlogits, dx
+  equal(made.length, 3); // logits, the loss's gradient, dx
   ok(made.every((t) => t.released), "a tensor the step made is still live");
   ok(!x.released && !labels.released, "the caller's tensors were released");
 });
@@ -119,6 +119,6 @@ Deno.test("a label the logits have no column for still runs the step and reports
   });
   ok(Number.isNaN(result.loss), `loss ${result.loss}, not NaN`);
   deepEqual(calls, ["forward training=true", "backward", "step"]);
-  equal(made.length, 3); // logits, dlogits, dx
+  equal(made.length, 3); // logits, the loss's gradient, dx
   ok(made.every((t) => t.released) && !x.released && !labels.released);
 });

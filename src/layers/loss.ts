@@ -16,12 +16,23 @@ export interface LossResult {
   accuracy: number;
 }
 
+/** What one forward of the loss gives. */
+export interface LossOutput {
+  /** The batch's mean cross-entropy in nats. */
+  loss: Promise<number>;
+  /** The share of rows whose first largest logit is the label, in [0, 1] (0 for an empty batch). */
+  accuracy: Promise<number>;
+  /** The gradient of the mean loss with respect to the logits, `[N, C]`, owned by the caller. */
+  grad: Tensor<"float32">;
+}
+
 /**
  * Mean softmax cross-entropy of logits `[N, C]` against labels `[N]`, fused
  * with its gradient: one kernel computes the loss, the accuracy count and
- * `dlogits = (softmax - onehot) / N`. Only two numbers ever come back to the
- * host, and only when {@linkcode SoftmaxCrossEntropy.read} asks for them, so a
- * training loop need not wait on the device every step.
+ * `grad = (softmax - onehot) / N`. Only those two numbers come back to the
+ * host, read from the device by each forward (on WebGPU, one small copy per
+ * forward); nothing blocks until they are awaited, so a training loop can
+ * queue its backward and update first.
  *
  * @example Loss, accuracy and gradient of two rows
  * ```ts
@@ -32,36 +43,63 @@ export interface LossResult {
  * const backend = await createBackend("reference");
  * const logits = backend.tensor(new Float32Array([2, 0, 0, 0, 0, 3]), [2, 3]);
  * const labels = labelsTensor(backend, [0, 1], 3);
- * const loss = new SoftmaxCrossEntropy();
- * const dlogits = loss.forward(logits, labels);
- * const { loss: value, accuracy } = await loss.read();
- * ok(value > 0 && accuracy === 0.5); // row 0 is right, row 1 is not
- * backend.release(dlogits);
- * loss.dispose();
+ * const lossFn = new SoftmaxCrossEntropy();
+ * const { loss, accuracy, grad } = lossFn.forward(logits, labels);
+ * // A model would go on with model.backward(grad) here.
+ * backend.release(grad);
+ * ok((await loss) > 0 && (await accuracy) === 0.5); // row 0 is right, row 1 is not
+ * lossFn.dispose();
  * ```
  */
 export class SoftmaxCrossEntropy {
   #result: Tensor<"float32"> | undefined;
-  #rows = 0;
 
   /**
-   * Runs the fused kernel; the loss stays on the device until
-   * {@linkcode SoftmaxCrossEntropy.read}.
+   * Runs the fused kernel and starts reading its two numbers from the device
+   * (on WebGPU, one small copy per forward); nothing blocks until they are
+   * awaited. Each output's values are its own forward's, even after later
+   * forwards.
    *
    * @param logits Float32 scores, `[N, C]` with C >= 1.
    * @param labels Uint32 classes, `[N]`, each must be < C. They are not
    *   checked here (that would mean reading them back from the device): a
    *   row whose label is >= C names no class, so its loss is NaN, which makes
-   *   the mean loss NaN; the row counts as wrong and its `dlogits` row is
+   *   the mean loss NaN; the row counts as wrong and its `grad` row is
    *   `softmax / N`. {@linkcode labelsTensor} checks labels against the
    *   number of classes it is given when it uploads them.
-   * @returns `dlogits`, the gradient of the mean loss, `[N, C]`, owned by the caller.
+   * @returns The mean loss and the accuracy, as promises, and the gradient.
+   *   Awaiting either promise rejects when the read fails; one left
+   *   unawaited is no unhandled rejection.
    * @throws {TypeError} When a tensor is released, of the wrong type or on
    *   another backend.
    * @throws {RangeError} When the shapes do not match (the message names
    *   both).
+   *
+   * @example Train on the gradient, await the losses afterwards
+   * ```ts
+   * import { createBackend, Dense, labelsTensor, Sequential, SGD, SoftmaxCrossEntropy } from "../../mod.ts";
+   * import { ok } from "node:assert/strict";
+   *
+   * const backend = await createBackend("reference");
+   * const model = new Sequential([new Dense(2, 2)]);
+   * model.build(backend, [2], { seed: 1 });
+   * const optimizer = new SGD(model.parameters(), { lr: 0.5 });
+   * const x = backend.tensor(new Float32Array([1, 0, 0, 1]), [2, 2]);
+   * const labels = labelsTensor(backend, [0, 1], 2);
+   * const lossFn = new SoftmaxCrossEntropy();
+   * const losses: Promise<number>[] = [];
+   * for (let step = 0; step < 3; step++) {
+   *   const logits = model.forward(x, { training: true });
+   *   const { loss, grad } = lossFn.forward(logits, labels);
+   *   for (const t of [model.backward(grad), grad, logits]) backend.release(t);
+   *   optimizer.step();
+   *   losses.push(loss); // this step's loss, though the result is rewritten
+   * }
+   * const [first, , last] = await Promise.all(losses);
+   * ok(last < first, `loss ${first} → ${last}`);
+   * ```
    */
-  forward(logits: Tensor, labels: Tensor<"uint32">): Tensor<"float32"> {
+  forward(logits: Tensor, labels: Tensor<"uint32">): LossOutput {
     const what = "run SoftmaxCrossEntropy forward";
     const input = checkTensor(logits, what, "logits");
     const backend = input.backend;
@@ -88,41 +126,27 @@ export class SoftmaxCrossEntropy {
       this.dispose();
       this.#result = backend.keep(backend.allocate([2]));
     }
-    const dlogits = backend.allocate(logits.shape, "float32", "uninitialized");
+    const grad = backend.allocate(logits.shape, "float32", "uninitialized");
+    let values: Promise<Float32Array>;
     try {
       backend.run("softmax_cross_entropy", {
         logits: input,
         labels,
-        dlogits,
+        dlogits: grad,
         result: this.#result,
         rows,
         cols,
       });
+      // Started now, while the result is this forward's: every backend takes
+      // its copy inside `read` before it first awaits (reference and wasm
+      // copy the values, webgpu queues and submits the buffer copy behind
+      // this kernel), so a later forward rewriting the result cannot reach it.
+      values = backend.read(this.#result);
     } catch (error) {
-      backend.release(dlogits);
+      backend.release(grad);
       throw error;
     }
-    this.#rows = rows;
-    return dlogits;
-  }
-
-  /**
-   * Reads the loss and accuracy of the last forward (two numbers).
-   *
-   * @returns The mean loss and the accuracy.
-   * @throws {TypeError} Before any forward (the promise rejects).
-   */
-  async read(): Promise<LossResult> {
-    const result = this.#result;
-    if (result === undefined) {
-      throw new TypeError(
-        "Cannot read SoftmaxCrossEntropy: the loss needs a forward first, got read before any forward",
-      );
-    }
-    // The row count is taken now: a later forward may change it while the read waits.
-    const rows = this.#rows;
-    const [loss, correct] = await result.backend.read(result);
-    return { loss, accuracy: rows === 0 ? 0 : correct / rows };
+    return { ...lossAndAccuracy(values, rows), grad };
   }
 
   /** Frees the result tensor; the loss can still run again. */
@@ -141,7 +165,8 @@ export class SoftmaxCrossEntropy {
  * there gives its row a NaN loss, and the mean loss is NaN.
  *
  * @param backend Where the labels go.
- * @param labels One class index per sample.
+ * @param labels One class index per sample: an array, or any typed array
+ *   (a data set's `Uint8Array` of labels as it is).
  * @param classes The number of classes C; every label must be < C.
  * @returns The labels, owned by the caller.
  * @throws {RangeError} When `classes` is not an integer >= 1 or a label is
@@ -158,14 +183,14 @@ export class SoftmaxCrossEntropy {
  * deepEqual([...(await backend.read(labels))], [3, 0, 9]);
  * throws(() => labelsTensor(backend, [3, 10], 10), /labels\[1\] must be an integer in \[0, 10\), got 10/);
  * // Label 9 names no class of logits with 5 columns: the loss is NaN.
- * const loss = new SoftmaxCrossEntropy();
- * backend.release(loss.forward(backend.allocate([3, 5]), labels));
- * ok(Number.isNaN((await loss.read()).loss));
+ * const { loss, grad } = new SoftmaxCrossEntropy().forward(backend.allocate([3, 5]), labels);
+ * backend.release(grad);
+ * ok(Number.isNaN(await loss));
  * ```
  */
 export function labelsTensor(
   backend: Backend,
-  labels: Uint32Array | readonly number[],
+  labels: ArrayLike<number>,
   classes: number,
 ): Tensor<"uint32"> {
   const what = "create labels";
@@ -174,9 +199,12 @@ export function labelsTensor(
       `Cannot ${what}: classes must be an integer >= 1, got ${classes}`,
     );
   }
-  if (!(labels instanceof Uint32Array) && !Array.isArray(labels)) {
+  if (
+    !Array.isArray(labels) &&
+    !(ArrayBuffer.isView(labels) && !(labels instanceof DataView))
+  ) {
     throw new TypeError(
-      `Cannot ${what}: labels must be a Uint32Array or an array of numbers, got ${
+      `Cannot ${what}: labels must be an array or a typed array of numbers, got ${
         describe(labels)
       }`,
     );
@@ -194,4 +222,23 @@ export function labelsTensor(
   const tensor = backend.allocate([data.length], "uint32", "uninitialized");
   backend.upload(tensor, data);
   return tensor;
+}
+
+/**
+ * The loss and the accuracy out of one read of the kernel's result,
+ * `[mean loss, correct rows]`. Both are marked handled, so a caller who
+ * awaits only one leaves no unhandled rejection when the read fails;
+ * awaiting either still rejects.
+ */
+function lossAndAccuracy(
+  values: Promise<Float32Array>,
+  rows: number,
+): Pick<LossOutput, "loss" | "accuracy"> {
+  const loss = values.then(([mean]) => mean);
+  const accuracy = values.then(([, correct]) =>
+    rows === 0 ? 0 : correct / rows
+  );
+  loss.catch(() => {});
+  accuracy.catch(() => {});
+  return { loss, accuracy };
 }

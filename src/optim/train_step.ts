@@ -5,7 +5,11 @@
  * @module
  */
 
-import type { LossResult, SoftmaxCrossEntropy } from "../layers/loss.ts";
+import type {
+  LossOutput,
+  LossResult,
+  SoftmaxCrossEntropy,
+} from "../layers/loss.ts";
 import type { Optimizer } from "./optimizer.ts";
 import type { Tensor } from "../backend.ts";
 import { release } from "../_release.ts";
@@ -33,7 +37,7 @@ export interface TrainableModel {
 export interface TrainStepArgs {
   /** The model to train. */
   model: TrainableModel;
-  /** The loss; it keeps the result until it is read. */
+  /** The loss; each forward reads its own result back. */
   loss: SoftmaxCrossEntropy;
   /** Updates the model's parameters from their gradients. */
   optimizer: Pick<Optimizer, "step">;
@@ -94,17 +98,18 @@ export type EvaluateStepArgs = Omit<TrainStepArgs, "optimizer">;
 export async function trainStep(args: TrainStepArgs): Promise<LossResult> {
   const { model, loss, optimizer, x, labels } = args;
   const made = new Set<Tensor>();
+  let output: LossOutput;
   try {
     const logits = model.forward(x, { training: true });
     made.add(logits);
-    const dlogits = loss.forward(logits, labels);
-    made.add(dlogits);
-    made.add(model.backward(dlogits));
+    output = loss.forward(logits, labels);
+    made.add(output.grad);
+    made.add(model.backward(output.grad));
     optimizer.step();
   } finally {
     releaseMade(made, x, labels);
   }
-  return await loss.read();
+  return await lossResult(output);
 }
 
 /**
@@ -135,14 +140,22 @@ export async function evaluateStep(
 ): Promise<LossResult> {
   const { model, loss, x, labels } = args;
   const made = new Set<Tensor>();
+  let output: LossOutput;
   try {
     const logits = model.forward(x, { training: false });
     made.add(logits);
-    made.add(loss.forward(logits, labels));
+    output = loss.forward(logits, labels);
+    made.add(output.grad);
   } finally {
     releaseMade(made, x, labels);
   }
-  return await loss.read();
+  return await lossResult(output);
+}
+
+/** The two numbers of a loss output, once its read is done. */
+async function lossResult(output: LossOutput): Promise<LossResult> {
+  const [loss, accuracy] = await Promise.all([output.loss, output.accuracy]);
+  return { loss, accuracy };
 }
 
 /** Releases what a step made, never the caller's own tensors. */

@@ -13,7 +13,11 @@ import { augmentImages } from "../data/augment.ts";
 import type { AugmentOptions } from "../data/augment_options.ts";
 import { Jumpout, type JumpoutStats } from "../layers/jumpout.ts";
 import type { Layer } from "../layers/layer.ts";
-import { labelsTensor, SoftmaxCrossEntropy } from "../layers/loss.ts";
+import {
+  labelsTensor,
+  type LossOutput,
+  SoftmaxCrossEntropy,
+} from "../layers/loss.ts";
 import { type LayerSpec, modelFromSpec } from "../io/model_spec.ts";
 import type { Optimizer } from "../optim/optimizer.ts";
 import {
@@ -348,13 +352,15 @@ export class Replica {
    */
   async evaluate(x: Float32Array, labels: Uint32Array): Promise<ShardResult> {
     const { xs, ys } = this.#upload(x, labels);
+    let output: LossOutput;
     try {
       const logits = this.#model.forward(xs, { training: false });
-      release(logits, this.#loss.forward(logits, ys));
+      output = this.#loss.forward(logits, ys);
+      release(logits, output.grad);
     } finally {
       release(xs, ys);
     }
-    return this.#result(await this.#loss.read(), labels.length);
+    return await this.#result(output, labels.length);
   }
 
   /**
@@ -434,18 +440,19 @@ export class Replica {
 
   async #forwardBackward(batch: ShardBatch): Promise<ShardResult> {
     const { xs, ys } = this.#upload(this.#trainingInputs(batch), batch.labels);
+    let output: LossOutput;
     try {
       const logits = await this.#model.forwardAsync(xs, {
         training: true,
         beforeLayer: (_, layer, input) =>
           this.#jumpoutOptions(batch, layer, input),
       });
-      const dlogits = this.#loss.forward(logits, ys);
-      release(this.#model.backward(dlogits), logits, dlogits);
+      output = this.#loss.forward(logits, ys);
+      release(this.#model.backward(output.grad), logits, output.grad);
     } finally {
       release(xs, ys);
     }
-    return this.#result(await this.#loss.read(), batch.labels.length);
+    return await this.#result(output, batch.labels.length);
   }
 
   /** What a Jumpout layer needs to know about the shard. */
@@ -507,10 +514,8 @@ export class Replica {
     }
   }
 
-  #result(
-    { loss, accuracy }: { loss: number; accuracy: number },
-    rows: number,
-  ): ShardResult {
+  async #result(output: LossOutput, rows: number): Promise<ShardResult> {
+    const [loss, accuracy] = await Promise.all([output.loss, output.accuracy]);
     return { loss, correct: Math.round(accuracy * rows), rows };
   }
 

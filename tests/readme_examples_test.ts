@@ -182,6 +182,33 @@ Deno.test({
       }
       equal(errors.length, 0, errors.join("\n"));
       deepEqual(walkthroughLines(logged.join("\n")), expected);
+
+      // The first example too, on the same page's files: in a browser
+      // loadFashionMnist() finds the embedded subset beside the bundle.
+      await Deno.writeTextFile(
+        join(dir, "example.html"),
+        `<!doctype html>\n<title>example</title>\n<link rel="icon" href="data:,">\n<script type="importmap">${importMap}</script>\n<script type="module">\n${await readmeBlock(
+          "## Example",
+          "ts",
+        )}</script>\n`,
+      );
+      const evaluated = Promise.withResolvers<{ accuracy: number }>();
+      page.on("console", async (m) => {
+        if (m.type() === "log") {
+          evaluated.resolve(await m.args()[0].jsonValue());
+        }
+      });
+      page.on("pageerror", (e) => evaluated.reject(e));
+      await page.goto(new URL("example.html", server.url).href);
+      const late = setTimeout(
+        () =>
+          evaluated.reject(new Error("the example logged nothing in 120 s")),
+        120_000,
+      );
+      const { accuracy } = await evaluated.promise.finally(() =>
+        clearTimeout(late)
+      );
+      ok(accuracy > 0.6, `the example's accuracy: ${accuracy}`);
     } finally {
       await browser.close();
       await server.shutdown();

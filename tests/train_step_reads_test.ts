@@ -2,6 +2,10 @@
  * A training step keeps everything on the backend: the only value read back
  * is the loss result (two numbers), on every backend, with every kind of
  * layer in the model (convolution, batch norm, pooling, Jumpout, Dropout).
+ * On webgpu the loss's read joins the step's submission instead of making
+ * one of its own: a step here is three submissions, one up to each mask
+ * layer (whose upload of the step's rate, a queue write, must follow the
+ * kernels recorded before it) and the rest, read included.
  */
 import { deepEqual, ok } from "node:assert/strict";
 import {
@@ -51,6 +55,30 @@ function countReads(backend: Backend): number[] {
   return sizes;
 }
 
+/**
+ * Counts the webgpu device's queue submissions, one entry per training step
+ * of the test (a read's completion closes a step's count).
+ */
+function countSubmissions(backend: Backend): number[] {
+  const counts: number[] = [];
+  const device = (backend as { device?: GPUDevice }).device;
+  if (device === undefined) return counts;
+  let open = 0;
+  const submit = device.queue.submit.bind(device.queue);
+  device.queue.submit = (buffers) => {
+    open++;
+    return submit(buffers);
+  };
+  const read = backend.read.bind(backend);
+  backend.read = (async <D extends "float32" | "uint32">(t: Tensor<D>) => {
+    const values = await read(t);
+    counts.push(open);
+    open = 0;
+    return values;
+  }) as Backend["read"];
+  return counts;
+}
+
 for (const name of ["reference", "wasm", "webgpu"] as BackendName[]) {
   Deno.test({
     name: `a training step on ${name} reads back only the loss and accuracy`,
@@ -78,11 +106,13 @@ for (const name of ["reference", "wasm", "webgpu"] as BackendName[]) {
           momentum: 0.9,
         });
         const reads = countReads(backend);
+        const submissions = countSubmissions(backend);
         for (let step = 0; step < 3; step++) {
           const r = await trainStep({ model, loss, optimizer, x, labels });
           ok(Number.isFinite(r.loss) && r.loss > 0, `step ${step}: ${r.loss}`);
         }
         deepEqual(reads, [2, 2, 2]);
+        if (name === "webgpu") deepEqual(submissions, [3, 3, 3]);
         model.dispose();
         loss.dispose();
         optimizer.dispose();

@@ -518,7 +518,11 @@ export class WebGpuBackend extends BaseBackend {
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     });
     try {
-      // The copy joins the queued kernels' submission.
+      // The copy joins the open batch, after the kernels queued so far, and
+      // goes with it: the batch's submission was queued as a microtask when
+      // it opened, so it runs before this function resumes. Whatever the
+      // caller records before its next await (a training step's backward and
+      // update after the loss) is submitted with it, in one submission.
       this.#batch().copyBufferToBuffer(
         tensor.storage as GPUBuffer,
         0,
@@ -526,7 +530,8 @@ export class WebGpuBackend extends BaseBackend {
         0,
         bytes,
       );
-      this.#submit();
+      await null;
+      this.#checkAlive("read a tensor");
       await staging.mapAsync(GPUMapMode.READ);
       return new type(staging.getMappedRange().slice(0));
     } finally {

@@ -16,6 +16,7 @@ import {
 import { join } from "node:path";
 import { bundle } from "../tools/bundle.ts";
 import { startServer } from "../tools/serve.ts";
+import type { Page } from "playwright-core";
 import { chromiumProblem, launchChromium } from "./_helpers/browser.ts";
 import {
   readmeBlock,
@@ -45,25 +46,62 @@ Deno.test("README, Deno: the example trains and evaluates, from the source", asy
 
 const problem = await chromiumProblem();
 
+/** A page's HTML: the boilerplate, then `body`. */
+function pageHtml(title: string, body: string): string {
+  return `<!doctype html>\n<title>${title}</title>\n<link rel="icon" href="data:,">\n${body}`;
+}
+
+/**
+ * A module script that imports the package by its name, as the README's
+ * examples do, through an import map pointing at the bundle in `dist/`.
+ */
+function packageScript(code: string): string {
+  const importMap = JSON.stringify({
+    imports: { "@jumpout/jumpout": "./dist/jumpout.js" },
+  });
+  return `<script type="importmap">${importMap}</script>\n<script type="module">\n${code}</script>\n`;
+}
+
+/**
+ * Serves `pages` (file name → HTML) beside a fresh bundle in `dist/`, opens
+ * headless Chromium on them and runs `fn` with its page and the server's
+ * address; everything is shut down and removed after.
+ */
+async function withServedPages(
+  pages: Record<string, string>,
+  fn: (page: Page, url: string) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "jumpout-readme-page-" });
+  try {
+    const distDir = join(dir, "dist");
+    await bundle({ outDir: distDir, types: false });
+    for (const [name, html] of Object.entries(pages)) {
+      await Deno.writeTextFile(join(dir, name), html);
+    }
+    const server = await startServer({ port: 0, webDir: dir, distDir });
+    try {
+      const browser = await launchChromium({ webgpu: false });
+      try {
+        const page = browser.context.pages()[0] ??
+          await browser.context.newPage();
+        await fn(page, server.url);
+      } finally {
+        await browser.close();
+      }
+    } finally {
+      await server.shutdown();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 Deno.test({
   name: "README, browser: the page script trains on workers from dist/",
   ignore: problem !== undefined,
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "jumpout-readme-page-" });
-    const distDir = join(dir, "dist");
-    await bundle({ outDir: distDir, types: false });
-    await Deno.writeTextFile(
-      join(dir, "index.html"),
-      `<!doctype html>\n<title>example</title>\n<link rel="icon" href="data:,">\n${await readmeBlock(
-        "### Browser",
-        "html",
-      )}`,
-    );
-    const server = await startServer({ port: 0, webDir: dir, distDir });
-    const browser = await launchChromium({ webgpu: false });
-    try {
-      const page = browser.context.pages()[0] ??
-        await browser.context.newPage();
+    const html = pageHtml("example", await readmeBlock("### Browser", "html"));
+    await withServedPages({ "index.html": html }, async (page, url) => {
       const errors: string[] = [];
       const logged: unknown[] = [];
       const twoLogs = Promise.withResolvers<void>();
@@ -74,7 +112,7 @@ Deno.test({
         logged.push(await m.args()[0]?.jsonValue());
         if (logged.length === 2) twoLogs.resolve();
       });
-      await page.goto(server.url);
+      await page.goto(url);
       const timeout = setTimeout(
         () => twoLogs.reject(new Error(`no two logs in 60 s: ${errors}`)),
         60_000,
@@ -98,11 +136,7 @@ Deno.test({
       ok(evaluation.accuracy > 0.4, JSON.stringify(evaluation));
       equal(stats.length, 1, "one Jumpout layer");
       ok(stats[0].stats[0].qPlus > 0 && stats[0].stats[0].qPlus < 1);
-    } finally {
-      await browser.close();
-      await server.shutdown();
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });
 
@@ -139,24 +173,19 @@ Deno.test({
   ignore: problem !== undefined,
   async fn() {
     const expected = walkthroughLines(await walkthroughFromSource());
-    const dir = await Deno.makeTempDir({ prefix: "jumpout-readme-walk-" });
-    const distDir = join(dir, "dist");
-    await bundle({ outDir: distDir, types: false });
-    const importMap = JSON.stringify({
-      imports: { "@jumpout/jumpout": "./dist/jumpout.js" },
-    });
-    await Deno.writeTextFile(
-      join(dir, "index.html"),
-      `<!doctype html>\n<title>walkthrough</title>\n<link rel="icon" href="data:,">\n<script type="importmap">${importMap}</script>\n<script type="module">\n${await readmeBlock(
-        "## A walkthrough",
-        "js",
-      )}</script>\n`,
-    );
-    const server = await startServer({ port: 0, webDir: dir, distDir });
-    const browser = await launchChromium({ webgpu: false });
-    try {
-      const page = browser.context.pages()[0] ??
-        await browser.context.newPage();
+    const pages = {
+      "index.html": pageHtml(
+        "walkthrough",
+        packageScript(await readmeBlock("## A walkthrough", "js")),
+      ),
+      // In a browser loadFashionMnist() finds the embedded subset beside the
+      // bundle.
+      "example.html": pageHtml(
+        "example",
+        packageScript(await readmeBlock("## Example", "ts")),
+      ),
+    };
+    await withServedPages(pages, async (page, url) => {
       const errors: string[] = [];
       const logged: string[] = [];
       const done = Promise.withResolvers<void>();
@@ -170,7 +199,7 @@ Deno.test({
         logged.push(m.text());
         if (m.text().startsWith("predicted ")) done.resolve();
       });
-      await page.goto(server.url);
+      await page.goto(url);
       const timeout = setTimeout(
         () => done.reject(new Error(`no prediction in 120 s: ${errors}`)),
         120_000,
@@ -183,15 +212,7 @@ Deno.test({
       equal(errors.length, 0, errors.join("\n"));
       deepEqual(walkthroughLines(logged.join("\n")), expected);
 
-      // The first example too, on the same page's files: in a browser
-      // loadFashionMnist() finds the embedded subset beside the bundle.
-      await Deno.writeTextFile(
-        join(dir, "example.html"),
-        `<!doctype html>\n<title>example</title>\n<link rel="icon" href="data:,">\n<script type="importmap">${importMap}</script>\n<script type="module">\n${await readmeBlock(
-          "## Example",
-          "ts",
-        )}</script>\n`,
-      );
+      // The first example too, from the same files.
       const evaluated = Promise.withResolvers<{ accuracy: number }>();
       page.on("console", async (m) => {
         if (m.type() === "log") {
@@ -199,7 +220,7 @@ Deno.test({
         }
       });
       page.on("pageerror", (e) => evaluated.reject(e));
-      await page.goto(new URL("example.html", server.url).href);
+      await page.goto(new URL("example.html", url).href);
       const late = setTimeout(
         () =>
           evaluated.reject(new Error("the example logged nothing in 120 s")),
@@ -209,11 +230,7 @@ Deno.test({
         clearTimeout(late)
       );
       ok(accuracy > 0.6, `the example's accuracy: ${accuracy}`);
-    } finally {
-      await browser.close();
-      await server.shutdown();
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });
 

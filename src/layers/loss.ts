@@ -139,8 +139,8 @@ export class SoftmaxCrossEntropy {
       });
       // Started now, while the result is this forward's: every backend takes
       // its copy inside `read` before it first awaits (reference and wasm
-      // copy the values, webgpu queues and submits the buffer copy behind
-      // this kernel), so a later forward rewriting the result cannot reach it.
+      // copy the values, webgpu records the buffer copy right behind this
+      // kernel), so a later forward rewriting the result cannot reach it.
       values = backend.read(this.#result);
     } catch (error) {
       backend.release(grad);
@@ -222,6 +222,30 @@ export function labelsTensor(
   const tensor = backend.allocate([data.length], "uint32", "uninitialized");
   backend.upload(tensor, data);
   return tensor;
+}
+
+/**
+ * Both numbers of a loss output, once its read is done.
+ *
+ * @param output What {@linkcode SoftmaxCrossEntropy.forward} returned.
+ * @returns The mean loss and the accuracy.
+ *
+ * @example
+ * ```ts
+ * import { createBackend } from "../../mod.ts";
+ * import { labelsTensor, lossResult, SoftmaxCrossEntropy } from "./loss.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const backend = await createBackend("reference");
+ * const logits = backend.tensor(new Float32Array([0, 0]), [1, 2]);
+ * const output = new SoftmaxCrossEntropy().forward(logits, labelsTensor(backend, [0], 2));
+ * backend.release(output.grad);
+ * deepEqual(await lossResult(output), { loss: Math.fround(Math.log(2)), accuracy: 1 });
+ * ```
+ */
+export async function lossResult(output: LossOutput): Promise<LossResult> {
+  const [loss, accuracy] = await Promise.all([output.loss, output.accuracy]);
+  return { loss, accuracy };
 }
 
 /**

@@ -5,10 +5,11 @@
  * @module
  */
 
-import type {
-  LossOutput,
-  LossResult,
-  SoftmaxCrossEntropy,
+import {
+  type LossOutput,
+  type LossResult,
+  lossResult,
+  type SoftmaxCrossEntropy,
 } from "../layers/loss.ts";
 import type { Optimizer } from "./optimizer.ts";
 import type { Tensor } from "../backend.ts";
@@ -150,12 +151,6 @@ export async function evaluateStep(
     releaseMade(made, x, labels);
   }
   return await lossResult(output);
-}
-
-/** The two numbers of a loss output, once its read is done. */
-async function lossResult(output: LossOutput): Promise<LossResult> {
-  const [loss, accuracy] = await Promise.all([output.loss, output.accuracy]);
-  return { loss, accuracy };
 }
 
 /** Releases what a step made, never the caller's own tensors. */

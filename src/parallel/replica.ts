@@ -16,6 +16,7 @@ import type { Layer } from "../layers/layer.ts";
 import {
   labelsTensor,
   type LossOutput,
+  lossResult,
   SoftmaxCrossEntropy,
 } from "../layers/loss.ts";
 import { type LayerSpec, modelFromSpec } from "../io/model_spec.ts";
@@ -515,7 +516,7 @@ export class Replica {
   }
 
   async #result(output: LossOutput, rows: number): Promise<ShardResult> {
-    const [loss, accuracy] = await Promise.all([output.loss, output.accuracy]);
+    const { loss, accuracy } = await lossResult(output);
     return { loss, correct: Math.round(accuracy * rows), rows };
   }
 

@@ -29,9 +29,10 @@ const TILE_AT: usize = B_AT + ((KC * NR) << 2);
 const SCRATCH_END: usize = TILE_AT + ((MR * NR) << 2);
 
 /**
- * `matmul`: `c[m × n] = op(a) · op(b)`, overwriting `c`; `k = 0` gives zeros.
- * The sums run over blocks of up to 256 steps of `k` in order, each block's
- * products summed in order.
+ * `matmul`: `c[m × n] = op(a) · op(b)`, overwriting `c`, or with `accumulate`
+ * `c += op(a) · op(b)`; `k = 0` gives zeros (leaves `c`, accumulating). The
+ * sums run over blocks of up to 256 steps of `k` in order, each block's
+ * products summed in order and added to `c`'s running value.
  *
  * @param a Byte offset of `m · k` float32 values, 4-byte aligned: `[m, k]`
  *   row-major, or `[k, m]` when `transA`.
@@ -45,6 +46,7 @@ const SCRATCH_END: usize = TILE_AT + ((MR * NR) << 2);
  * @param k The shared dimension.
  * @param transA Nonzero when `a` is stored `[k, m]`.
  * @param transB Nonzero when `b` is stored `[n, k]`.
+ * @param accumulate Nonzero to add the product to `c`.
  */
 export function matmul(
   a: usize,
@@ -55,13 +57,14 @@ export function matmul(
   k: u32,
   transA: u32,
   transB: u32,
+  accumulate: u32,
 ): void {
   if (SCRATCH_END > SCRATCH_BYTES) {
     ERROR("matmul's blocks must fit in SCRATCH_BYTES (asm/memory.ts)");
   }
   if (m == 0 || n == 0) return;
   if (k == 0) {
-    memory.fill(c, 0, ((m as usize) * n) << 2);
+    if (!accumulate) memory.fill(c, 0, ((m as usize) * n) << 2);
     return;
   }
   const packedA = scratchStart() + A_AT;
@@ -74,7 +77,8 @@ export function matmul(
   const ldc = (n as usize) << 2;
   for (let p0: u32 = 0; p0 < k; p0 += kcMax) {
     const kc = min(kcMax, k - p0);
-    const first = p0 == 0;
+    // The first block overwrites c, unless the product adds to it.
+    const first = p0 == 0 && !accumulate;
     // Rows per copied block: whole micro-tiles, the blocks as equal as can be.
     const mcFit = A_FLOATS / kc / MR * MR;
     const mBlocks = (m + mcFit - 1) / mcFit;

@@ -149,7 +149,9 @@ export async function measureMatmul(
       try {
         for (const impl of impls) {
           cases.push(
-            impl === "wasm" ? prepareWasm(backend!, s) : await prepareTfjs(s),
+            impl === "wasm"
+              ? prepareWasmProduct(backend!, s)
+              : await prepareTfjs(s),
           );
         }
         const ms = await medianTimes(cases, {
@@ -186,8 +188,30 @@ function storedShapes(s: MatmulShape): [number[], number[]] {
   ];
 }
 
-/** A product on this library's backend; wasm runs at once, so `sync` waits for nothing. */
-function prepareWasm(backend: Backend, s: MatmulShape): KernelCase {
+/**
+ * A product on this library's wasm backend, which runs at once, so `sync`
+ * waits for nothing.
+ *
+ * @param backend A wasm backend.
+ * @param s The product's shape.
+ * @returns The case; `dispose` frees its three tensors.
+ *
+ * @example One 8³ product
+ * ```ts
+ * import { createBackend } from "../mod.ts";
+ * import { prepareWasmProduct } from "./matmul.ts";
+ *
+ * const backend = await createBackend("wasm");
+ * const product = prepareWasmProduct(backend, { m: 8, n: 8, k: 8, transA: false, transB: false });
+ * product.run();
+ * product.dispose();
+ * backend.dispose();
+ * ```
+ */
+export function prepareWasmProduct(
+  backend: Backend,
+  s: MatmulShape,
+): KernelCase {
   const [aShape, bShape] = storedShapes(s);
   const tensors: Tensor<"float32">[] = [
     backend.tensor(reluLike(s.m * s.k, 1), aShape),
@@ -196,7 +220,7 @@ function prepareWasm(backend: Backend, s: MatmulShape): KernelCase {
   ];
   const [a, b, c] = tensors;
   return {
-    run: () => backend.run("matmul", { a, b, c, ...s }),
+    run: () => backend.run("matmul", { a, b, c, ...s, accumulate: false }),
     sync: () => Promise.resolve(),
     dispose: () => tensors.forEach((t) => backend.release(t)),
   };

@@ -33,23 +33,27 @@
  * "medianMs"}`, plain and with each transpose, for `wasm` and `tfjs-wasm`
  * among the implementations asked for), and for each network with a `wasm`
  * row the ratio `wasm_training_flops_vs_matmul_1024`: nominal training FLOPs
- * per sample (see `_flops.ts`) times samples/s, over the plain 1024³ product's
- * GFLOP/s. An implementation that fails is reported on stderr and skipped.
+ * per sample (see `_flops.ts`) times samples/s, over the GFLOP/s of the plain
+ * 1024³ product on the wasm backend, which is timed in the same rounds as the
+ * networks (so a slow spell of the machine hits both sides of the ratio). An
+ * implementation that fails is reported on stderr and skipped.
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
-import { type BackendName, createBackend } from "../mod.ts";
+import { type Backend, type BackendName, createBackend } from "../mod.ts";
 import { labelsTensor, SoftmaxCrossEntropy } from "../src/layers/loss.ts";
 import { SGD } from "../src/optim/sgd.ts";
 import { Sequential } from "../src/layers/sequential.ts";
 import { trainStep } from "../src/optim/train_step.ts";
 import { FLOP_CONVENTION, nominalTrainingFlops } from "./_flops.ts";
+import type { KernelCase } from "./_kernels.ts";
 import {
   MATMUL_IMPLS,
   type MatmulRow,
   measureMatmul,
+  prepareWasmProduct,
   SQUARE_SHAPES,
 } from "./matmul.ts";
 import {
@@ -345,13 +349,32 @@ function median(values: number[]): number {
   return t.length % 2 ? t[mid] : (t[mid - 1] + t[mid]) / 2;
 }
 
+/** The plain 1024³ product the FLOP ratio divides by. */
+const PRODUCT = { m: 1024, n: 1024, k: 1024, transA: false, transB: false };
+
+/** Products per timed sample of {@linkcode PRODUCT}: about 0.2 s of work. */
+const PRODUCT_REPS = 4;
+
+/** The networks' rows, and the interleaved product's GFLOP/s where timed. */
+interface Timings {
+  rows: Row[];
+  productGflops?: number;
+}
+
 /**
  * Times every network on every implementation, interleaved (one sample of each
  * case per round, every other round in reverse order), and frees them. Networks are interleaved too, so that
- * Jumpout's and Dropout's step times see the same spells of a shared machine.
+ * Jumpout's and Dropout's step times see the same spells of a shared machine;
+ * with `--matmul` and a `wasm` row, so is the wasm backend's plain 1024³
+ * product, the FLOP ratio's other side.
  */
-async function timeAll(opts: ReturnType<typeof parseOptions>): Promise<Row[]> {
+async function timeAll(
+  opts: ReturnType<typeof parseOptions>,
+): Promise<Timings> {
   const live: Timed[] = [];
+  let product:
+    | { backend: Backend; case: KernelCase; times: number[] }
+    | undefined;
   const skip = (t: Pick<Timed, "model" | "impl">, e: unknown) =>
     console.error(`${t.model}/${t.impl}: skipped, ${(e as Error).message}`);
   try {
@@ -368,11 +391,30 @@ async function timeAll(opts: ReturnType<typeof parseOptions>): Promise<Row[]> {
         }
       }
     }
+    if (opts.matmul && live.some((t) => t.impl === "wasm")) {
+      const backend = await createBackend("wasm");
+      product = {
+        backend,
+        case: prepareWasmProduct(backend, PRODUCT),
+        times: [],
+      };
+      product.case.run();
+    }
     for (let s = 0; s < opts.samples; s++) {
       // Every other round runs in reverse, so no case always follows the
       // same one (a slow step leaves caches and clocks in its own state).
-      const order = s % 2 === 0 ? [...live] : [...live].reverse();
+      const round: (Timed | "product")[] = product
+        ? [...live, "product"]
+        : [...live];
+      const order = s % 2 === 0 ? round : round.reverse();
       for (const t of order) {
+        if (t === "product") {
+          if (product === undefined) continue;
+          const t0 = performance.now();
+          for (let i = 0; i < PRODUCT_REPS; i++) product.case.run();
+          product.times.push((performance.now() - t0) / PRODUCT_REPS);
+          continue;
+        }
         try {
           const t0 = performance.now();
           for (let i = 0; i < t.steps; i++) await t.case.step();
@@ -384,7 +426,7 @@ async function timeAll(opts: ReturnType<typeof parseOptions>): Promise<Row[]> {
         }
       }
     }
-    return live.map((t) => {
+    const rows = live.map((t) => {
       const ms = median(t.times);
       return {
         model: t.model,
@@ -397,8 +439,17 @@ async function timeAll(opts: ReturnType<typeof parseOptions>): Promise<Row[]> {
         ...t.extra,
       };
     });
+    const flops = 2 * PRODUCT.m * PRODUCT.n * PRODUCT.k;
+    return {
+      rows,
+      productGflops: product && product.times.length > 0
+        ? Number((flops / median(product.times) / 1e6).toPrecision(4))
+        : undefined,
+    };
   } finally {
     for (const t of live) t.case.dispose();
+    product?.case.dispose();
+    product?.backend.dispose();
   }
 }
 
@@ -472,14 +523,11 @@ function ratios(rows: Row[]): Ratio[] {
 
 /**
  * For each network with a `wasm` row, its nominal training GFLOP/s (FLOPs per
- * sample times samples/s) over the wasm backend's plain 1024³ product's.
+ * sample times samples/s) over the GFLOP/s of the wasm backend's plain 1024³
+ * product timed in the same rounds.
  */
-function flopRatios(rows: Row[], matmul: MatmulRow[]): Ratio[] {
-  const product = matmul.find((r) =>
-    r.impl === "wasm" && r.m === 1024 && r.n === 1024 && r.k === 1024 &&
-    !r.transA && !r.transB
-  );
-  if (!product) return [];
+function flopRatios(rows: Row[], productGflops: number | undefined): Ratio[] {
+  if (productGflops === undefined) return [];
   return rows.filter((r) => r.impl === "wasm").map((r) => {
     const flops = nominalTrainingFlops(
       ourLayers(r.model),
@@ -489,11 +537,11 @@ function flopRatios(rows: Row[], matmul: MatmulRow[]): Ratio[] {
     return {
       ratio: "wasm_training_flops_vs_matmul_1024",
       model: r.model,
-      value: round(gflops / product.gflops),
+      value: round(gflops / productGflops),
       convention: FLOP_CONVENTION,
       flopsPerSample: flops,
       trainingGflops: Number(gflops.toPrecision(4)),
-      matmulGflops: product.gflops,
+      matmulGflops: productGflops,
     };
   });
 }
@@ -547,15 +595,15 @@ function printFlopRatios(found: Ratio[]): void {
   console.log(
     `\n${"wasm training".padEnd(12)}${"MFLOP/sample".padStart(14)}${
       "GFLOP/s".padStart(10)
-    }${"of matmul".padStart(11)}`,
+    }${"1024³ GFLOP/s".padStart(15)}${"ratio".padStart(7)}`,
   );
   for (const r of found) {
     console.log(
       `${r.model!.padEnd(12)}${
         (r.flopsPerSample! / 1e6).toFixed(1).padStart(14)
       }${String(r.trainingGflops).padStart(10)}${
-        r.value.toFixed(3).padStart(11)
-      }`,
+        String(r.matmulGflops).padStart(15)
+      }${r.value.toFixed(3).padStart(7)}`,
     );
   }
   console.log(`(${FLOP_CONVENTION})`);
@@ -599,7 +647,7 @@ function printTable(rows: Row[], found: Ratio[]): void {
 }
 
 const opts = parseOptions(Deno.args);
-const rows = await timeAll(opts);
+const { rows, productGflops } = await timeAll(opts);
 if (opts.json) { for (const r of rows) console.log(JSON.stringify(r)); }
 const found = ratios(rows);
 if (opts.json) {
@@ -609,11 +657,11 @@ if (opts.json) {
 }
 if (opts.matmul) {
   const matmul = await matmulRows(opts);
-  const flops = flopRatios(rows, matmul);
+  const flops = flopRatios(rows, productGflops);
   if (opts.json) {
     for (const r of [...matmul, ...flops]) console.log(JSON.stringify(r));
-  } else if (matmul.length) {
-    printMatmul(matmul);
+  } else {
+    if (matmul.length) printMatmul(matmul);
     printFlopRatios(flops);
   }
 }

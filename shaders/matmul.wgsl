@@ -1,6 +1,7 @@
-// matmul: c = op(a) * op(b), overwriting c (m x n, row-major). op(a) is m x k:
-// a is stored [m, k], or [k, m] when trans_a; op(b) is k x n: b is stored
-// [k, n], or [n, k] when trans_b. k = 0 gives zeros.
+// matmul: c = op(a) * op(b), overwriting c (m x n, row-major), or with
+// accumulate c += op(a) * op(b). op(a) is m x k: a is stored [m, k], or [k, m]
+// when trans_a; op(b) is k x n: b is stored [k, n], or [n, k] when trans_b.
+// k = 0 gives zeros (leaves c, accumulating).
 // Tiled: each workgroup computes one TILE x TILE block of c, stepping through
 // k by DEPTH: it stages a TILE x DEPTH slab of op(a) and a DEPTH x TILE slab
 // of op(b) in workgroup memory (zeros past the edges), then each invocation
@@ -10,7 +11,8 @@
 // elements of c.
 //
 // Bindings (group 0):
-//   0  uniform               params  Params { m, n, k, trans_a, trans_b (0 or 1),
+//   0  uniform               params  Params { m, n, k, trans_a, trans_b,
+//                                    accumulate (0 or 1),
 //                                    tiles_n = ceil(n / TILE) }, 32 bytes
 //   1  storage, read         a       array<f32>, m * k elements
 //   2  storage, read         b       array<f32>, k * n elements
@@ -27,9 +29,9 @@ struct Params {
   k: u32,
   trans_a: u32,
   trans_b: u32,
+  accumulate: u32,
   tiles_n: u32,
   _pad0: u32,
-  _pad1: u32,
 }
 
 const TILE = 64u;
@@ -95,14 +97,20 @@ fn stage(e: u32, row0: u32, col0: u32, p0: u32) {
   b_slab[q][j] = bv;
 }
 
-// Writes c[row, col + SIDE * t] = values[t] for t < 4, inside c only.
+// Writes (or adds, accumulating) c[row, col + SIDE * t] = values[t] for t < 4,
+// inside c only.
 fn store_row(row: u32, col: u32, values: vec4f) {
   if (row >= params.m) {
     return;
   }
   for (var t = 0u; t < 4u; t++) {
     if (col + SIDE * t < params.n) {
-      c[row * params.n + col + SIDE * t] = values[t];
+      let at = row * params.n + col + SIDE * t;
+      if (params.accumulate != 0u) {
+        c[at] += values[t];
+      } else {
+        c[at] = values[t];
+      }
     }
   }
 }

@@ -492,10 +492,12 @@ export interface KernelArgs {
     offset: number;
   };
   /**
-   * `c = op(a) · op(b)`, overwriting `c` (`m × n`, row-major). `op(a)` is
-   * `m × k`: `a` is stored `[m, k]`, or `[k, m]` when `transA`; `op(b)` is
-   * `k × n`: `b` is stored `[k, n]`, or `[n, k]` when `transB`. `k = 0` gives
-   * zeros. Summation order is the backend's own.
+   * `c = op(a) · op(b)`, overwriting `c` (`m × n`, row-major), or with
+   * `accumulate` `c += op(a) · op(b)` (e.g. a gradient summed over slices of
+   * a batch). `op(a)` is `m × k`: `a` is stored `[m, k]`, or `[k, m]` when
+   * `transA`; `op(b)` is `k × n`: `b` is stored `[k, n]`, or `[n, k]` when
+   * `transB`. `k = 0` gives zeros (leaves `c` as it is, with `accumulate`).
+   * Summation order is the backend's own.
    */
   matmul: {
     a: Tensor<"float32">;
@@ -506,6 +508,7 @@ export interface KernelArgs {
     k: number;
     transA: boolean;
     transB: boolean;
+    accumulate: boolean;
   };
   /**
    * In place: `y[(o * channels + c) * inner + i] += bias[c]`. A dense layer's

@@ -412,5 +412,6 @@ Deno.test("kernel outputs that share storage they may not are a TypeError naming
     k: 5,
     transA: false,
     transB: false,
+    accumulate: false,
   });
 });

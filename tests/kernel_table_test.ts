@@ -151,6 +151,7 @@ Deno.test("a row names exactly its kernel's arguments, checked by the type syste
       // @ts-expect-error: a boolean argument must have the kind "bool"
       transA: "count",
       transB: "bool",
+      accumulate: "bool",
     },
     sizes: (a) => ({ a: a.m * a.k, b: a.k * a.n, c: a.m * a.n }),
   };

@@ -91,13 +91,19 @@ Deno.test("reference axpby: beta = 0 never reads y", async () => {
   deepEqual([...mixed.y], [0, -6, 6]);
 });
 
-Deno.test("reference matmul: a hand product, and a float64 triple loop for every transpose", async () => {
+Deno.test("reference matmul: a hand product, one added to c, and a float64 triple loop for every transpose", async () => {
   const hand = await run("matmul", {
     a: f32(1, 2, 3, 4),
     b: f32(5, 6, 7, 8),
     c: nan(4),
-  }, { m: 2, n: 2, k: 2, transA: false, transB: false });
+  }, { m: 2, n: 2, k: 2, transA: false, transB: false, accumulate: false });
   deepEqual([...hand.c], [19, 22, 43, 50]);
+  const added = await run("matmul", {
+    a: f32(1, 2, 3, 4),
+    b: f32(5, 6, 7, 8),
+    c: f32(1, -1, 0.5, 0),
+  }, { m: 2, n: 2, k: 2, transA: false, transB: false, accumulate: true });
+  deepEqual([...added.c], [20, 21, 43.5, 50]);
   for (
     const shape of [[0, 2, 3], [3, 4, 0], [1, 1, 1], [5, 7, 3], [17, 9, 33]]
   ) {
@@ -111,6 +117,7 @@ Deno.test("reference matmul: a hand product, and a float64 triple loop for every
           k,
           transA,
           transB,
+          accumulate: false,
         });
         // The same float64 sum in the same order, rounded once: bit-identical.
         const expected = Float32Array.from(

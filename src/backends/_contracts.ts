@@ -86,7 +86,7 @@ export interface AnyKernelContract {
  * import { contractOf } from "./_contracts.ts";
  * import { deepEqual } from "node:assert/strict";
  *
- * deepEqual(Object.keys(contractOf("matmul").scalars), ["m", "n", "k", "transA", "transB"]);
+ * deepEqual(Object.keys(contractOf("matmul").scalars), ["m", "n", "k", "transA", "transB", "accumulate"]);
  * ```
  */
 export function contractOf(kernel: KernelName): AnyKernelContract {

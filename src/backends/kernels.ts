@@ -224,6 +224,7 @@ export const KERNELS: {
       k: "count",
       transA: "bool",
       transB: "bool",
+      accumulate: "bool",
     },
     sizes: (a) => ({ a: a.m * a.k, b: a.k * a.n, c: a.m * a.n }),
   },

@@ -268,6 +268,7 @@ export class Conv2d implements Layer {
         k: depth,
         transA: false,
         transB: false,
+        accumulate: false,
       });
       if (count > 1) {
         backend.run("transpose", {
@@ -353,22 +354,17 @@ export class Conv2d implements Layer {
         });
       }
       // The first slice writes dW, the others add their share to it.
-      const part = first === 0
-        ? dW
-        : workspace(backend, "conv.weightGrad", dW.shape);
       backend.run("matmul", {
         a: dyT,
         b: cols,
-        c: part,
+        c: dW,
         m: this.outChannels,
         n: depth,
         k: positions,
         transA: false,
         transB: true,
+        accumulate: first > 0,
       });
-      if (part !== dW) {
-        backend.run("axpby", { x: part, y: dW, n: dW.size, alpha: 1, beta: 1 });
-      }
       // dcols overwrites cols: dW has read it.
       backend.run("matmul", {
         a: this.#weight!.value,
@@ -379,6 +375,7 @@ export class Conv2d implements Layer {
         k: this.outChannels,
         transA: true,
         transB: false,
+        accumulate: false,
       });
       backend.run("col2im", {
         cols,

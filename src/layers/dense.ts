@@ -176,6 +176,7 @@ export class Dense implements Layer {
       k: this.inFeatures,
       transA: false,
       transB: false,
+      accumulate: false,
     });
     if (this.#bias) {
       backend.run("bias_add", {
@@ -216,6 +217,7 @@ export class Dense implements Layer {
       k: rows,
       transA: true,
       transB: false,
+      accumulate: false,
     });
     if (this.#bias) {
       backend.run("bias_grad", {
@@ -240,6 +242,7 @@ export class Dense implements Layer {
       k: this.outFeatures,
       transA: false,
       transB: true,
+      accumulate: false,
     });
     return dx;
   }

@@ -76,14 +76,14 @@ export type EvaluateStepArgs = Omit<TrainStepArgs, "optimizer">;
  *   forward(x: Tensor) {
  *     input = x as Tensor<"float32">;
  *     const y = backend.allocate([x.shape[0], 2]);
- *     backend.run("matmul", { a: input, b: w.value, c: y, m: x.shape[0], n: 2, k: 2, transA: false, transB: false });
+ *     backend.run("matmul", { a: input, b: w.value, c: y, m: x.shape[0], n: 2, k: 2, transA: false, transB: false, accumulate: false });
  *     return y;
  *   },
  *   backward(dy: Tensor) {
  *     const dyf = dy as Tensor<"float32">;
- *     backend.run("matmul", { a: input, b: dyf, c: w.grad, m: 2, n: 2, k: input.shape[0], transA: true, transB: false });
+ *     backend.run("matmul", { a: input, b: dyf, c: w.grad, m: 2, n: 2, k: input.shape[0], transA: true, transB: false, accumulate: false });
  *     const dx = backend.allocate(input.shape);
- *     backend.run("matmul", { a: dyf, b: w.value, c: dx, m: input.shape[0], n: 2, k: 2, transA: false, transB: true });
+ *     backend.run("matmul", { a: dyf, b: w.value, c: dx, m: input.shape[0], n: 2, k: 2, transA: false, transB: true, accumulate: false });
  *     return dx;
  *   },
  * };

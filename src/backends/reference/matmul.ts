@@ -7,9 +7,10 @@
 import type { KernelArgs } from "../../backend.ts";
 
 /**
- * `matmul`: `c = op(a) · op(b)`, each entry a float64 sum rounded once to
- * float32. Products of two float32 values are exact in float64, so the only
- * error before the final rounding is in the additions.
+ * `matmul`: `c = op(a) · op(b)` (or `c += op(a) · op(b)` with `accumulate`),
+ * each entry a float64 sum (starting from `c`'s value when accumulating)
+ * rounded once to float32. Products of two float32 values are exact in
+ * float64, so the only error before the final rounding is in the additions.
  *
  * @param a The kernel's arguments.
  *
@@ -23,8 +24,10 @@ import type { KernelArgs } from "../../backend.ts";
  * const a = backend.tensor(new Float32Array([1, 2, 3, 4, 5, 6]), [2, 3]);
  * const b = backend.tensor(new Float32Array([1, 0, 1, 0, 1, 0]), [2, 3]);
  * const c = backend.allocate([2, 2]);
- * matmul({ a, b, c, m: 2, n: 2, k: 3, transA: false, transB: true });
+ * matmul({ a, b, c, m: 2, n: 2, k: 3, transA: false, transB: true, accumulate: false });
  * deepEqual([...backend.readSync(c)], [4, 2, 10, 5]);
+ * matmul({ a, b, c, m: 2, n: 2, k: 3, transA: false, transB: true, accumulate: true });
+ * deepEqual([...backend.readSync(c)], [8, 4, 20, 10]);
  * ```
  */
 export function matmul(a: KernelArgs["matmul"]): void {
@@ -34,7 +37,7 @@ export function matmul(a: KernelArgs["matmul"]): void {
   const { m, n, k } = a;
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
-      let sum = 0;
+      let sum = a.accumulate ? out[i * n + j] : 0;
       for (let p = 0; p < k; p++) {
         const l = a.transA ? left[p * m + i] : left[i * k + p];
         const r = a.transB ? right[j * k + p] : right[p * n + j];

@@ -1,7 +1,9 @@
 /**
- * Rows of `matmul`, each shape with all four transposes. Tolerance: a sum of
- * k products in any order, so within 1e-5 · Σ_p |op(a)_ip · op(b)_pj| (the
- * reference product of |a| and |b|); k = 0 must give exact (+0) zeros.
+ * Rows of `matmul`, each shape with all four transposes, and some with
+ * `accumulate` onto a `c` of values. Tolerance: a sum of k products (and `c`)
+ * in any order, so within 1e-5 · (|c_ij| +) Σ_p |op(a)_ip · op(b)_pj| (the
+ * reference product of |a| and |b|); k = 0 must give exact (+0) zeros, or
+ * leave `c` as it was when accumulating.
  */
 import { assertSameBits } from "../assert.ts";
 import {
@@ -70,26 +72,56 @@ const SHAPES: [number, number, number][] = [
   [1, 1, 0],
 ];
 
+/**
+ * The shapes also run with `accumulate`: a tile and its edges, blocks of k
+ * (each adds to `c`'s running value on wasm), a convolution's weight gradient
+ * and k = 0.
+ */
+const ACCUMULATE_SHAPES: [number, number, number][] = [
+  [1, 1, 1],
+  [4, 8, 4],
+  [5, 9, 3],
+  [7, 15, 31],
+  [17, 19, 600],
+  [520, 9, 512],
+  [16, 9, 300],
+  [65, 129, 17],
+  [9, 17, 0],
+];
+
 const terms = withinTerms("matmul", 1e-5, "c");
 
+/** A row of each transpose of one shape. */
+function transposes(
+  [m, n, k]: [number, number, number],
+  accumulate: boolean,
+): Row[] {
+  return [false, true].flatMap((transA) =>
+    [false, true].map((transB): Row => ({
+      what: `m=${m} n=${n} k=${k} transA=${transA} transB=${transB}${
+        accumulate ? " accumulate" : ""
+      }`,
+      tensors: {
+        a: values(m * k, 12),
+        b: values(k * n, 13),
+        c: accumulate ? values(m * n, 14) : garbage(m * n),
+      },
+      scalars: { m, n, k, transA, transB, accumulate },
+    }))
+  );
+}
+
 export const matmul: KernelSpec = {
-  rows: () =>
-    SHAPES.flatMap(([m, n, k]) =>
-      [false, true].flatMap((transA) =>
-        [false, true].map((transB): Row => ({
-          what: `m=${m} n=${n} k=${k} transA=${transA} transB=${transB}`,
-          tensors: {
-            a: values(m * k, 12),
-            b: values(k * n, 13),
-            c: garbage(m * n),
-          },
-          scalars: { m, n, k, transA, transB },
-        }))
-      )
-    ),
+  rows: () => [
+    ...SHAPES.flatMap((s) => transposes(s, false)),
+    ...ACCUMULATE_SHAPES.flatMap((s) => transposes(s, true)),
+  ],
   check(c, actual, expected, backend) {
     if (c.scalars.k === 0) {
-      assertSameBits(actual.c, new Float32Array(actual.c.length), c.what);
+      const before = c.scalars.accumulate
+        ? c.tensors.c as Float32Array
+        : new Float32Array(actual.c.length);
+      assertSameBits(actual.c, before, c.what);
     }
     return terms(c, actual, expected, backend);
   },

@@ -84,7 +84,7 @@ export function sharedInputs(): SharedCase[] {
     separate: {
       what: `m=n=${m} k=${k} transA=${transA} transB=${transB}`,
       tensors: { a: x, b: x.slice(), c: garbage(m * m) },
-      scalars: { m, n: m, k, transA, transB },
+      scalars: { m, n: m, k, transA, transB, accumulate: false },
     },
     alias: "b",
     target: "a",
@@ -394,7 +394,14 @@ export function refused(): RefusedCase[] {
     {
       kernel: "matmul",
       tensors: { a: f(16, 6), b: f(16, 7), c: f(16, 8) },
-      scalars: { m: 4, n: 4, k: 4, transA: false, transB: false },
+      scalars: {
+        m: 4,
+        n: 4,
+        k: 4,
+        transA: false,
+        transB: false,
+        accumulate: false,
+      },
       alias: "c",
       target: "a",
       message: message("matmul", "c", "a", same),
@@ -402,7 +409,14 @@ export function refused(): RefusedCase[] {
     {
       kernel: "matmul",
       tensors: { a: f(16, 6), b: f(16, 7), c: f(16, 8) },
-      scalars: { m: 4, n: 4, k: 4, transA: false, transB: true },
+      scalars: {
+        m: 4,
+        n: 4,
+        k: 4,
+        transA: false,
+        transB: true,
+        accumulate: false,
+      },
       alias: "c",
       target: "b",
       view: true,

@@ -14,6 +14,7 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bundle } from "../tools/bundle.ts";
+import { loadFashionMnist } from "../mod.ts";
 import {
   readmeBlock,
   runReadmeExample,
@@ -448,6 +449,20 @@ Deno.test("npm package: installed with npm, the same training runs from Node and
       (await run("node", ["parallel.mjs"], app)).trim().split(" ");
     deepEqual([workers, transport, steps], ["2", "shared", "51"]);
     ok(Number(last) < Math.log(3), `the loss after 51 steps is ${last}`);
+
+    // Node finds the same data as Deno: the system's copy where there is
+    // one, else the embedded subset.
+    await Deno.writeTextFile(
+      join(app, "data.mjs"),
+      `import { loadFashionMnist } from "@jumpout/jumpout";\n` +
+        `const { train, test } = await loadFashionMnist();\n` +
+        `console.log(train.labels.length, test.labels.length);\n`,
+    );
+    const { train, test } = await loadFashionMnist();
+    equal(
+      (await run("node", ["data.mjs"], app)).trim(),
+      `${train.labels.length} ${test.labels.length}`,
+    );
 
     // The README's first example, as printed (the whole data set when the
     // system has it: three epochs, 0.86; the subset gives about 0.79).

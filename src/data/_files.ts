@@ -75,30 +75,6 @@ export async function readEither(
   );
 }
 
-/**
- * Whether a local directory exists.
- *
- * @param path The directory.
- * @param unreadable What to answer when permissions forbid looking; other
- *   failures propagate.
- * @returns False outside Deno, too.
- */
-export async function isDirectory(
-  path: string | URL,
-  unreadable: "absent" | "throw" = "throw",
-): Promise<boolean> {
-  if (typeof Deno === "undefined") return false;
-  try {
-    return (await Deno.stat(path)).isDirectory;
-  } catch (error) {
-    if (isNotFound(error)) return false;
-    const denied = error instanceof Deno.errors.NotCapable ||
-      error instanceof Deno.errors.PermissionDenied;
-    if (denied && unreadable === "absent") return false;
-    throw error;
-  }
-}
-
 /** A file's bytes, or `undefined` when there is no such file. */
 async function readIfPresent(url: URL): Promise<Uint8Array | undefined> {
   try {

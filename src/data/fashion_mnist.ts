@@ -6,12 +6,8 @@
  * @module
  */
 
-import {
-  directoryUrl,
-  isDirectory,
-  readEither,
-  showLocation,
-} from "./_files.ts";
+import { directoryUrl, readEither, showLocation } from "./_files.ts";
+import { isLocalDirectory } from "./_local_files.ts";
 import { EMBEDDED_FASHION_MNIST_DIR } from "../_package_files.ts";
 
 /** The ten classes, by label. */
@@ -121,7 +117,7 @@ export async function loadFashionMnist(
   }
   if (dir !== undefined) {
     const url = directoryUrl(dir);
-    if (url.protocol === "file:" && !await isDirectory(url)) {
+    if (url.protocol === "file:" && !await isLocalDirectory(url)) {
       throw new Error(
         `Cannot ${what}: dir must be an existing directory, got ${
           showLocation(url)
@@ -133,7 +129,8 @@ export async function loadFashionMnist(
   // `auto` only probes: a system directory it may not read counts as absent.
   const probe = source === "auto" ? "absent" : "throw";
   if (
-    source !== "embedded" && await isDirectory(FASHION_MNIST_SYSTEM_DIR, probe)
+    source !== "embedded" &&
+    await isLocalDirectory(FASHION_MNIST_SYSTEM_DIR, probe)
   ) {
     const system = directoryUrl(FASHION_MNIST_SYSTEM_DIR);
     return await loadFrom(system, "system", what);

@@ -5,6 +5,7 @@ export { count_active } from "./count_active";
 export { jumpout_params } from "./jumpout_params";
 export { mask_scale } from "./mask_scale";
 export { matmul } from "./matmul";
+export { matmul_im2col } from "./matmul_im2col";
 export { axpby, bias_add, bias_grad, relu, relu_backward } from "./elementwise";
 export { col2im, im2col, transpose } from "./conv";
 export {

@@ -1,4 +1,15 @@
+import {
+  A_AT,
+  A_FLOATS,
+  B_AT,
+  KC,
+  MR,
+  NR,
+  SCRATCH_END,
+  TILE_AT,
+} from "./gemm_layout";
 import { SCRATCH_BYTES, scratchStart } from "./memory";
+import { packUnfolded } from "./unfold";
 
 // `c = op(a) · op(b)`, blocked for the caches and for the registers.
 //
@@ -12,21 +23,6 @@ import { SCRATCH_BYTES, scratchStart } from "./memory";
 // allocates on x86). Wider tiles and lane shuffles instead of broadcast loads
 // measured no faster: where every load carries a bounds check, the loads and
 // the arithmetic cost alike, and no tile shifts that balance by much.
-
-/** Rows of `c` per micro-tile. */
-const MR: u32 = 4;
-/** Columns of `c` per micro-tile: two f32x4. */
-const NR: u32 = 8;
-/** Most steps of `k` per block: a copied panel of `op(b)` is 8 KiB, in L1. */
-const KC: u32 = 256;
-/** Floats of copied `op(a)`: 256 KiB, in L2 while panels of `op(b)` pass. */
-const A_FLOATS: u32 = 65536;
-
-/** Byte offsets in the scratch area (asm/memory.ts). */
-const A_AT: usize = 0;
-const B_AT: usize = A_AT + ((A_FLOATS as usize) << 2);
-const TILE_AT: usize = B_AT + ((KC * NR) << 2);
-const SCRATCH_END: usize = TILE_AT + ((MR * NR) << 2);
 
 /**
  * `matmul`: `c[m × n] = op(a) · op(b)`, overwriting `c`, or with `accumulate`
@@ -58,6 +54,26 @@ export function matmul(
   transA: u32,
   transB: u32,
   accumulate: u32,
+): void {
+  gemm(a, b, c, m, n, k, transA, transB, accumulate, false);
+}
+
+/**
+ * {@link matmul}, or with `unfolded` the product with im2col's matrix (or its
+ * transpose, `transB`) of the image asm/unfold.ts was last given, `b` unused:
+ * see `matmul_im2col` (asm/matmul_im2col.ts).
+ */
+export function gemm(
+  a: usize,
+  b: usize,
+  c: usize,
+  m: u32,
+  n: u32,
+  k: u32,
+  transA: u32,
+  transB: u32,
+  accumulate: u32,
+  unfolded: bool,
 ): void {
   if (SCRATCH_END > SCRATCH_BYTES) {
     ERROR("matmul's blocks must fit in SCRATCH_BYTES (asm/memory.ts)");
@@ -91,7 +107,8 @@ export function matmul(
         const nr = min(NR, n - j0);
         // At most 4 columns left: half-width tiles, half the work.
         const narrow = nr <= NR / 2;
-        packB(packedB, b, n, k, transB, j0, nr, p0, kc, narrow);
+        if (unfolded) packUnfolded(packedB, transB, j0, nr, p0, kc, narrow);
+        else packB(packedB, b, n, k, transB, j0, nr, p0, kc, narrow);
         let pa = packedA;
         let ci = c + (i0 as usize) * ldc + ((j0 as usize) << 2);
         for (let i: u32 = 0; i < mc; i += MR) {

@@ -4,8 +4,11 @@
 // a single initial page; it lies below every tensor, so it exists once the
 // host has allocated any tensor a kernel is given.
 
-/** Bytes of scratch: `matmul`'s packed blocks (see asm/matmul.ts). */
-export const SCRATCH_BYTES: usize = 272 << 10;
+/**
+ * Bytes of scratch: the matrix products' packed blocks and tables (see
+ * asm/gemm_layout.ts).
+ */
+export const SCRATCH_BYTES: usize = 336 << 10;
 
 /**
  * The scratch area's first byte: the end of the static data, rounded up to a

@@ -563,6 +563,30 @@ export interface KernelArgs {
     x: Tensor<"float32">;
   } & ConvGeometry;
   /**
+   * A matrix product with `im2col`'s matrix of `x`, without forming it. With
+   * `U` = the `[D, P]` matrix `im2col` writes for this geometry (`D =
+   * channels · kernelH · kernelW`), or with `flip` the same with each
+   * channel's taps in reverse order (row `(ch · kernelH + ky) · kernelW + kx`
+   * of `U` holds `im2col`'s row `(ch · kernelH + kernelH - 1 - ky) · kernelW +
+   * kernelW - 1 - kx`):
+   * `c = a · U` (`a` `[m, D]`, `c` `[m, P]`: a convolution's output, one row
+   * per output channel, as `[m, batch, outH, outW]`), or with `transCols`
+   * `c = a · Uᵀ` (`a` `[m, P]`, `c` `[m, D]`: a convolution's weight
+   * gradient). With `accumulate` the product is added to `c`. The gradient
+   * of a stride-1 convolution's input is the convolution of its output
+   * gradient, with `padding` `kernel - 1 - padding`, `flip`, and the weights'
+   * two channel axes swapped. Summation order is the backend's own.
+   */
+  matmul_im2col: {
+    a: Tensor<"float32">;
+    x: Tensor<"float32">;
+    c: Tensor<"float32">;
+    m: number;
+    transCols: boolean;
+    flip: boolean;
+    accumulate: boolean;
+  } & ConvGeometry;
+  /**
    * Swaps the two outer axes: `x` is `[rows, cols, inner]`, `y` is
    * `[cols, rows, inner]`:
    * `y[(j · rows + i) · inner + t] = x[(i · cols + j) · inner + t]`.

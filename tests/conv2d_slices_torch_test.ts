@@ -3,7 +3,8 @@
  * unfolded input is more than a quarter of `SLICE_BYTES`), against PyTorch's
  * `F.conv2d` forward and backward: y, dx, dW and db within 1e-4 relative to
  * the largest value. The batch is not a multiple of the slice, so slices of
- * two and one sample (with and without the transposes) both run; webgpu,
+ * two and one sample (with and without the transposes) both run, at stride
+ * 1 through `matmul_im2col` and at stride 2 through `cols`; webgpu,
  * which never slices, runs the same cases. Needs `/usr/bin/python3` with torch
  * (see `_helpers/torch.ts`): ignored with a printed reason without it, a
  * failure under CI=true.

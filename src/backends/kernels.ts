@@ -264,6 +264,23 @@ export const KERNELS: {
     scalars: CONV_SCALARS,
     sizes: (a) => ({ cols: colsSize(a), x: imageSize(a) }),
   },
+  matmul_im2col: {
+    tensors: { a: "float32", x: "float32", c: "float32" },
+    outputs: { c: [] },
+    scalars: {
+      m: "count",
+      ...CONV_SCALARS,
+      transCols: "bool",
+      flip: "bool",
+      accumulate: "bool",
+    },
+    sizes: (a) => {
+      const [inner, outer] = a.transCols
+        ? [colsPositions(a), colsDepth(a)]
+        : [colsDepth(a), colsPositions(a)];
+      return { a: a.m * inner, x: imageSize(a), c: a.m * outer };
+    },
+  },
   transpose: {
     tensors: { x: "float32", y: "float32" },
     outputs: { y: [] },
@@ -427,9 +444,19 @@ function imageSize(a: ConvGeometry): number {
 
 /** Elements of `im2col`'s matrix. */
 function colsSize(a: ConvGeometry): number {
+  return colsDepth(a) * colsPositions(a);
+}
+
+/** Rows of `im2col`'s matrix: `channels · kernelH · kernelW`. */
+function colsDepth(a: ConvGeometry): number {
+  return a.channels * a.kernelH * a.kernelW;
+}
+
+/** Columns of `im2col`'s matrix: `batch · outH · outW`. */
+function colsPositions(a: ConvGeometry): number {
   const outH = outputSize(a.height, a.kernelH, a.stride, a.padding);
   const outW = outputSize(a.width, a.kernelW, a.stride, a.padding);
-  return a.channels * a.kernelH * a.kernelW * a.batch * outH * outW;
+  return a.batch * outH * outW;
 }
 
 /** Elements of a pooling's output. */

@@ -25,6 +25,7 @@ import {
 import { countActive, jumpoutParams, maskScale } from "./reference/jumpout.ts";
 import { softmaxCrossEntropy } from "./reference/loss.ts";
 import { matmul } from "./reference/matmul.ts";
+import { matmul_im2col } from "./reference/matmul_im2col.ts";
 import { adamUpdate, sgdUpdate } from "./reference/optim.ts";
 import {
   avgpoolBackward,
@@ -66,6 +67,7 @@ export class ReferenceBackend extends CpuBackend {
     relu_backward: reluBackward,
     im2col,
     col2im,
+    matmul_im2col,
     transpose,
     channel_stats: channelStats,
     batchnorm_forward: batchnormForward,

@@ -217,6 +217,19 @@ const PROGRAMS: { readonly [K in KernelName]: GpuProgram<KernelArgs[K]> } = {
     uniforms: { n: u32((a) => a.x.size), ...CONV_OUTPUT },
     prepare: clampedConv,
   },
+  matmul_im2col: {
+    groups: (a) => a.c.size / WORKGROUP_SIZE,
+    uniforms: {
+      n: u32((a) => a.c.size),
+      ...CONV_OUTPUT,
+      depth: u32((a) => a.channels * a.kernelH * a.kernelW),
+      positions: u32((a) =>
+        a.batch * outputSize(a.height, a.kernelH, a.stride, a.padding) *
+        outputSize(a.width, a.kernelW, a.stride, a.padding)
+      ),
+    },
+    prepare: clampedConv,
+  },
   transpose: {
     groups: (a) => a.rows * a.cols * a.inner / WORKGROUP_SIZE,
     uniforms: { n: u32((a) => a.rows * a.cols * a.inner) },

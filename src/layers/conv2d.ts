@@ -60,7 +60,10 @@ interface Pending {
  * stay live and unchanged until backward; backward unfolds it again into
  * `cols` for `dW = dy · colsᵀ` (summed over the slices), then overwrites
  * `cols` with `Wᵀ · dy`, folded back by `col2im`: one backward per training
- * forward.
+ * forward. On the CPU backends at stride 1 with "same" padding (`k = 2 ·
+ * padding + 1`), `matmul_im2col` reads the unfolded input in place instead
+ * of `cols`, for the forward and `dW`, and `dx` is the convolution of `dy`
+ * with the flipped kernel, its channel axes swapped.
  *
  * @example A 3×3 convolution with padding 1 keeps the image size
  * ```ts
@@ -243,33 +246,44 @@ export class Conv2d implements Layer {
     const depth = channels * this.kernelSize * this.kernelSize;
     const outShape = [batch, this.outChannels, outH, outW];
     const y = backend.allocate(outShape, "float32", "uninitialized");
-    const slice = samplesPerSlice(backend, batch, depth * plane * 4);
-    for (let first = 0; first < batch; first += slice) {
-      const count = Math.min(slice, batch - first);
+    const fused = this.#fused(backend);
+    const samples = samplesPerSlice(backend, batch, depth * plane * 4);
+    for (let first = 0; first < batch; first += samples) {
+      const count = Math.min(samples, batch - first);
       const positions = count * plane;
-      const cols = workspace(backend, "conv.cols", [depth, positions]);
-      backend.run("im2col", {
-        x: batchSlice(backend, input, first, count),
-        cols,
-        ...geometry,
-        batch: count,
-      });
+      const xs = batchSlice(backend, input, first, count);
       // One image's `W · cols` is already its NCHW output.
       const ys = batchSlice(backend, y, first, count);
       const product = count === 1
         ? ys
         : workspace(backend, "conv.product", [this.outChannels, positions]);
-      backend.run("matmul", {
-        a: this.#weight!.value,
-        b: cols,
-        c: product,
-        m: this.outChannels,
-        n: positions,
-        k: depth,
-        transA: false,
-        transB: false,
-        accumulate: false,
-      });
+      const slice = { ...geometry, batch: count };
+      if (fused) {
+        backend.run("matmul_im2col", {
+          a: this.#weight!.value,
+          x: xs,
+          c: product,
+          m: this.outChannels,
+          ...slice,
+          transCols: false,
+          flip: false,
+          accumulate: false,
+        });
+      } else {
+        const cols = workspace(backend, "conv.cols", [depth, positions]);
+        backend.run("im2col", { x: xs, cols, ...slice });
+        backend.run("matmul", {
+          a: this.#weight!.value,
+          b: cols,
+          c: product,
+          m: this.outChannels,
+          n: positions,
+          k: depth,
+          transA: false,
+          transB: false,
+          accumulate: false,
+        });
+      }
       if (count > 1) {
         backend.run("transpose", {
           x: product,
@@ -330,23 +344,26 @@ export class Conv2d implements Layer {
       "uninitialized",
     );
     const dW = this.#weight!.grad;
-    const slice = samplesPerSlice(backend, batch, depth * plane * 4);
-    for (let first = 0; first < batch; first += slice) {
-      const count = Math.min(slice, batch - first);
+    const weightT = this.#fused(backend)
+      ? this.#swappedWeight(backend)
+      : undefined;
+    const samples = samplesPerSlice(backend, batch, depth * plane * 4);
+    for (let first = 0; first < batch; first += samples) {
+      const count = Math.min(samples, batch - first);
       const positions = count * plane;
-      const cols = workspace(backend, "conv.cols", [depth, positions]);
       const xs = batchSlice(backend, input, first, count);
-      backend.run("im2col", { x: xs, cols, ...geometry, batch: count });
+      const dys = batchSlice(backend, grad, first, count);
+      const dxs = batchSlice(backend, dx, first, count);
+      const slice = { ...geometry, batch: count };
       // One image's dy is already `[outChannels, positions]`.
-      let dyT = batchSlice(backend, grad, first, count);
+      let dyT = dys;
       if (count > 1) {
-        const rows = dyT;
         dyT = workspace(backend, "conv.product", [
           this.outChannels,
           positions,
         ]);
         backend.run("transpose", {
-          x: rows,
+          x: dys,
           y: dyT,
           rows: count,
           cols: this.outChannels,
@@ -354,6 +371,47 @@ export class Conv2d implements Layer {
         });
       }
       // The first slice writes dW, the others add their share to it.
+      const accumulate = first > 0;
+      if (weightT !== undefined) {
+        backend.run("matmul_im2col", {
+          a: dyT,
+          x: xs,
+          c: dW,
+          m: this.outChannels,
+          ...slice,
+          transCols: true,
+          flip: false,
+          accumulate,
+        });
+        // dx is dy convolved with the flipped kernel, channels swapped.
+        const product = count === 1
+          ? dxs
+          : workspace(backend, "conv.cols", [geometry.channels, positions]);
+        backend.run("matmul_im2col", {
+          a: weightT,
+          x: dys,
+          c: product,
+          m: geometry.channels,
+          ...slice,
+          channels: this.outChannels,
+          padding: this.kernelSize - 1 - this.padding,
+          transCols: false,
+          flip: true,
+          accumulate: false,
+        });
+        if (count > 1) {
+          backend.run("transpose", {
+            x: product,
+            y: dxs,
+            rows: geometry.channels,
+            cols: count,
+            inner: plane,
+          });
+        }
+        continue;
+      }
+      const cols = workspace(backend, "conv.cols", [depth, positions]);
+      backend.run("im2col", { x: xs, cols, ...slice });
       backend.run("matmul", {
         a: dyT,
         b: cols,
@@ -363,7 +421,7 @@ export class Conv2d implements Layer {
         k: positions,
         transA: false,
         transB: true,
-        accumulate: first > 0,
+        accumulate,
       });
       // dcols overwrites cols: dW has read it.
       backend.run("matmul", {
@@ -377,15 +435,39 @@ export class Conv2d implements Layer {
         transB: false,
         accumulate: false,
       });
-      backend.run("col2im", {
-        cols,
-        x: batchSlice(backend, dx, first, count),
-        ...geometry,
-        batch: count,
-      });
+      backend.run("col2im", { cols, x: dxs, ...slice });
     }
     this.#pending = undefined;
     return dx;
+  }
+
+  /**
+   * Whether the products read the unfolded input in place
+   * (`matmul_im2col`) rather than from `cols`: on the CPU backends, at stride
+   * 1 with the output as large as the input, where the wasm kernel reads
+   * each row of the unfolded input as a run of the image, and the input's
+   * gradient is a convolution of the same shape.
+   */
+  #fused(backend: Backend): boolean {
+    return backend.viewAt !== undefined && this.stride === 1 &&
+      2 * this.padding + 1 === this.kernelSize;
+  }
+
+  /** The weight with its channel axes swapped, `[inChannels, outChannels·k²]`. */
+  #swappedWeight(backend: Backend): Tensor<"float32"> {
+    const k = this.kernelSize;
+    const swapped = workspace(backend, "conv.weightT", [
+      this.inChannels,
+      this.outChannels * k * k,
+    ]);
+    backend.run("transpose", {
+      x: this.#weight!.value,
+      y: swapped,
+      rows: this.outChannels,
+      cols: this.inChannels,
+      inner: k * k,
+    });
+    return swapped;
   }
 
   /**

@@ -9,7 +9,7 @@ import type { ConvGeometry, KernelArgs } from "../../backend.ts";
 import { outputSize } from "../kernels.ts";
 
 /** Visits every (`cols` index, image index or -1 for padding) pair of `im2col`. */
-function forEachTap(
+export function forEachTap(
   g: ConvGeometry,
   visit: (colIndex: number, imageIndex: number) => void,
 ): void {

@@ -8,6 +8,7 @@ import {
   exact,
   garbage,
   type KernelSpec,
+  type Row,
   skipWideImages,
   values,
   withinTerms,
@@ -182,4 +183,61 @@ export const transpose: KernelSpec = {
       scalars: { rows, cols, inner },
     })),
   check: exact("y"),
+};
+
+/**
+ * Same-size, stride-1 geometries (the wasm masked runs): planes that are not
+ * whole panels, so that panels and blocks of k cross from one sample to the
+ * next; 1×1 images (a sample shorter than four positions); more than one
+ * block of k either way; and a kernel of 5.
+ */
+const SAME_SIZE: ConvGeometry[] = [
+  conv2d(4, 3, 7, 7, 3, 3, 1, 1),
+  conv2d(3, 2, 5, 6, 3, 3, 1, 1),
+  conv2d(5, 2, 1, 1, 3, 3, 1, 1),
+  conv2d(3, 40, 13, 13, 3, 3, 1, 1),
+  conv2d(1, 4, 28, 28, 3, 3, 1, 1),
+  conv2d(2, 3, 9, 8, 5, 5, 1, 2),
+  conv2d(3, 5, 4, 4, 1, 1, 1, 0),
+];
+
+/** Rows of `m`, each transpose and flip, overwriting and accumulating. */
+function unfoldedProducts(g: ConvGeometry, m: number): Row[] {
+  const image = sizes(g).image;
+  const depth = g.channels * g.kernelH * g.kernelW;
+  const positions = g.batch *
+    outputSize(g.height, g.kernelH, g.stride, g.padding) *
+    outputSize(g.width, g.kernelW, g.stride, g.padding);
+  return [false, true].flatMap((transCols) =>
+    [false, true].flatMap((flip) =>
+      [false, true].map((accumulate): Row => {
+        const [inner, outer] = transCols
+          ? [positions, depth]
+          : [depth, positions];
+        return {
+          what: `${describe(g)} m=${m}${transCols ? " transCols" : ""}${
+            flip ? " flip" : ""
+          }${accumulate ? " accumulate" : ""}`,
+          tensors: {
+            a: values(m * inner, 17),
+            x: withSpecials(image, 18),
+            c: accumulate ? values(m * outer, 19) : garbage(m * outer),
+          },
+          scalars: { m, ...g, transCols, flip, accumulate },
+          skip: skipWideImages(g),
+        };
+      })
+    )
+  );
+}
+
+export const matmul_im2col: KernelSpec = {
+  rows: () => [
+    ...geometries().flatMap((g) => unfoldedProducts(g, 3)),
+    ...SAME_SIZE.flatMap((g) =>
+      [1, 5, 16].flatMap((m) => unfoldedProducts(g, m))
+    ),
+    ...unfoldedProducts(conv2d(2, 3, 5, 5, 3, 3, 1, 1), 0),
+  ],
+  check: withinTerms("matmul_im2col", 1e-5, "c"),
 };

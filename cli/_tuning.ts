@@ -32,8 +32,9 @@ function tidy(v: number): number {
 }
 
 /**
- * A dropout rate's grid: 0.1, 0.2, 0.3; halved below (down to 0.025), plus
- * 0.1 above (up to 0.6, Jumpout's default pMax).
+ * A dropout rate's grid: 0.1, 0.2, 0.3; halved below (down to 0.003125, where
+ * dropout drops one unit in 320: next to no dropout), plus 0.1 above (up to
+ * 0.6, Jumpout's default pMax).
  *
  * @param values The first values.
  * @returns The grid.
@@ -41,7 +42,7 @@ function tidy(v: number): number {
 export function rateGrid(values: readonly number[]): Grid {
   return {
     values,
-    below: (v) => (v / 2 >= 0.025 ? tidy(v / 2) : undefined),
+    below: (v) => (v / 2 >= 0.003125 ? tidy(v / 2) : undefined),
     above: (v) => (v + 0.1 <= 0.6 + 1e-9 ? tidy(v + 0.1) : undefined),
   };
 }
@@ -55,7 +56,7 @@ export function rateGrid(values: readonly number[]): Grid {
 export function sigmaGrid(values: readonly number[]): Grid {
   return {
     values,
-    below: (v) => (v / 2 >= 0.0125 ? tidy(v / 2) : undefined),
+    below: (v) => (v / 2 >= 0.003125 ? tidy(v / 2) : undefined),
     above: (v) => (v * 2 <= 0.8 ? tidy(v * 2) : undefined),
   };
 }

@@ -25,8 +25,17 @@ Deno.test("a best value at the top edge extends the grid upward, in tidy steps",
 
 Deno.test("a grid stops at its limit and says the best is still at the edge", async () => {
   const rate = await tune(rateGrid([0.1, 0.2, 0.3]), peakAt(0.001));
-  deepEqual(rate?.tried.map((x) => x.value), [0.025, 0.05, 0.1, 0.2, 0.3]);
-  equal(rate?.best, 0.025);
+  deepEqual(rate?.tried.map((x) => x.value), [
+    0.003125,
+    0.00625,
+    0.0125,
+    0.025,
+    0.05,
+    0.1,
+    0.2,
+    0.3,
+  ]);
+  equal(rate?.best, 0.003125);
   equal(rate?.atEdge, true);
   const sigma = await tune(sigmaGrid([0.05, 0.1, 0.2]), peakAt(5));
   deepEqual(sigma?.tried.map((x) => x.value), [0.05, 0.1, 0.2, 0.4, 0.8]);

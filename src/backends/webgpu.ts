@@ -841,8 +841,8 @@ function readWriteConflicts(
  * import { uniformSlotBytes } from "./webgpu.ts";
  * import { equal } from "node:assert/strict";
  *
- * equal(uniformSlotBytes(16), 48);
- * equal(uniformSlotBytes(32), 64);
+ * equal(uniformSlotBytes(16), 80);
+ * equal(uniformSlotBytes(32), 96);
  * equal(uniformSlotBytes(256), 256);
  * ```
  */

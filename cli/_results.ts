@@ -351,11 +351,13 @@ function findings(report: Report): string[] {
           report.ablation.filter((x) => x.reg === name).map((x) => x.accuracy),
         ),
       };
-    }).sort((a, b) => b.mean - a.mean);
+    }).sort((a, b) => ranked(b.mean) - ranked(a.mean));
   if (ablation.length > 0) {
     out.push(
       `Ablation (${p.ablationModel}): ${
-        ablation.map((a) => `${a.letters} ${pct(a.mean)}`).join(", ")
+        ablation.map((a) =>
+          `${a.letters} ${Number.isNaN(a.mean) ? "(no runs yet)" : pct(a.mean)}`
+        ).join(", ")
       }. ${
         ablation[0].letters === "MNR"
           ? "All three changes together rank first."
@@ -427,4 +429,9 @@ function formatDuration(seconds: number): string {
   return m > 0
     ? `${m} min ${Math.round(seconds - 60 * m)} s`
     : `${seconds.toFixed(1)} s`;
+}
+
+/** A mean to sort by, best first: one with no runs (NaN) ranks last. */
+function ranked(mean: number): number {
+  return Number.isNaN(mean) ? -Infinity : mean;
 }

@@ -95,4 +95,18 @@ Deno.test("the tiny preset produces every table and figure of the report", async
     ok(markdown.includes(`](results/${name})`), name);
     ok(svg.startsWith("<svg") && svg.trimEnd().endsWith("</svg>"), name);
   }
+  // A report of runs so far: an ablation variant without runs says so.
+  const missing = report.ablation[0].reg;
+  const partial = renderReport(
+    {
+      ...report,
+      ablation: report.ablation.filter((r) => r.reg !== missing),
+    },
+    { command: "deno task reproduce", figureDir: "results", date: "" },
+  ).markdown;
+  const ablationLine = partial.split("\n").find((l) =>
+    l.startsWith("- Ablation (")
+  );
+  ok(ablationLine?.includes("(no runs yet)"), ablationLine);
+  ok(!ablationLine?.includes("NaN"), ablationLine);
 });

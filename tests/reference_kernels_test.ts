@@ -272,6 +272,93 @@ Deno.test("reference im2col then a matrix product is a direct convolution", asyn
   }
 });
 
+Deno.test("reference matmul_im2col is a product with im2col's matrix, and flipped it gives a stride-1 convolution's input gradient", async () => {
+  // Small integers: every sum is exact in float32, so results compare bit for bit.
+  const m = 2;
+  for (const g of CONV_GEOMETRIES) {
+    const P = g.batch * outSide(g.height, g.kernelH, g) *
+      outSide(g.width, g.kernelW, g);
+    const K = g.channels * g.kernelH * g.kernelW;
+    const x = ints(g.batch * g.channels * g.height * g.width, 11);
+    const { cols } = await run("im2col", { x, cols: nan(K * P) }, g);
+    for (const transCols of [false, true]) {
+      const [k, n] = transCols ? [P, K] : [K, P];
+      const a = ints(m * k, 12);
+      const { c: expected } = await run(
+        "matmul",
+        { a, b: cols, c: nan(m * n) },
+        {
+          m,
+          n,
+          k,
+          transA: false,
+          transB: transCols,
+          accumulate: false,
+        },
+      );
+      const { c } = await run("matmul_im2col", { a, x, c: nan(m * n) }, {
+        m,
+        ...g,
+        transCols,
+        flip: false,
+        accumulate: false,
+      });
+      assertSameBits(
+        c,
+        expected,
+        `${JSON.stringify(g)} transCols=${transCols}`,
+      );
+    }
+  }
+  // dx = col2im(Wᵀ · dy) of a 3×3 convolution with padding 1 on one image
+  // equals dy convolved with the flipped kernel, its channel axes swapped.
+  const [inC, outC, h, w] = [3, 2, 5, 4];
+  const g = {
+    batch: 1,
+    height: h,
+    width: w,
+    kernelH: 3,
+    kernelW: 3,
+    stride: 1,
+  };
+  const weight = ints(outC * inC * 9, 13);
+  const dy = ints(outC * h * w, 14);
+  const { c: dcols } = await run("matmul", {
+    a: weight,
+    b: dy,
+    c: nan(inC * 9 * h * w),
+  }, {
+    m: inC * 9,
+    n: h * w,
+    k: outC,
+    transA: true,
+    transB: false,
+    accumulate: false,
+  });
+  const { x: expected } = await run("col2im", {
+    cols: dcols,
+    x: nan(inC * h * w),
+  }, { ...g, channels: inC, padding: 1 });
+  const { y: swapped } = await run("transpose", {
+    x: weight,
+    y: nan(weight.length),
+  }, { rows: outC, cols: inC, inner: 9 });
+  const { c: dx } = await run("matmul_im2col", {
+    a: swapped,
+    x: dy,
+    c: nan(inC * h * w),
+  }, {
+    m: inC,
+    ...g,
+    channels: outC,
+    padding: 3 - 1 - 1,
+    transCols: false,
+    flip: true,
+    accumulate: false,
+  });
+  assertSameBits(dx, expected, "dx");
+});
+
 Deno.test("reference col2im: a hand case, and the adjoint of im2col: <col2im(c), x> = <c, im2col(x)>", async () => {
   for (const g of CONV_GEOMETRIES) {
     const n = g.batch * g.channels * g.height * g.width;

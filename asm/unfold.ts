@@ -45,7 +45,7 @@ let maskedBlock: i64 = -1;
 /**
  * Sets the image and geometry the next {@link packUnfolded} calls read: NCHW
  * `x` at byte offset `x`, its output `outH × outW`; `flip` reverses each
- * channel's taps. The host has checked that U's sides are below 2^30.
+ * channel's taps. U's sides are below 2^30 (asm/matmul_im2col.ts).
  */
 export function setUnfolded(
   x: usize,

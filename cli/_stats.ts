@@ -51,11 +51,24 @@ export function pct(v: number): string {
   return `${(100 * v).toFixed(2)}%`;
 }
 
-/** `mean ± std%` of accuracies, `—` when there are none. */
+/**
+ * `mean ± std%` of accuracies, the one value of a single run (no spread to
+ * show), `—` when there are none.
+ *
+ * @example
+ * ```ts
+ * import { meanStd } from "./_stats.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(meanStd([0.9, 0.92]), "91.00 ± 1.41%");
+ * equal(meanStd([0.9396]), "93.96%");
+ * equal(meanStd([]), "—");
+ * ```
+ */
 export function meanStd(v: number[]): string {
-  return v.length === 0
-    ? "—"
-    : `${(100 * mean(v)).toFixed(2)} ± ${(100 * std(v)).toFixed(2)}%`;
+  if (v.length === 0) return "—";
+  if (v.length === 1) return pct(v[0]);
+  return `${(100 * mean(v)).toFixed(2)} ± ${(100 * std(v)).toFixed(2)}%`;
 }
 
 /**

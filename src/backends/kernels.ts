@@ -448,12 +448,12 @@ function colsSize(a: ConvGeometry): number {
 }
 
 /** Rows of `im2col`'s matrix: `channels · kernelH · kernelW`. */
-function colsDepth(a: ConvGeometry): number {
+export function colsDepth(a: ConvGeometry): number {
   return a.channels * a.kernelH * a.kernelW;
 }
 
 /** Columns of `im2col`'s matrix: `batch · outH · outW`. */
-function colsPositions(a: ConvGeometry): number {
+export function colsPositions(a: ConvGeometry): number {
   const outH = outputSize(a.height, a.kernelH, a.stride, a.padding);
   const outW = outputSize(a.width, a.kernelW, a.stride, a.padding);
   return a.batch * outH * outW;

@@ -6,7 +6,13 @@
  */
 
 import { contractOf } from "./_contracts.ts";
-import { KERNELS, outputSize, type ScalarKind } from "./kernels.ts";
+import {
+  colsDepth,
+  colsPositions,
+  KERNELS,
+  outputSize,
+  type ScalarKind,
+} from "./kernels.ts";
 import type {
   ConvGeometry,
   KernelArgs,
@@ -222,11 +228,8 @@ const PROGRAMS: { readonly [K in KernelName]: GpuProgram<KernelArgs[K]> } = {
     uniforms: {
       n: u32((a) => a.c.size),
       ...CONV_OUTPUT,
-      depth: u32((a) => a.channels * a.kernelH * a.kernelW),
-      positions: u32((a) =>
-        a.batch * outputSize(a.height, a.kernelH, a.stride, a.padding) *
-        outputSize(a.width, a.kernelW, a.stride, a.padding)
-      ),
+      depth: u32(colsDepth),
+      positions: u32(colsPositions),
     },
     prepare: clampedConv,
   },

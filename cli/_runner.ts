@@ -175,16 +175,7 @@ export class Runner {
       this.missing++;
       return undefined;
     }
-    log(
-      `run ${k} of ${total}: ${name}${
-        this.#expected.length === 0 ? "" : `; all runs: about ${
-          formatDuration(
-            this.#secondsFor(samples, paceKey(config)) +
-              this.#expectedSeconds(),
-          )
-        } left`
-      }`,
-    );
+    log(`run ${k} of ${total}: ${name}${this.#estimate(config, samples)}`);
     const progress = this.#options.progress?.();
     const measured: unknown[] = [];
     const started = performance.now();
@@ -198,8 +189,8 @@ export class Runner {
             progress.update({
               ...progressOf(s, config.epochs),
               label: `run ${k}/${total}`,
-              ...(Number.isFinite(later) &&
-                { totalSecondsLeft: s.secondsLeft + later }),
+              ...(later.untimed === 0 &&
+                { totalSecondsLeft: s.secondsLeft + later.seconds }),
             });
           }),
         onEpoch: async (record, trainer: DataParallel) => {
@@ -267,19 +258,42 @@ export class Runner {
     const seconds = epochs.reduce((s, e) => s + e.seconds, 0);
     const samples = epochs.reduce((s, e) => s + e.seconds * e.samplesPerSec, 0);
     if (samples > 0) {
-      this.#pace.set(record.spec.config.model, seconds / samples);
+      this.#pace.set(paceKey(record.spec.config), seconds / samples);
     }
   }
 
-  #secondsFor(samples: number, model: string): number {
-    return samples * (this.#pace.get(model) ?? NaN);
+  /**
+   * The seconds the runs still expected will take, from the pace of runs of
+   * their kind, and how many have no such run to go by.
+   */
+  #expectedSeconds(): { seconds: number; untimed: number } {
+    let seconds = 0;
+    let untimed = 0;
+    for (const e of this.#expected) {
+      const pace = this.#pace.get(e.model);
+      if (pace === undefined) untimed++;
+      else seconds += e.samples * pace;
+    }
+    return { seconds, untimed };
   }
 
-  #expectedSeconds(): number {
-    return this.#expected.reduce(
-      (s, e) => s + this.#secondsFor(e.samples, e.model),
-      0,
-    );
+  /**
+   * `; all runs: about 2h40m00s left` (with `, and 3 runs not timed yet`
+   * when some kinds of run have not run yet), or nothing before any run of
+   * a kind to come has a pace.
+   */
+  #estimate(config: FitConfig, samples: number): string {
+    const later = this.#expectedSeconds();
+    const pace = this.#pace.get(paceKey(config));
+    const untimed = later.untimed + (pace === undefined ? 1 : 0);
+    const runs = this.#expected.length + 1;
+    if (this.#expected.length === 0 || untimed === runs) return "";
+    const seconds = later.seconds + (pace === undefined ? 0 : samples * pace);
+    return `; all runs: about ${formatDuration(seconds)} left${
+      untimed === 0
+        ? ""
+        : `, and ${untimed} run${untimed === 1 ? "" : "s"} not timed yet`
+    }`;
   }
 }
 

@@ -4,7 +4,14 @@
  * started again trains only the runs it lacks and ends with the same report;
  * the default output folder leaves the committed report alone.
  */
-import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
+import {
+  deepEqual,
+  doesNotMatch,
+  equal,
+  match,
+  ok,
+  rejects,
+} from "node:assert/strict";
 import { loadFashionMnist } from "../mod.ts";
 import { PRESETS, runExperiments } from "../cli/_experiments.ts";
 import type { FitConfig, FitResult } from "../cli/_fit.ts";
@@ -212,6 +219,9 @@ Deno.test("Ctrl-C stops `deno task reproduce` keeping the finished runs; the sam
   const resumed = await reproduce(args);
   equal(resumed.code, 0, resumed.text);
   equal(resumed.text.match(/finished before/g)?.length, kept, resumed.text);
+  // The runs read back time the ones still to train.
+  match(resumed.text, /; all runs: about \d+[hms][^,\n]* left\n/);
+  doesNotMatch(resumed.text, /\?/);
   match(
     await Deno.readTextFile(`${out}/RESULTS.md`),
     /## 5\. The paper's network/,

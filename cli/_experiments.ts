@@ -262,10 +262,11 @@ export async function runExperiments(
     batchnorm: [],
     seconds: 0,
   };
-  const records: RunRecord[] = [];
+  /** The runs used, by key: a run two sections share counts once. */
+  const records = new Map<string, RunRecord>();
   const run = async (config: FitConfig, extras?: RunExtras) => {
     const r = await runner.run(config, extras);
-    if (r !== undefined) records.push(r);
+    if (r !== undefined) records.set(r.key, r);
     return r;
   };
   const base = (model: ModelName, seed: number): Omit<FitConfig, "reg"> => ({
@@ -494,13 +495,13 @@ export async function runExperiments(
       ...preset,
       grid,
       torch,
-    }, runner);
+    }, { run, training: runner.training });
   }
-  report.seconds = records.reduce(
+  report.seconds = [...records.values()].reduce(
     (s, r) => s + r.result.epochs.reduce((t, e) => t + e.seconds, 0),
     0,
   );
-  report.finished = records.map((r) => r.finished).sort().at(-1);
+  report.finished = [...records.values()].map((r) => r.finished).sort().at(-1);
   return report;
 }
 

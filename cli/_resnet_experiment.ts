@@ -76,7 +76,14 @@ export interface ResNetReport {
   runs: ResNetRun[];
   /** PyTorch's runs of the same dropout network, same budget. */
   torch: ResNetRun[];
+  /** Every run the section uses (tuning and PyTorch included): how many. */
+  runCount: number;
+  /** ...and their training time in all, in seconds. */
+  seconds: number;
 }
+
+/** Where the experiment's runs come from: a {@linkcode Runner}, or one wrapped. */
+export type RunSource = Pick<Runner, "run" | "training">;
 
 /**
  * Full Jumpout with the given sigma; its fixed rate is unused and kept at 0
@@ -160,15 +167,26 @@ export function expectResNetRuns(
  * @param r Its size.
  * @param common Batch and weight decay of every run, and what becomes of
  *   the tuning grids (default: they extend past an edge).
- * @param runner Where runs come from.
+ * @param source Where runs come from.
  * @returns The report's section, with whatever runs exist.
  */
 export async function resnetExperiment(
   r: ResNetPreset,
   common: Common,
-  runner: Runner,
+  source: RunSource,
 ): Promise<ResNetReport> {
   const { final, tuning } = configsOf(r, common);
+  const runner = {
+    training: source.training,
+    run: async (config: FitConfig) => {
+      const run = await source.run(config);
+      if (run !== undefined) {
+        report.runCount++;
+        report.seconds += run.result.epochs.reduce((s, e) => s + e.seconds, 0);
+      }
+      return run;
+    },
+  };
   const grid = common.grid ?? ((g: Grid) => g);
   const score = async (reg: Regularizer) => {
     const run = await runner.run(tuning(reg));
@@ -182,6 +200,8 @@ export async function resnetExperiment(
     tuning: r.tune,
     runs: [],
     torch: [],
+    runCount: 0,
+    seconds: 0,
   };
   if (r.regs.includes("dropout")) {
     report.rate = await tune(

@@ -46,9 +46,9 @@ export function renderReport(
   lines.push(
     `Produced by \`${options.command}\` on ${
       report.finished?.slice(0, 10) ?? options.date
-    } in ${
+    }, from runs that trained for ${
       formatDuration(report.seconds)
-    } (data: ${report.source}). Every run: SGD with Nesterov momentum 0.9, weight decay ${p.weightDecay}, batch ${p.batch}, cosine learning-rate decay with a warmup of a fifth of the run (at most one epoch), inputs standardised; wasm backend, data-parallel workers.`,
+    } in all (data: ${report.source}). Every run: SGD with Nesterov momentum 0.9, weight decay ${p.weightDecay}, batch ${p.batch}, cosine learning-rate decay with a warmup of a fifth of the run (at most one epoch), inputs standardised; wasm backend, data-parallel workers.`,
     "",
   );
 
@@ -424,11 +424,15 @@ function averageOver(
   );
 }
 
+/** `12 h 5 min`, `7 min 3 s` or `4.2 s`. */
 function formatDuration(seconds: number): string {
-  const m = Math.floor(seconds / 60);
-  return m > 0
-    ? `${m} min ${Math.round(seconds - 60 * m)} s`
-    : `${seconds.toFixed(1)} s`;
+  const whole = Math.round(seconds);
+  if (whole >= 3600) {
+    const minutes = Math.round(seconds / 60);
+    return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+  }
+  if (whole >= 60) return `${Math.floor(whole / 60)} min ${whole % 60} s`;
+  return `${seconds.toFixed(1)} s`;
 }
 
 /** A mean to sort by, best first: one with no runs (NaN) ranks last. */

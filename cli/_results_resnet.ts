@@ -97,7 +97,11 @@ export function resnetSection(r: ResNetReport, figure: Figure): string[] {
         Math.round(mean(r.runs.map((x) => x.samplesPerSec)))
       } samples/s on average (${where.join("; ")}), ${
         (mean(r.runs.map((x) => x.seconds)) / 3600).toFixed(2)
-      } h a run.`,
+      } h a run. The section's ${r.runCount} runs (tuning${
+        r.torch.length > 0 ? " and PyTorch's" : ""
+      } included) trained for ${
+        (r.seconds / 3600).toFixed(1)
+      } h in all; \`--epochs N\` sets the final runs' epochs, e.g. the paper's longer schedules on a bigger machine or a GPU.`,
       "",
       figure(
         `resnet_test_accuracy.svg`,

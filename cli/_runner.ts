@@ -108,8 +108,8 @@ export class Runner {
   readonly #pace = new Map<string, number>();
   /** Runs trained in this sitting. */
   trained = 0;
-  /** Runs read from their files. */
-  reused = 0;
+  /** Keys of the runs read from their files. */
+  readonly #read = new Set<string>();
   /** Runs asked for that have no file (when not training). */
   missing = 0;
 
@@ -166,7 +166,7 @@ export class Runner {
     const total = k + this.#expected.length;
     const found = await store.get(spec);
     if (found !== undefined) {
-      this.reused++;
+      this.#read.add(found.key);
       this.#learnPace(found);
       log(`run ${k} of ${total}: ${name}: finished before, ${summary(found)}`);
       return found;
@@ -240,6 +240,11 @@ export class Runner {
       }; wrote ${path}`,
     );
     return written;
+  }
+
+  /** Runs read from their files; one asked for twice counts once. */
+  get reused(): number {
+    return this.#read.size;
   }
 
   /** Whether runs without a file are trained. */

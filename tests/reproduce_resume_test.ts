@@ -164,6 +164,11 @@ Deno.test("an experiment stopped after its first run goes on from its files and 
   const fresh = resnetOnly(whole);
   const uninterrupted = await fresh.report();
   equal(fresh.runner.trained, total);
+  // The section counts each of its runs once, and the report's total time
+  // is this section's (it is the only one).
+  equal(uninterrupted.resnet!.runCount, total);
+  ok(uninterrupted.resnet!.seconds > 0);
+  equal(uninterrupted.seconds, uninterrupted.resnet!.seconds);
   const numbers = (r: typeof resumed) => ({
     rate: r.resnet!.rate,
     sigma: r.resnet!.sigma,
